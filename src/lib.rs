@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+
+pub use docstore_core::*;
+/// Derives [`Indexed`] for a struct: see the crate documentation.
+pub use docstore_derive::Indexed;
+
+/// What `#[derive(Indexed)]` expands to refers to through this path, so that
+/// nothing a user names can shadow it. Not a public API: it may change in any
+/// release.
+#[doc(hidden)]
+pub mod __private {
+    pub use docstore_core::{
+        IndexKey, IndexRef, IndexSpec, Indexed, KeySink, UniqueIndexRef,
+    };
+    pub use std::vec::Vec;
+}

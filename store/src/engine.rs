@@ -1,0 +1,574 @@
+//! The one engine under both kinds of store: documents by id, indexes, versions,
+//! and the concurrency design.
+//!
+//! # Design
+//!
+//! The whole content of a store (documents by id, and every index's entries) is
+//! one immutable [`State`] value made of persistent B+trees (see `tree`): cloning
+//! a state is O(1) and shares every node. The engine keeps the current state in an
+//! `Arc` behind a `RwLock`:
+//!
+//! - a point read (get, the start of a query) takes the read lock for the few
+//!   nanoseconds of a tree search; reads never block each other;
+//! - a long read (iteration, a wide query, a cursor, a snapshot) clones the
+//!   state's `Arc` under the read lock and lets it go at once, so it reads a
+//!   consistent point-in-time view for as long as it likes while writers go on;
+//! - a write takes the write lock, checks everything that can fail (version,
+//!   unique keys, key validity) before it changes anything, then changes the
+//!   trees through `Arc::make_mut`: in place when no snapshot shares a node,
+//!   copying only the shared nodes on its path otherwise. A write is therefore
+//!   one atomic step: documents and indexes always agree, and every
+//!   single-document operation is linearizable.
+//!
+//! Callers' closures (read-modify-write, filters) never run under the lock, so a
+//! panicking closure leaves the store as it was. What comes next fits the same
+//! shape: a multi-document transaction is a batch of checked changes applied in
+//! one write section (snapshot isolation comes free from the persistent state),
+//! and change subscriptions are fed from the write section after it commits.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::RwLock;
+
+use crate::id::IdGenerator;
+use crate::index::{Entry, IndexDef, IndexState, KeySink};
+use crate::key::{KeyBytes, describe};
+use crate::tree::{Tree, Walk};
+use crate::{Error, Id, Result, Versioned};
+
+/// Everything a store holds at one moment. Immutable once published; cheap to clone.
+pub(crate) struct State<D> {
+    pub(crate) docs: Tree<Id, Versioned<D>>,
+    pub(crate) indexes: Vec<IndexState<D>>,
+    /// Counts document writes, so that an index built outside the lock can tell
+    /// whether the documents changed meanwhile.
+    generation: u64,
+}
+
+impl<D> Clone for State<D> {
+    fn clone(&self) -> Self {
+        State {
+            docs: self.docs.clone(),
+            indexes: self.indexes.clone(),
+            generation: self.generation,
+        }
+    }
+}
+
+impl<D> State<D> {
+    fn empty() -> Self {
+        State {
+            docs: Tree::default(),
+            indexes: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    pub(crate) fn index(&self, name: &str) -> Result<&IndexState<D>> {
+        self.indexes
+            .iter()
+            .find(|index| index.name() == name)
+            .ok_or_else(|| Error::IndexNotFound {
+                name: name.to_owned(),
+            })
+    }
+}
+
+struct Inner<D> {
+    state: Arc<State<D>>,
+    ids: IdGenerator,
+    /// New ids must sort after this one (the largest id a clone started with).
+    id_floor: Option<Id>,
+    sink: KeySink,
+}
+
+/// What one write does to one index.
+struct IndexChange {
+    removed: Vec<KeyBytes>,
+    added: Vec<KeyBytes>,
+}
+
+pub(crate) struct Engine<D> {
+    inner: RwLock<Inner<D>>,
+    closed: AtomicBool,
+}
+
+/// A failed write hands the document back, so that typed callers lose nothing.
+pub(crate) type WriteResult<T, D> = std::result::Result<T, (Error, D)>;
+
+impl<D> Engine<D> {
+    pub(crate) fn new() -> Self {
+        Engine::with_state(State::empty(), None, false)
+    }
+
+    /// An empty engine with these indexes.
+    pub(crate) fn with_indexes(defs: Vec<IndexDef<D>>) -> Self {
+        let mut state = State::empty();
+        state.indexes = defs
+            .into_iter()
+            .map(|def| IndexState {
+                def: Arc::new(def),
+                entries: Tree::default(),
+            })
+            .collect();
+        Engine::with_state(state, None, false)
+    }
+
+    fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool) -> Self {
+        Engine {
+            inner: RwLock::new(Inner {
+                state: Arc::new(state),
+                ids: IdGenerator::new(),
+                id_floor,
+                sink: KeySink::new(),
+            }),
+            closed: AtomicBool::new(closed),
+        }
+    }
+
+    /// Runs a short read against the current state.
+    pub(crate) fn read<R>(&self, read: impl FnOnce(&State<D>) -> R) -> Result<R> {
+        let inner = self.inner.read();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(read(&inner.state))
+    }
+
+    /// The current state, to read at leisure.
+    pub(crate) fn snapshot(&self) -> Result<Arc<State<D>>> {
+        let inner = self.inner.read();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(Arc::clone(&inner.state))
+    }
+
+    pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
+        self.read(|state| state.docs.get(&id).cloned())?
+            .ok_or(Error::NotFound { id })
+    }
+
+    pub(crate) fn len(&self) -> Result<usize> {
+        self.read(|state| state.docs.len())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Makes every later operation fail with [`Error::Closed`] and frees the
+    /// documents (snapshots already taken keep theirs).
+    pub(crate) fn close(&self) {
+        let old = {
+            let mut inner = self.inner.write();
+            self.closed.store(true, Ordering::Release);
+            std::mem::replace(&mut inner.state, Arc::new(State::empty()))
+        };
+        // Documents' destructors run after the lock is released.
+        drop(old);
+    }
+
+    pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {
+        let mut guard = self.inner.write();
+        if self.closed.load(Ordering::Acquire) {
+            return Err((Error::Closed, document));
+        }
+        let inner = &mut *guard;
+        let mut all_keys = Vec::with_capacity(inner.state.indexes.len());
+        for index in &inner.state.indexes {
+            let keys = match index.keys_of(&document, &mut inner.sink) {
+                Ok(keys) => keys,
+                Err(error) => return Err((error, document)),
+            };
+            if let Err(error) = check_unique(index, &keys, Id::nil()) {
+                return Err((error, document));
+            }
+            all_keys.push(keys);
+        }
+        let id = inner.ids.next_after(inner.id_floor);
+        let record = Versioned::new(id, 1, document);
+        let state = Arc::make_mut(&mut inner.state);
+        state.docs.insert(id, record.clone());
+        for (index, keys) in state.indexes.iter_mut().zip(all_keys) {
+            for key in keys {
+                index.entries.insert(Entry { key, id }, ());
+            }
+        }
+        state.generation += 1;
+        Ok(record)
+    }
+
+    /// Replaces a document, if it has version `expected` when one is given.
+    pub(crate) fn replace(
+        &self,
+        id: Id,
+        expected: Option<u64>,
+        document: D,
+    ) -> WriteResult<Versioned<D>, D> {
+        let mut guard = self.inner.write();
+        if self.closed.load(Ordering::Acquire) {
+            return Err((Error::Closed, document));
+        }
+        let inner = &mut *guard;
+        let Some(old) = inner.state.docs.get(&id).cloned() else {
+            return Err((Error::NotFound { id }, document));
+        };
+        if let Some(expected) = expected
+            && expected != old.version()
+        {
+            let conflict = Error::VersionConflict {
+                id,
+                expected,
+                actual: old.version(),
+            };
+            return Err((conflict, document));
+        }
+        let mut changes = Vec::with_capacity(inner.state.indexes.len());
+        for index in &inner.state.indexes {
+            match index_change(index, old.value(), &document, id, &mut inner.sink) {
+                Ok(change) => changes.push(change),
+                Err(error) => return Err((error, document)),
+            }
+        }
+        let record = Versioned::new(id, old.version().saturating_add(1), document);
+        let state = Arc::make_mut(&mut inner.state);
+        state.docs.insert(id, record.clone());
+        for (index, change) in state.indexes.iter_mut().zip(changes) {
+            let Some(change) = change else { continue };
+            for key in change.removed {
+                index.entries.remove(&Entry { key, id });
+            }
+            for key in change.added {
+                index.entries.insert(Entry { key, id }, ());
+            }
+        }
+        state.generation += 1;
+        drop(guard);
+        drop(old);
+        Ok(record)
+    }
+
+    /// Deletes a document, if it has version `expected` when one is given.
+    pub(crate) fn delete(&self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
+        let mut guard = self.inner.write();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let inner = &mut *guard;
+        let Some(old) = inner.state.docs.get(&id).cloned() else {
+            return Err(Error::NotFound { id });
+        };
+        if let Some(expected) = expected
+            && expected != old.version()
+        {
+            return Err(Error::VersionConflict {
+                id,
+                expected,
+                actual: old.version(),
+            });
+        }
+        // Keys are computed before anything changes; a key that cannot be computed
+        // now could not have been indexed either.
+        let all_keys: Vec<Vec<KeyBytes>> = inner
+            .state
+            .indexes
+            .iter()
+            .map(|index| index.keys_of(old.value(), &mut inner.sink).unwrap_or_default())
+            .collect();
+        let state = Arc::make_mut(&mut inner.state);
+        state.docs.remove(&id);
+        for (index, keys) in state.indexes.iter_mut().zip(all_keys) {
+            for key in keys {
+                index.entries.remove(&Entry { key, id });
+            }
+        }
+        state.generation += 1;
+        drop(guard);
+        Ok(old)
+    }
+
+    /// Read-modify-write: applies `change` to the current version and stores the
+    /// result if nobody wrote in between, trying again otherwise. `change` runs
+    /// outside every lock, so it may be slow or panic without harm; it may run
+    /// more than once.
+    pub(crate) fn update_with(
+        &self,
+        id: Id,
+        mut change: impl FnMut(&Versioned<D>) -> Result<D>,
+    ) -> Result<Versioned<D>> {
+        loop {
+            let current = self.get(id)?;
+            let next = change(&current)?;
+            match self.replace(id, Some(current.version()), next) {
+                Err((Error::VersionConflict { .. }, _)) => {}
+                other => return other.map_err(|(error, _)| error),
+            }
+        }
+    }
+
+    /// Adds an index and fills it from every document. The filling runs outside
+    /// the write lock, on a snapshot, so a large store keeps taking writes; if
+    /// writes landed meanwhile it is redone, and after a few tries redone under
+    /// the lock.
+    pub(crate) fn create_index(&self, def: IndexDef<D>) -> Result<()> {
+        const OPTIMISTIC_TRIES: usize = 3;
+        let def = Arc::new(def);
+        let name = def.info.name.clone();
+        for attempt in 0..=OPTIMISTIC_TRIES {
+            let (built, generation) = if attempt < OPTIMISTIC_TRIES {
+                let state = self.snapshot()?;
+                if state.index(&name).is_ok() {
+                    return Err(Error::IndexExists { name });
+                }
+                (Some(build_entries(&def, &state.docs)?), state.generation)
+            } else {
+                (None, 0)
+            };
+            let mut guard = self.inner.write();
+            if self.closed.load(Ordering::Acquire) {
+                return Err(Error::Closed);
+            }
+            if guard.state.index(&name).is_ok() {
+                return Err(Error::IndexExists { name });
+            }
+            let entries = match built {
+                Some(entries) if guard.state.generation == generation => entries,
+                Some(_) => continue,
+                None => build_entries(&def, &guard.state.docs)?,
+            };
+            let state = Arc::make_mut(&mut guard.state);
+            state.indexes.push(IndexState { def, entries });
+            return Ok(());
+        }
+        Err(Error::Closed)
+    }
+
+    pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
+        let removed = {
+            let mut guard = self.inner.write();
+            if self.closed.load(Ordering::Acquire) {
+                return Err(Error::Closed);
+            }
+            let position = guard
+                .state
+                .indexes
+                .iter()
+                .position(|index| index.name() == name)
+                .ok_or_else(|| Error::IndexNotFound {
+                    name: name.to_owned(),
+                })?;
+            Arc::make_mut(&mut guard.state).indexes.remove(position)
+        };
+        drop(removed);
+        Ok(())
+    }
+
+    /// An independent engine with the same documents, versions and indexes. O(1):
+    /// the two share every node until one of them writes.
+    pub(crate) fn duplicate(&self) -> Engine<D> {
+        let inner = self.inner.read();
+        let closed = self.closed.load(Ordering::Acquire);
+        let state = (*inner.state).clone();
+        let floor = last_id(&state.docs).max(inner.id_floor);
+        drop(inner);
+        Engine::with_state(state, floor, closed)
+    }
+
+    /// An independent engine with the documents `keep` accepts. `keep` runs on a
+    /// snapshot, outside every lock.
+    pub(crate) fn filtered(&self, mut keep: impl FnMut(&Versioned<D>) -> bool) -> Result<Engine<D>> {
+        let state = self.snapshot()?;
+        let mut walk = Walk::new(state.docs.clone());
+        let mut kept = Vec::new();
+        for rank in 0..state.docs.len() {
+            if let Some((id, document)) = walk.at(rank)
+                && keep(document)
+            {
+                kept.push((*id, document.clone()));
+            }
+        }
+        let docs = Tree::from_sorted(kept);
+        let mut indexes = Vec::with_capacity(state.indexes.len());
+        for index in &state.indexes {
+            indexes.push(IndexState {
+                def: Arc::clone(&index.def),
+                entries: build_entries(&index.def, &docs)?,
+            });
+        }
+        let floor = last_id(&state.docs);
+        let new_state = State {
+            docs,
+            indexes,
+            generation: 0,
+        };
+        Ok(Engine::with_state(new_state, floor, false))
+    }
+
+    /// Rebuilds every index from the documents and compares; describes each
+    /// difference and each broken tree invariant.
+    pub(crate) fn verify(&self) -> Result<Vec<String>> {
+        let state = self.snapshot()?;
+        let mut problems = Vec::new();
+        if let Err(problem) = state.docs.check() {
+            problems.push(format!("documents: {problem}"));
+        }
+        let mut walk = Walk::new(state.docs.clone());
+        for rank in 0..state.docs.len() {
+            if let Some((id, document)) = walk.at(rank)
+                && *id != document.id()
+            {
+                problems.push(format!("document {} is filed under id {id}", document.id()));
+            }
+        }
+        for index in &state.indexes {
+            let name = index.name();
+            if let Err(problem) = index.entries.check() {
+                problems.push(format!("index {name:?}: {problem}"));
+            }
+            let expected = match build_entries(&index.def, &state.docs) {
+                Ok(entries) => entries,
+                Err(error) => {
+                    problems.push(format!("index {name:?} cannot be rebuilt: {error}"));
+                    continue;
+                }
+            };
+            let mut have = Walk::new(index.entries.clone());
+            let mut want = Walk::new(expected.clone());
+            let (mut h, mut w) = (0, 0);
+            while h < index.entries.len() || w < expected.len() {
+                let here = have.at(h).map(|(entry, ())| entry.clone());
+                let there = want.at(w).map(|(entry, ())| entry.clone());
+                match (here, there) {
+                    (Some(a), Some(b)) if a == b => {
+                        h += 1;
+                        w += 1;
+                    }
+                    (Some(a), Some(b)) if a < b => {
+                        problems.push(stray(name, &a));
+                        h += 1;
+                    }
+                    (Some(a), None) => {
+                        problems.push(stray(name, &a));
+                        h += 1;
+                    }
+                    (_, Some(b)) => {
+                        problems.push(format!(
+                            "index {name:?} lacks key {} of document {}",
+                            describe(b.key.as_bytes()),
+                            b.id
+                        ));
+                        w += 1;
+                    }
+                    (None, None) => break,
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Breaks the store on purpose, so tests can show that `verify` notices.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn corrupt_index(&self, index: &str, id: Id) -> bool {
+        let mut guard = self.inner.write();
+        let state = Arc::make_mut(&mut guard.state);
+        let Some(index) = state.indexes.iter_mut().find(|i| i.name() == index) else {
+            return false;
+        };
+        let mut walk = Walk::new(index.entries.clone());
+        let victim = (0..index.entries.len())
+            .filter_map(|rank| walk.at(rank).map(|(entry, ())| entry.clone()))
+            .find(|entry| entry.id == id);
+        match victim {
+            Some(entry) => index.entries.remove(&entry).is_some(),
+            None => false,
+        }
+    }
+}
+
+fn stray(index: &str, entry: &Entry) -> String {
+    format!(
+        "index {index:?} holds key {} of document {} that the document does not have",
+        describe(entry.key.as_bytes()),
+        entry.id
+    )
+}
+
+fn last_id<D>(docs: &Tree<Id, Versioned<D>>) -> Option<Id> {
+    docs.len()
+        .checked_sub(1)
+        .and_then(|last| docs.nth(last))
+        .map(|(id, _)| *id)
+}
+
+/// Fails if a unique index already gives one of `keys` to a document other than `id`.
+fn check_unique<D>(index: &IndexState<D>, keys: &[KeyBytes], id: Id) -> Result<()> {
+    if !index.def.info.unique {
+        return Ok(());
+    }
+    for key in keys {
+        if let Some(existing) = index.holder_other_than(key, id) {
+            return Err(Error::UniqueViolation {
+                index: index.name().to_owned(),
+                key: describe(key.as_bytes()),
+                existing,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What replacing `old` by `new` does to one index; `None` when its keys stay.
+fn index_change<D>(
+    index: &IndexState<D>,
+    old: &D,
+    new: &D,
+    id: Id,
+    sink: &mut KeySink,
+) -> Result<Option<IndexChange>> {
+    let new_keys = index.keys_of(new, sink)?;
+    let old_keys = index.keys_of(old, sink).unwrap_or_default();
+    if old_keys == new_keys {
+        return Ok(None);
+    }
+    let removed: Vec<KeyBytes> = old_keys
+        .iter()
+        .filter(|key| new_keys.binary_search(key).is_err())
+        .cloned()
+        .collect();
+    let added: Vec<KeyBytes> = new_keys
+        .into_iter()
+        .filter(|key| old_keys.binary_search(key).is_err())
+        .collect();
+    check_unique(index, &added, id)?;
+    Ok(Some(IndexChange { removed, added }))
+}
+
+/// Every entry an index should hold for `docs`, checking uniqueness.
+fn build_entries<D>(def: &IndexDef<D>, docs: &Tree<Id, Versioned<D>>) -> Result<Tree<Entry, ()>> {
+    let name = &def.info.name;
+    let mut sink = KeySink::new();
+    let mut entries = Vec::with_capacity(docs.len());
+    let mut walk = Walk::new(docs.clone());
+    for rank in 0..docs.len() {
+        let Some((id, document)) = walk.at(rank) else {
+            break;
+        };
+        def.source.keys(document.value(), &mut sink);
+        for key in sink.take(name)? {
+            entries.push((Entry { key, id: *id }, ()));
+        }
+    }
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    if def.info.unique
+        && let Some(pair) = entries.windows(2).find(|pair| pair[0].0.key == pair[1].0.key)
+    {
+        return Err(Error::UniqueViolation {
+            index: name.clone(),
+            key: describe(pair[0].0.key.as_bytes()),
+            existing: pair[0].0.id,
+        });
+    }
+    Ok(Tree::from_sorted(entries))
+}

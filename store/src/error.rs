@@ -1,0 +1,129 @@
+//! The one error type every fallible docstore operation returns.
+
+use std::fmt;
+
+use crate::Id;
+
+/// What went wrong in a docstore operation.
+///
+/// Every variant names what the caller needs to act on: the id, the index, the
+/// versions, the key. The enum is `#[non_exhaustive]` so that new failure cases can
+/// be added without breaking matches downstream.
+///
+/// ```
+/// use docstore_core::{Error, Id, Store};
+///
+/// let store = Store::new();
+/// let missing = Id::nil();
+/// assert_eq!(store.get(missing).unwrap_err(), Error::NotFound { id: missing });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// No document has this id (it never existed, or it was deleted).
+    NotFound {
+        /// The id that was asked for.
+        id: Id,
+    },
+    /// A document was refused; nothing was stored.
+    InvalidDocument {
+        /// Why the document was refused.
+        reason: String,
+    },
+    /// An index with this name already exists.
+    IndexExists {
+        /// The name asked for.
+        name: String,
+    },
+    /// An index definition named no fields.
+    EmptyIndex {
+        /// The index that had no fields.
+        name: String,
+    },
+    /// No index has this name.
+    IndexNotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// An index definition cannot be used as written (a malformed field path, say).
+    InvalidIndex {
+        /// The index being defined.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A key given to a query, or taken from a document, cannot be an index key
+    /// (a NaN, or a composite key with the wrong number of fields).
+    InvalidKey {
+        /// The index the key was meant for.
+        index: String,
+        /// What is wrong with the key.
+        reason: String,
+    },
+    /// `get_unique` named an index that is not unique.
+    NotUnique {
+        /// The index.
+        index: String,
+    },
+    /// The store was closed; it accepts no further operations.
+    Closed,
+    /// A conditional update expected a version the document no longer has.
+    VersionConflict {
+        /// The document.
+        id: Id,
+        /// The version the caller expected.
+        expected: u64,
+        /// The version the document has.
+        actual: u64,
+    },
+    /// A write would give two documents the same key in a unique index.
+    UniqueViolation {
+        /// The unique index.
+        index: String,
+        /// The key, shown as JSON-like text.
+        key: String,
+        /// The document that already holds the key.
+        existing: Id,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound { id } => write!(f, "no document with id {id}"),
+            Error::InvalidDocument { reason } => write!(f, "invalid document: {reason}"),
+            Error::IndexExists { name } => write!(f, "an index named {name:?} already exists"),
+            Error::EmptyIndex { name } => write!(f, "index {name:?} names no fields"),
+            Error::IndexNotFound { name } => write!(f, "no index named {name:?}"),
+            Error::InvalidIndex { name, reason } => write!(f, "invalid index {name:?}: {reason}"),
+            Error::InvalidKey { index, reason } => {
+                write!(f, "invalid key for index {index:?}: {reason}")
+            }
+            Error::NotUnique { index } => {
+                write!(f, "index {index:?} is not unique; use lookup instead of get_unique")
+            }
+            Error::Closed => f.write_str("the store is closed"),
+            Error::VersionConflict {
+                id,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "version conflict on document {id}: expected version {expected}, found {actual}"
+            ),
+            Error::UniqueViolation {
+                index,
+                key,
+                existing,
+            } => write!(
+                f,
+                "unique index {index:?} already holds key {key} (document {existing})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The result type of docstore operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

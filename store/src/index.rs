@@ -1,0 +1,307 @@
+//! Secondary indexes: their definitions, the keys a document has in each, and the
+//! ordered entries that answer queries.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::key::{KeyBytes, KeyWriter, encode_value_ref};
+use crate::path::FieldPath;
+use crate::value::{Object, ValueRef};
+use crate::{Error, Id, IndexKey};
+
+/// A multi-key index gives one document at most this many keys; more is refused
+/// rather than letting one document flood an index.
+pub(crate) const MAX_KEYS_PER_DOCUMENT: usize = 10_000;
+
+/// One index entry: ordered by key, then by id, which is what puts ties in id order.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) struct Entry {
+    pub(crate) key: KeyBytes,
+    pub(crate) id: Id,
+}
+
+/// What an index is: its name, its options, and where its keys come from.
+pub(crate) struct IndexDef<D> {
+    pub(crate) info: IndexInfo,
+    /// How many fields a query key must give; `None` where the compiler already
+    /// checked it (typed indexes).
+    pub(crate) arity: Option<usize>,
+    pub(crate) source: Box<dyn KeySource<D>>,
+}
+
+/// Where an index's keys come from: field paths (schemaless) or generated code
+/// (typed).
+pub(crate) trait KeySource<D>: Send + Sync {
+    fn keys(&self, document: &D, sink: &mut KeySink);
+}
+
+/// A description of one index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexInfo {
+    pub(crate) name: String,
+    pub(crate) fields: Vec<String>,
+    pub(crate) unique: bool,
+    pub(crate) multi_key: bool,
+}
+
+impl IndexInfo {
+    /// The index's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The fields it keys on, in key order (dotted paths for schemaless indexes).
+    pub fn fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// Whether two documents may not share a key.
+    pub fn is_unique(&self) -> bool {
+        self.unique
+    }
+
+    /// Whether an array field gives one key per element.
+    pub fn is_multi_key(&self) -> bool {
+        self.multi_key
+    }
+}
+
+impl fmt::Display for IndexInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on ({})", self.name, self.fields.join(", "))?;
+        if self.unique {
+            f.write_str(" unique")?;
+        }
+        if self.multi_key {
+            f.write_str(" multi-key")?;
+        }
+        Ok(())
+    }
+}
+
+/// Options for a schemaless index beyond its name and fields.
+///
+/// ```
+/// use docstore_core::{IndexOptions, Store};
+/// use serde_json::json;
+///
+/// let store = Store::new();
+/// store.create_index_with("by_email", ["email"], IndexOptions::new().unique())?;
+/// store.create_index_with("by_tag", ["tags"], IndexOptions::new().multi_key())?;
+/// store.insert(json!({"email": "a@b.c", "tags": ["x", "y"]}))?;
+/// assert_eq!(store.lookup("by_tag", "y")?.count(), 1);
+/// # Ok::<(), docstore_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndexOptions {
+    unique: bool,
+    multi_key: bool,
+}
+
+impl IndexOptions {
+    /// A plain index.
+    pub fn new() -> IndexOptions {
+        IndexOptions::default()
+    }
+
+    /// No two documents may share a key: a write that would make them fails with
+    /// [`Error::UniqueViolation`] and changes nothing.
+    pub fn unique(self) -> IndexOptions {
+        IndexOptions {
+            unique: true,
+            ..self
+        }
+    }
+
+    /// A field holding an array gives one key per element (deduplicated), so the
+    /// document is found under each; an empty array gives none. Without this, an
+    /// array is one key, ordered as an array.
+    pub fn multi_key(self) -> IndexOptions {
+        IndexOptions {
+            multi_key: true,
+            ..self
+        }
+    }
+}
+
+/// Collects the keys one document has in one index.
+///
+/// Generated code calls [`push`](Self::push) once per key; it is public only for
+/// that reason.
+#[derive(Default)]
+pub struct KeySink {
+    writer: KeyWriter,
+    keys: Vec<KeyBytes>,
+    invalid: Option<String>,
+}
+
+impl KeySink {
+    pub(crate) fn new() -> KeySink {
+        KeySink::default()
+    }
+
+    /// Adds one key.
+    pub fn push<K: IndexKey + ?Sized>(&mut self, key: &K) {
+        self.writer.clear();
+        key.write_key(&mut self.writer);
+        self.finish_key();
+    }
+
+    fn finish_key(&mut self) {
+        if let Some(reason) = self.writer.invalid() {
+            if self.invalid.is_none() {
+                self.invalid = Some(reason.to_owned());
+            }
+        } else if self.keys.len() < MAX_KEYS_PER_DOCUMENT {
+            self.keys.push(KeyBytes::new(self.writer.bytes()));
+        } else if self.invalid.is_none() {
+            self.invalid = Some(format!(
+                "a document may have at most {MAX_KEYS_PER_DOCUMENT} keys in one index"
+            ));
+        }
+    }
+
+    /// The document's keys in this index, sorted and without duplicates.
+    pub(crate) fn take(&mut self, index: &str) -> Result<Vec<KeyBytes>, Error> {
+        if let Some(reason) = self.invalid.take() {
+            self.keys.clear();
+            return Err(Error::InvalidKey {
+                index: index.to_owned(),
+                reason,
+            });
+        }
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys)
+    }
+}
+
+/// The keys of a schemaless index: the values at its field paths.
+pub(crate) struct Fields {
+    paths: Vec<FieldPath>,
+    multi_key: bool,
+}
+
+/// Defines a schemaless index on field paths.
+pub(crate) fn field_index<I, S>(
+    name: &str,
+    fields: I,
+    options: IndexOptions,
+) -> Result<IndexDef<Object>, Error>
+where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut paths = Vec::new();
+        let mut texts = Vec::new();
+        for field in fields {
+            let field = field.as_ref();
+            let path = FieldPath::parse(field).map_err(|reason| Error::InvalidIndex {
+                name: name.to_owned(),
+                reason,
+            })?;
+            paths.push(path);
+            texts.push(field.to_owned());
+        }
+        if paths.is_empty() {
+            return Err(Error::EmptyIndex {
+                name: name.to_owned(),
+            });
+        }
+        Ok(IndexDef {
+            arity: Some(paths.len()),
+            info: IndexInfo {
+                name: name.to_owned(),
+                fields: texts,
+                unique: options.unique,
+                multi_key: options.multi_key,
+            },
+            source: Box::new(Fields {
+                paths,
+                multi_key: options.multi_key,
+            }),
+        })
+}
+
+impl Fields {
+    /// Writes every combination of the remaining fields' values after `prefix`:
+    /// exactly one key unless a multi-key field holds an array.
+    fn expand(&self, values: &[ValueRef<'_>], prefix: &mut KeyWriter, sink: &mut KeySink) {
+        let Some((first, rest)) = values.split_first() else {
+            sink.writer.clone_from(prefix);
+            sink.finish_key();
+            return;
+        };
+        match first {
+            ValueRef::Array(items) if self.multi_key => {
+                for item in items.iter() {
+                    if sink.keys.len() >= MAX_KEYS_PER_DOCUMENT {
+                        // Let finish_key record why, once.
+                        sink.writer.clone_from(prefix);
+                        sink.finish_key();
+                        return;
+                    }
+                    let mut next = prefix.clone();
+                    encode_value_ref(&mut next, item);
+                    self.expand(rest, &mut next, sink);
+                }
+            }
+            value => {
+                encode_value_ref(prefix, *value);
+                self.expand(rest, prefix, sink);
+            }
+        }
+    }
+}
+
+impl KeySource<Object> for Fields {
+    fn keys(&self, document: &Object, sink: &mut KeySink) {
+        let mut values = Vec::with_capacity(self.paths.len());
+        for path in &self.paths {
+            match path.find(document) {
+                // Missing and null fields leave the document out of the index.
+                None | Some(ValueRef::Null) => return,
+                Some(value) => values.push(value),
+            }
+        }
+        let mut prefix = KeyWriter::new();
+        self.expand(&values, &mut prefix, sink);
+    }
+}
+
+/// An index's definition with its entries, as of one state of the store.
+pub(crate) struct IndexState<D> {
+    pub(crate) def: Arc<IndexDef<D>>,
+    pub(crate) entries: crate::tree::Tree<Entry, ()>,
+}
+
+impl<D> Clone for IndexState<D> {
+    fn clone(&self) -> Self {
+        IndexState {
+            def: Arc::clone(&self.def),
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<D> IndexState<D> {
+    pub(crate) fn name(&self) -> &str {
+        &self.def.info.name
+    }
+
+    /// The keys `document` has in this index.
+    pub(crate) fn keys_of(&self, document: &D, sink: &mut KeySink) -> Result<Vec<KeyBytes>, Error> {
+        self.def.source.keys(document, sink);
+        sink.take(self.name())
+    }
+
+    /// The document other than `id` that holds `key`, if any.
+    pub(crate) fn holder_other_than(&self, key: &KeyBytes, id: Id) -> Option<Id> {
+        let start = self.entries.rank_by(|entry| entry.key < *key);
+        (start..)
+            .map_while(|rank| self.entries.nth(rank).filter(|(entry, ())| entry.key == *key))
+            .map(|(entry, ())| entry.id)
+            .find(|holder| *holder != id)
+    }
+}

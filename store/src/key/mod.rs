@@ -1,0 +1,94 @@
+//! Index keys and their one total order.
+//!
+//! Every index key, schemaless or typed, is encoded into bytes whose plain byte
+//! order *is* the key order, so an index is an ordered set of `(key bytes, id)`
+//! and every comparison is a `memcmp`. The order is:
+//!
+//! `null < false < true < numbers < strings < arrays < objects`
+//!
+//! - numbers compare by exact numeric value whatever their representation: `5`,
+//!   `5u8` and `5.0` are the same key, `5.5` sorts between `5` and `6`, and
+//!   integers up to `u64::MAX` and down to `i64::MIN` never round through `f64`;
+//!   `-0.0` is the same key as `0`; NaN is refused;
+//! - strings compare by their UTF-8 bytes;
+//! - arrays compare element by element, a shorter array that is a prefix of a
+//!   longer one first; objects compare as their (key, value) pairs sorted by key;
+//! - a composite key compares field by field, and a key holding only the leading
+//!   fields of another (a prefix) sorts before it.
+
+mod decode;
+mod encode;
+mod typed;
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+pub(crate) use decode::describe;
+pub use encode::KeyWriter;
+pub(crate) use encode::encode_value_ref;
+pub use typed::{IndexKey, JsonKey, KeyFor, KeyPrefix, KeyRange};
+
+/// Keys up to this many bytes live inline in index entries; longer ones are shared
+/// on the heap. The workload's keys (short strings, numbers) all fit.
+const INLINE: usize = 22;
+
+/// An encoded key: small ones inline, so cloning an index leaf copies bytes and
+/// touches no reference counts.
+#[derive(Clone)]
+pub(crate) enum KeyBytes {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Shared(Arc<[u8]>),
+}
+
+impl KeyBytes {
+    pub(crate) fn new(encoded: &[u8]) -> KeyBytes {
+        if encoded.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..encoded.len()].copy_from_slice(encoded);
+            KeyBytes::Inline {
+                // Cannot truncate: the length is at most INLINE.
+                len: encoded.len() as u8,
+                bytes,
+            }
+        } else {
+            KeyBytes::Shared(Arc::from(encoded))
+        }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            KeyBytes::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(bytes),
+            KeyBytes::Shared(bytes) => bytes,
+        }
+    }
+}
+
+impl PartialEq for KeyBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for KeyBytes {}
+
+impl PartialOrd for KeyBytes {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for KeyBytes {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl fmt::Debug for KeyBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&describe(self.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

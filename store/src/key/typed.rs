@@ -1,0 +1,427 @@
+//! What can be a key, and what a query may pass for one.
+//!
+//! [`IndexKey`] is implemented by every type that can be indexed; the derive
+//! requires it of each indexed field, so indexing a type with no order fails to
+//! compile. [`KeyFor<K>`] says which argument types a query may pass for an index
+//! whose key type is `K` (`&str` for `String`, `u32` for `u32`, `("Paris", 30)`
+//! for `(String, u32)`), so a query with the wrong key type fails to compile.
+//! Schemaless indexes take any JSON-like key: their key type is [`JsonKey`].
+
+use std::borrow::Cow;
+use std::ops::{Bound, Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::encode::{KeyWriter, encode_json};
+use crate::Id;
+
+/// A type whose values can be index keys, with the order described in
+/// [the key module](crate#key-order).
+///
+/// Implemented for integers, floats, `bool`, `char`, `str` and `String`, [`Id`],
+/// `Option` (where `None` is null), sequences (as arrays), tuples (as composite
+/// keys), and the usual smart pointers. Implement it for a type of your own by
+/// writing the key through [`KeyWriter`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an index key",
+    label = "this type has no order docstore can index",
+    note = "index keys are integers, floats, bool, char, String/str, Id, Option, Vec or arrays \
+            of keys, or a type of yours that implements `docstore::IndexKey`"
+)]
+pub trait IndexKey {
+    /// Writes this key's fields.
+    fn write_key(&self, out: &mut KeyWriter);
+}
+
+/// The key type of a schemaless index: any JSON-like value.
+///
+/// Queries on a [`Store`](crate::Store) accept anything that is
+/// `KeyFor<JsonKey>`: string slices and `String`s, numbers, booleans,
+/// `serde_json::Value`s, and tuples of these for composite indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonKey;
+
+/// A value a query may pass as a key of an index whose key type is `K`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a key for an index whose keys are `{K}`",
+    label = "expected a key of type `{K}` (or a borrowed form of it)",
+    note = "pass the index's own key type, a reference to it, or `&str` for a `String` key"
+)]
+pub trait KeyFor<K: ?Sized> {
+    /// Writes this argument as a key of type `K`.
+    fn write_key_for(&self, out: &mut KeyWriter);
+}
+
+/// A range of keys a query may pass for an index whose key type is `K`: any of
+/// Rust's range forms (`a..b`, `a..=b`, `a..`, `..b`, `..=b`, `..`) or a pair of
+/// [`Bound`]s, over [`KeyFor<K>`] values.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a range of keys for an index whose keys are `{K}`",
+    label = "expected a range such as `a..b` over keys of type `{K}`"
+)]
+pub trait KeyRange<K: ?Sized> {
+    /// Writes the bounds; returns which kind each is. A bound's writer is left
+    /// empty when the bound is `Unbounded`.
+    fn write_bounds(&self, start: &mut KeyWriter, end: &mut KeyWriter) -> (Bound<()>, Bound<()>);
+}
+
+/// The leading fields of a composite key of type `K`, for a prefix query: a
+/// tuple of the first one or more fields (`("Paris",)` for `(String, u32)`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a prefix of keys of type `{K}`",
+    label = "expected a tuple of the leading fields of `{K}`, such as `(first,)`"
+)]
+pub trait KeyPrefix<K: ?Sized> {
+    /// Writes the prefix's fields.
+    fn write_prefix(&self, out: &mut KeyWriter);
+}
+
+impl<K: IndexKey + ?Sized> KeyFor<K> for &K {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        (**self).write_key(out);
+    }
+}
+
+macro_rules! owned_keys {
+    ($($ty:ty),*) => {$(
+        impl KeyFor<$ty> for $ty {
+            fn write_key_for(&self, out: &mut KeyWriter) {
+                self.write_key(out);
+            }
+        }
+        impl KeyFor<JsonKey> for $ty {
+            fn write_key_for(&self, out: &mut KeyWriter) {
+                self.write_key(out);
+            }
+        }
+        impl KeyFor<JsonKey> for &$ty {
+            fn write_key_for(&self, out: &mut KeyWriter) {
+                self.write_key(out);
+            }
+        }
+    )*};
+}
+
+macro_rules! unsigned_keys {
+    ($($ty:ty),*) => {$(
+        impl IndexKey for $ty {
+            fn write_key(&self, out: &mut KeyWriter) {
+                out.write_u64(u64::from(*self));
+            }
+        }
+    )*};
+}
+
+macro_rules! signed_keys {
+    ($($ty:ty),*) => {$(
+        impl IndexKey for $ty {
+            fn write_key(&self, out: &mut KeyWriter) {
+                out.write_i64(i64::from(*self));
+            }
+        }
+    )*};
+}
+
+unsigned_keys!(u8, u16, u32, u64);
+signed_keys!(i8, i16, i32, i64);
+
+impl IndexKey for usize {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_u64(u64::try_from(*self).unwrap_or(u64::MAX));
+    }
+}
+
+impl IndexKey for isize {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_i128(i128::try_from(*self).unwrap_or(0));
+    }
+}
+
+impl IndexKey for u128 {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_i128(i128::try_from(*self).unwrap_or(i128::MAX));
+    }
+}
+
+impl IndexKey for i128 {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_i128(*self);
+    }
+}
+
+impl IndexKey for f64 {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_f64(*self);
+    }
+}
+
+impl IndexKey for f32 {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_f64(f64::from(*self));
+    }
+}
+
+impl IndexKey for bool {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_bool(*self);
+    }
+}
+
+/// A `char` is the one-character string, so it orders with strings.
+impl IndexKey for char {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_str(self.encode_utf8(&mut [0; 4]));
+    }
+}
+
+impl IndexKey for str {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_str(self);
+    }
+}
+
+impl IndexKey for String {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.write_str(self);
+    }
+}
+
+/// An id is keyed as its hyphenated text, so that a typed `Id` field and a
+/// schemaless document holding the same id as a string give the same key.
+impl IndexKey for Id {
+    fn write_key(&self, out: &mut KeyWriter) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        out.write_str(self.to_uuid().hyphenated().encode_lower(&mut buffer));
+    }
+}
+
+impl IndexKey for serde_json::Value {
+    fn write_key(&self, out: &mut KeyWriter) {
+        encode_json(out, self);
+    }
+}
+
+/// `None` is null, the lowest key. (An indexed `Option` *field* leaves `None`
+/// out of the index instead; this is for options inside composite keys.)
+impl<K: IndexKey> IndexKey for Option<K> {
+    fn write_key(&self, out: &mut KeyWriter) {
+        match self {
+            Some(key) => key.write_key(out),
+            None => out.write_null(),
+        }
+    }
+}
+
+impl<K: IndexKey + ?Sized> IndexKey for &K {
+    fn write_key(&self, out: &mut KeyWriter) {
+        (**self).write_key(out);
+    }
+}
+
+impl<K: IndexKey + ?Sized> IndexKey for Box<K> {
+    fn write_key(&self, out: &mut KeyWriter) {
+        (**self).write_key(out);
+    }
+}
+
+impl<K: IndexKey + ?Sized> IndexKey for Arc<K> {
+    fn write_key(&self, out: &mut KeyWriter) {
+        (**self).write_key(out);
+    }
+}
+
+impl<K: IndexKey + ?Sized> IndexKey for Rc<K> {
+    fn write_key(&self, out: &mut KeyWriter) {
+        (**self).write_key(out);
+    }
+}
+
+impl<K: IndexKey + ToOwned + ?Sized> IndexKey for Cow<'_, K> {
+    fn write_key(&self, out: &mut KeyWriter) {
+        (**self).write_key(out);
+    }
+}
+
+/// A sequence is one array key (a multi-key index, by contrast, keys each element).
+impl<K: IndexKey> IndexKey for [K] {
+    fn write_key(&self, out: &mut KeyWriter) {
+        out.begin_array();
+        for item in self {
+            item.write_key(out);
+        }
+        out.end_array();
+    }
+}
+
+impl<K: IndexKey, const N: usize> IndexKey for [K; N] {
+    fn write_key(&self, out: &mut KeyWriter) {
+        self.as_slice().write_key(out);
+    }
+}
+
+impl<K: IndexKey> IndexKey for Vec<K> {
+    fn write_key(&self, out: &mut KeyWriter) {
+        self.as_slice().write_key(out);
+    }
+}
+
+owned_keys!(
+    u8, u16, u32, u64, usize, u128, i8, i16, i32, i64, isize, i128, f32, f64, bool, char,
+    String, Id
+);
+
+impl KeyFor<String> for &str {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        out.write_str(self);
+    }
+}
+
+impl KeyFor<String> for Box<str> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        out.write_str(self);
+    }
+}
+
+impl KeyFor<String> for Cow<'_, str> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        out.write_str(self);
+    }
+}
+
+impl KeyFor<JsonKey> for &str {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        out.write_str(self);
+    }
+}
+
+impl KeyFor<JsonKey> for serde_json::Value {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        encode_json(out, self);
+    }
+}
+
+impl KeyFor<JsonKey> for &serde_json::Value {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        encode_json(out, self);
+    }
+}
+
+impl<Q: KeyFor<JsonKey>> KeyFor<JsonKey> for Option<Q> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        match self {
+            Some(key) => key.write_key_for(out),
+            None => out.write_null(),
+        }
+    }
+}
+
+impl<Q: KeyFor<JsonKey>> KeyPrefix<JsonKey> for Q {
+    fn write_prefix(&self, out: &mut KeyWriter) {
+        self.write_key_for(out);
+    }
+}
+
+macro_rules! tuple_keys {
+    ($(($($name:ident $q:ident $idx:tt),+))*) => {$(
+        impl<$($name: IndexKey),+> IndexKey for ($($name,)+) {
+            fn write_key(&self, out: &mut KeyWriter) {
+                $(self.$idx.write_key(out);)+
+            }
+        }
+
+        impl<$($name,)+ $($q: KeyFor<$name>),+> KeyFor<($($name,)+)> for ($($q,)+) {
+            fn write_key_for(&self, out: &mut KeyWriter) {
+                $(self.$idx.write_key_for(out);)+
+            }
+        }
+
+        impl<$($q: KeyFor<JsonKey>),+> KeyFor<JsonKey> for ($($q,)+) {
+            fn write_key_for(&self, out: &mut KeyWriter) {
+                $(self.$idx.write_key_for(out);)+
+            }
+        }
+    )*};
+}
+
+tuple_keys! {
+    (A QA 0)
+    (A QA 0, B QB 1)
+    (A QA 0, B QB 1, C QC 2)
+    (A QA 0, B QB 1, C QC 2, D QD 3)
+    (A QA 0, B QB 1, C QC 2, D QD 3, E QE 4)
+    (A QA 0, B QB 1, C QC 2, D QD 3, E QE 4, F QF 5)
+}
+
+macro_rules! tuple_prefix {
+    ([$($key:ident)+] $($name:ident $q:ident $idx:tt)+) => {
+        impl<$($key,)+ $($q: KeyFor<$name>),+> KeyPrefix<($($key,)+)> for ($($q,)+) {
+            fn write_prefix(&self, out: &mut KeyWriter) {
+                $(self.$idx.write_key_for(out);)+
+            }
+        }
+    };
+}
+
+tuple_prefix!([A] A QA 0);
+tuple_prefix!([A B] A QA 0);
+tuple_prefix!([A B] A QA 0 B QB 1);
+tuple_prefix!([A B C] A QA 0);
+tuple_prefix!([A B C] A QA 0 B QB 1);
+tuple_prefix!([A B C] A QA 0 B QB 1 C QC 2);
+tuple_prefix!([A B C D] A QA 0);
+tuple_prefix!([A B C D] A QA 0 B QB 1);
+tuple_prefix!([A B C D] A QA 0 B QB 1 C QC 2);
+tuple_prefix!([A B C D] A QA 0 B QB 1 C QC 2 D QD 3);
+tuple_prefix!([A B C D E] A QA 0);
+tuple_prefix!([A B C D E] A QA 0 B QB 1);
+tuple_prefix!([A B C D E] A QA 0 B QB 1 C QC 2);
+tuple_prefix!([A B C D E] A QA 0 B QB 1 C QC 2 D QD 3);
+tuple_prefix!([A B C D E] A QA 0 B QB 1 C QC 2 D QD 3 E QE 4);
+tuple_prefix!([A B C D E F] A QA 0);
+tuple_prefix!([A B C D E F] A QA 0 B QB 1);
+tuple_prefix!([A B C D E F] A QA 0 B QB 1 C QC 2);
+tuple_prefix!([A B C D E F] A QA 0 B QB 1 C QC 2 D QD 3);
+tuple_prefix!([A B C D E F] A QA 0 B QB 1 C QC 2 D QD 3 E QE 4);
+tuple_prefix!([A B C D E F] A QA 0 B QB 1 C QC 2 D QD 3 E QE 4 F QF 5);
+
+fn write_bound<K: ?Sized, Q: KeyFor<K>>(bound: Bound<&Q>, out: &mut KeyWriter) -> Bound<()> {
+    match bound {
+        Bound::Included(key) => {
+            key.write_key_for(out);
+            Bound::Included(())
+        }
+        Bound::Excluded(key) => {
+            key.write_key_for(out);
+            Bound::Excluded(())
+        }
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+macro_rules! ranges {
+    ($($range:ident),*) => {$(
+        impl<K: ?Sized, Q: KeyFor<K>> KeyRange<K> for $range<Q> {
+            fn write_bounds(&self, start: &mut KeyWriter, end: &mut KeyWriter) -> (Bound<()>, Bound<()>) {
+                use std::ops::RangeBounds;
+                (write_bound(self.start_bound(), start), write_bound(self.end_bound(), end))
+            }
+        }
+    )*};
+}
+
+ranges!(Range, RangeInclusive, RangeFrom, RangeTo, RangeToInclusive);
+
+impl<K: ?Sized, Q: KeyFor<K>> KeyRange<K> for (Bound<Q>, Bound<Q>) {
+    fn write_bounds(&self, start: &mut KeyWriter, end: &mut KeyWriter) -> (Bound<()>, Bound<()>) {
+        (
+            write_bound(self.0.as_ref(), start),
+            write_bound(self.1.as_ref(), end),
+        )
+    }
+}
+
+impl<K: ?Sized> KeyRange<K> for RangeFull {
+    fn write_bounds(&self, _: &mut KeyWriter, _: &mut KeyWriter) -> (Bound<()>, Bound<()>) {
+        (Bound::Unbounded, Bound::Unbounded)
+    }
+}

@@ -1,0 +1,64 @@
+//! The engine of [docstore](https://docs.rs/docstore): an in-memory,
+//! concurrency-safe document store with secondary indexes.
+//!
+//! Use it through the `docstore` crate, which re-exports everything here along
+//! with `#[derive(Indexed)]`.
+//!
+//! - [`Store`] holds schemaless JSON documents, indexed by field paths chosen at
+//!   run time and queried by index name.
+//! - [`Collection<T>`] holds typed structs as themselves, indexed as their
+//!   `#[derive(Indexed)]` declares and queried through handles the compiler checks.
+//!
+//! Both run on one engine: persistent B+trees behind a read-write lock, so reads
+//! never block each other, every single-document write is atomic and
+//! linearizable, indexes always agree with documents, and scans, wide queries,
+//! cursors and snapshots read a point-in-time view without holding writers back.
+//!
+//! # Key order
+//!
+//! Index keys, schemaless and typed alike, have one total order:
+//! `null < false < true < numbers < strings < arrays < objects`. Numbers compare
+//! by exact value whatever their type (`5 == 5.0`, `5 < 5.5 < 6`, no rounding of
+//! large integers); NaN cannot be a key. Strings compare by bytes. A composite
+//! key compares field by field, and a key that is a prefix of another sorts
+//! first. Results come in key order, ties in id order.
+//!
+//! # Field paths
+//!
+//! A schemaless index names fields by dotted path: `"address.zip"` is the `zip`
+//! field of the object in `address`. A field whose name itself holds a dot or a
+//! backslash escapes it with a backslash: the path `a\.b` names the top-level
+//! field `"a.b"`.
+//!
+//! # Panics
+//!
+//! No function here panics on any input. A closure you pass (to
+//! `update_with`, `clone_filtered`, or a computed key) may panic; it runs
+//! before anything changes, so the store stays exactly as it was.
+
+mod cursor;
+mod engine;
+mod error;
+mod id;
+mod index;
+mod key;
+mod path;
+mod query;
+mod snapshot;
+mod store;
+mod tree;
+mod typed;
+mod value;
+mod versioned;
+
+pub use cursor::Cursor;
+pub use error::{Error, Result};
+pub use id::{Id, ParseIdError};
+pub use index::{IndexInfo, IndexOptions, KeySink};
+pub use key::{IndexKey, JsonKey, KeyFor, KeyPrefix, KeyRange, KeyWriter};
+pub use query::{IndexRef, Iter, UniqueIndexRef};
+pub use snapshot::Snapshot;
+pub use store::{Document, Store};
+pub use typed::{Collection, IndexSpec, Indexed, Rejected};
+pub use value::{ArrayRef, InvalidValue, MAX_DEPTH, Num, Object, ObjectRef, ValueRef};
+pub use versioned::Versioned;

@@ -1,0 +1,252 @@
+//! Snapshots: a store as it was at one moment, to read at leisure.
+
+use std::fmt;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use crate::engine::State;
+use crate::index::{IndexInfo, IndexState};
+use crate::key::{KeyFor, KeyPrefix, KeyRange, KeyWriter};
+use crate::query::{IndexRef, Source, UniqueIndexRef};
+use crate::tree::Walk;
+use crate::{Cursor, Error, Id, Iter, Result, Versioned};
+
+/// A read-only view of a store as it was when the snapshot was taken.
+///
+/// Taking one is O(1) and copies nothing; it shares the store's data, and the
+/// store goes on taking writes, which the snapshot never sees. Every read of a
+/// store runs on a snapshot like this one; take one yourself to run several
+/// queries against the same moment. A snapshot is `Send + Sync` and stays valid
+/// after the store is closed or dropped.
+///
+/// ```
+/// use docstore_core::Store;
+/// use serde_json::json;
+///
+/// let store = Store::new();
+/// store.create_index("by_city", ["city"])?;
+/// let id = store.insert(json!({"city": "Paris"}))?;
+/// let before = store.snapshot()?;
+/// store.update(id, json!({"city": "Rome"}))?;
+/// assert_eq!(before.lookup("by_city", "Paris")?.count(), 1);
+/// assert_eq!(store.lookup("by_city", "Paris")?.count(), 0);
+/// # Ok::<(), docstore_core::Error>(())
+/// ```
+pub struct Snapshot<D> {
+    state: Arc<State<D>>,
+}
+
+/// Which part of a key a query gives, for checking it against a schemaless
+/// index's fields.
+#[derive(Clone, Copy)]
+enum Arity {
+    /// Every field: a lookup.
+    Exact,
+    /// The leading fields, at least one: a prefix.
+    Leading,
+    /// Any number up to all: a range bound.
+    UpTo,
+}
+
+impl<D> Snapshot<D> {
+    pub(crate) fn new(state: Arc<State<D>>) -> Self {
+        Snapshot { state }
+    }
+
+    /// How many documents it holds.
+    pub fn len(&self) -> usize {
+        self.state.docs.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.state.docs.len() == 0
+    }
+
+    /// The document with this id. O(log n).
+    pub fn get(&self, id: Id) -> Result<Versioned<D>> {
+        self.state
+            .docs
+            .get(&id)
+            .cloned()
+            .ok_or(Error::NotFound { id })
+    }
+
+    /// Whether a document has this id.
+    pub fn contains(&self, id: Id) -> bool {
+        self.state.docs.get(&id).is_some()
+    }
+
+    /// Every document, in id order (which is insertion order).
+    pub fn iter(&self) -> Iter<D> {
+        Iter::new(
+            Source::Docs(Walk::new(self.state.docs.clone())),
+            0,
+            self.state.docs.len(),
+        )
+    }
+
+    /// A cursor over every document, in id order.
+    pub fn cursor(&self) -> Cursor<D> {
+        self.iter().into_cursor()
+    }
+
+    /// The indexes, in the order they were created.
+    pub fn indexes(&self) -> Vec<IndexInfo> {
+        self.state
+            .indexes
+            .iter()
+            .map(|index| index.def.info.clone())
+            .collect()
+    }
+
+    /// The documents whose key in `index` is `key`, in id order. O(log n) to
+    /// start, O(1) amortised per document read.
+    pub fn lookup<I: IndexRef<D>>(&self, index: I, key: impl KeyFor<I::Key>) -> Result<Iter<D>> {
+        let index = self.state.index(index.index_name())?;
+        let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
+        let start = index.entries.rank_by(|entry| entry.key.as_bytes() < key.as_slice());
+        let end = index.entries.rank_by(|entry| entry.key.as_bytes() <= key.as_slice());
+        Ok(self.results(index, start, end))
+    }
+
+    /// The one document whose key in the unique `index` is `key`, if any.
+    pub fn get_unique<I: UniqueIndexRef<D>>(
+        &self,
+        index: I,
+        key: impl KeyFor<I::Key>,
+    ) -> Result<Option<Versioned<D>>> {
+        let name = index.index_name();
+        let state = self.state.index(name)?;
+        if !state.def.info.unique {
+            return Err(Error::NotUnique {
+                index: name.to_owned(),
+            });
+        }
+        Ok(self.lookup(index, key)?.next())
+    }
+
+    /// The documents whose key in `index` lies in `range`, in key order (ties in
+    /// id order). Takes every Rust range form over keys: `a..b`, `a..=b`, `a..`,
+    /// `..b`, `..=b`, `..`. A range whose start is after its end is empty. On a
+    /// composite index a bound may give only the leading fields; it then sorts
+    /// before every key that extends it.
+    pub fn range<I: IndexRef<D>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<Iter<D>> {
+        let index = self.state.index(index.index_name())?;
+        let mut start_key = KeyWriter::new();
+        let mut end_key = KeyWriter::new();
+        let (start_bound, end_bound) = range.write_bounds(&mut start_key, &mut end_key);
+        let start_key = checked(index, Arity::UpTo, &start_key, start_bound)?;
+        let end_key = checked(index, Arity::UpTo, &end_key, end_bound)?;
+        let entries = &index.entries;
+        let start = match start_bound {
+            Bound::Included(()) => entries.rank_by(|e| e.key.as_bytes() < start_key.as_slice()),
+            Bound::Excluded(()) => entries.rank_by(|e| e.key.as_bytes() <= start_key.as_slice()),
+            Bound::Unbounded => 0,
+        };
+        let end = match end_bound {
+            Bound::Included(()) => entries.rank_by(|e| e.key.as_bytes() <= end_key.as_slice()),
+            Bound::Excluded(()) => entries.rank_by(|e| e.key.as_bytes() < end_key.as_slice()),
+            Bound::Unbounded => entries.len(),
+        };
+        Ok(self.results(index, start, end))
+    }
+
+    /// The documents whose key in the composite `index` starts with the fields of
+    /// `prefix`, in key order.
+    pub fn prefix<I: IndexRef<D>>(
+        &self,
+        index: I,
+        prefix: impl KeyPrefix<I::Key>,
+    ) -> Result<Iter<D>> {
+        let index = self.state.index(index.index_name())?;
+        let prefix = encode(index, Arity::Leading, |out| prefix.write_prefix(out))?;
+        let prefix = prefix.as_slice();
+        let start = index.entries.rank_by(|entry| entry.key.as_bytes() < prefix);
+        let end = index.entries.rank_by(|entry| {
+            let key = entry.key.as_bytes();
+            key < prefix || key.starts_with(prefix)
+        });
+        Ok(self.results(index, start, end))
+    }
+
+    /// Every document in `index`, in key order: what `range(index, ..)` gives.
+    pub fn by_index<I: IndexRef<D>>(&self, index: I) -> Result<Iter<D>> {
+        let index = self.state.index(index.index_name())?;
+        Ok(self.results(index, 0, index.entries.len()))
+    }
+
+    fn results(&self, index: &IndexState<D>, start: usize, end: usize) -> Iter<D> {
+        let source = Source::Index {
+            entries: Walk::new(index.entries.clone()),
+            docs: self.state.docs.clone(),
+        };
+        Iter::new(source, start, end)
+    }
+}
+
+/// Encodes a query key and checks it against the index.
+fn encode<D>(
+    index: &IndexState<D>,
+    arity: Arity,
+    write: impl FnOnce(&mut KeyWriter),
+) -> Result<Vec<u8>> {
+    let mut out = KeyWriter::new();
+    write(&mut out);
+    checked(index, arity, &out, Bound::Included(()))
+}
+
+fn checked<D>(
+    index: &IndexState<D>,
+    arity: Arity,
+    key: &KeyWriter,
+    bound: Bound<()>,
+) -> Result<Vec<u8>> {
+    if matches!(bound, Bound::Unbounded) {
+        return Ok(Vec::new());
+    }
+    let invalid = |reason: String| Error::InvalidKey {
+        index: index.name().to_owned(),
+        reason,
+    };
+    if let Some(reason) = key.invalid() {
+        return Err(invalid(reason.to_owned()));
+    }
+    if let Some(fields) = index.def.arity {
+        let given = key.fields();
+        let fits = match arity {
+            Arity::Exact => given == fields,
+            Arity::Leading => (1..=fields).contains(&given),
+            Arity::UpTo => given <= fields,
+        };
+        if !fits {
+            let wanted = match arity {
+                Arity::Exact => format!("{fields}"),
+                Arity::Leading => format!("1 to {fields}"),
+                Arity::UpTo => format!("at most {fields}"),
+            };
+            return Err(invalid(format!(
+                "the index has {fields} field(s); the key gives {given}, expected {wanted} \
+                 (a composite key is a tuple such as (\"Paris\", 30))"
+            )));
+        }
+    }
+    Ok(key.bytes().to_vec())
+}
+
+impl<D> Clone for Snapshot<D> {
+    fn clone(&self) -> Self {
+        Snapshot {
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<D> fmt::Debug for Snapshot<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("len", &self.len())
+            .field("indexes", &self.indexes())
+            .finish()
+    }
+}

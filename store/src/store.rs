@@ -1,0 +1,388 @@
+//! The schemaless store: JSON documents in, indexed by field paths chosen at run time.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::engine::Engine;
+use crate::index::{IndexOptions, field_index};
+use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange};
+use crate::query::{IndexRef, UniqueIndexRef};
+use crate::value::Object;
+use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Versioned};
+
+/// A stored schemaless document: an [`Object`] with its id and version.
+pub type Document = Versioned<Object>;
+
+/// An in-memory store of schemaless JSON documents with secondary indexes.
+///
+/// Documents go in as `serde_json::Value` objects and come out as [`Document`]s:
+/// shared, immutable handles that read like the JSON (`doc.get("age")`),
+/// serialize to it, and compare equal to it. Inside, documents are kept in a
+/// compact form, several times smaller than `serde_json`'s maps.
+///
+/// Every operation takes `&self`; share a store between threads with an `Arc`.
+/// Reads never wait for each other, and scans, wide queries, cursors and
+/// snapshots read a point-in-time view without holding writers back. See the
+/// crate documentation for the guarantees.
+///
+/// ```
+/// use docstore_core::Store;
+/// use serde_json::json;
+///
+/// let store = Store::new();
+/// store.create_index("by_city", ["city"])?;
+/// let id = store.insert(json!({"name": "Ada", "city": "London"}))?;
+///
+/// let ada = store.get(id)?;
+/// assert_eq!(ada.version(), 1);
+/// assert_eq!(ada.get("name").and_then(|v| v.as_str()), Some("Ada"));
+/// assert_eq!(*ada, json!({"name": "Ada", "city": "London"}));
+///
+/// let londoners: Vec<_> = store.lookup("by_city", "London")?.map(|d| d.id()).collect();
+/// assert_eq!(londoners, [id]);
+/// # Ok::<(), docstore_core::Error>(())
+/// ```
+pub struct Store {
+    engine: Engine<Object>,
+}
+
+impl IndexRef<Object> for &str {
+    type Key = JsonKey;
+
+    fn index_name(&self) -> &str {
+        self
+    }
+}
+
+impl UniqueIndexRef<Object> for &str {}
+
+impl IndexRef<Object> for &String {
+    type Key = JsonKey;
+
+    fn index_name(&self) -> &str {
+        self
+    }
+}
+
+impl UniqueIndexRef<Object> for &String {}
+
+fn to_object(document: Value) -> Result<Object> {
+    Object::from_value(document).map_err(|invalid| Error::InvalidDocument {
+        reason: invalid.reason().to_owned(),
+    })
+}
+
+impl Store {
+    /// An empty store with no indexes.
+    pub fn new() -> Store {
+        Store {
+            engine: Engine::new(),
+        }
+    }
+
+    /// Stores a document (a JSON object) and returns its new id. Its version is 1.
+    ///
+    /// Fails with [`Error::InvalidDocument`] if `document` is not an object (or
+    /// nests deeper than [`MAX_DEPTH`](crate::MAX_DEPTH)), with
+    /// [`Error::UniqueViolation`] if it would share a key in a unique index; in
+    /// both cases nothing is stored. O(log n) per index.
+    pub fn insert(&self, document: Value) -> Result<Id> {
+        self.insert_object(to_object(document)?)
+    }
+
+    /// Stores a document already in compact form.
+    pub fn insert_object(&self, document: Object) -> Result<Id> {
+        self.engine
+            .insert(document)
+            .map(|stored| stored.id())
+            .map_err(|(error, _)| error)
+    }
+
+    /// The document with this id, as it is now. O(log n).
+    pub fn get(&self, id: Id) -> Result<Document> {
+        self.engine.get(id)
+    }
+
+    /// Whether a document has this id.
+    pub fn contains(&self, id: Id) -> Result<bool> {
+        self.engine.read(|state| state.docs.get(&id).is_some())
+    }
+
+    /// Replaces a document whole and returns its new version.
+    ///
+    /// Fails with [`Error::NotFound`], [`Error::InvalidDocument`] or
+    /// [`Error::UniqueViolation`], changing nothing.
+    pub fn update(&self, id: Id, document: Value) -> Result<u64> {
+        self.write(id, None, to_object(document)?)
+    }
+
+    /// Replaces a document only if its version is still `expected`
+    /// (compare-and-set); returns its new version.
+    ///
+    /// Fails with [`Error::VersionConflict`] naming both versions, changing
+    /// nothing, if another write came first.
+    ///
+    /// ```
+    /// use docstore_core::{Error, Store};
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// let id = store.insert(json!({"stock": 5}))?;
+    /// assert_eq!(store.update_if(id, 1, json!({"stock": 4}))?, 2);
+    /// let stale = store.update_if(id, 1, json!({"stock": 3}));
+    /// assert_eq!(stale, Err(Error::VersionConflict { id, expected: 1, actual: 2 }));
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn update_if(&self, id: Id, expected: u64, document: Value) -> Result<u64> {
+        self.write(id, Some(expected), to_object(document)?)
+    }
+
+    fn write(&self, id: Id, expected: Option<u64>, document: Object) -> Result<u64> {
+        self.engine
+            .replace(id, expected, document)
+            .map(|stored| stored.version())
+            .map_err(|(error, _)| error)
+    }
+
+    /// Atomic read-modify-write: `change` gets the current document and returns
+    /// its replacement, which is stored only if nobody wrote in between; otherwise
+    /// `change` runs again on the newer version. Returns the stored document.
+    ///
+    /// `change` runs outside every lock: it may be slow, and if it panics the
+    /// store is left as it was. It may run more than once, so it should not have
+    /// side effects.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// let id = store.insert(json!({"hits": 0}))?;
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..8 {
+    ///         s.spawn(|| {
+    ///             store.update_with(id, |doc| {
+    ///                 let hits = doc.get("hits").and_then(|v| v.as_u64()).unwrap_or(0);
+    ///                 json!({"hits": hits + 1})
+    ///             })
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(*store.get(id)?, json!({"hits": 8}));
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn update_with(&self, id: Id, mut change: impl FnMut(&Document) -> Value) -> Result<Document> {
+        self.engine
+            .update_with(id, |current| to_object(change(current)))
+    }
+
+    /// Deletes a document and returns it as it was.
+    pub fn delete(&self, id: Id) -> Result<Document> {
+        self.engine.delete(id, None)
+    }
+
+    /// Deletes a document only if its version is still `expected`.
+    pub fn delete_if(&self, id: Id, expected: u64) -> Result<Document> {
+        self.engine.delete(id, Some(expected))
+    }
+
+    /// How many documents the store holds.
+    pub fn len(&self) -> Result<usize> {
+        self.engine.len()
+    }
+
+    /// Whether the store holds no documents.
+    pub fn is_empty(&self) -> Result<bool> {
+        self.len().map(|len| len == 0)
+    }
+
+    /// Creates an index over one or more fields and fills it from every document.
+    ///
+    /// A field is a dotted path into nested objects (`"address.zip"`; escape a
+    /// dot that is part of a field's name as `\.`). A composite index (several
+    /// fields) orders by the first field, then the second, and so on. A document
+    /// lacking any of the fields, or holding null in one, is left out of the
+    /// index until an update gives it the field.
+    ///
+    /// Fails with [`Error::IndexExists`], [`Error::EmptyIndex`] (no fields) or
+    /// [`Error::InvalidIndex`] (a malformed path). Filling runs on a snapshot, so
+    /// a large store keeps taking writes meanwhile.
+    pub fn create_index<I, S>(&self, name: &str, fields: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.create_index_with(name, fields, IndexOptions::new())
+    }
+
+    /// Creates an index with [`IndexOptions`]: unique, multi-key.
+    ///
+    /// Creating a unique index over documents that already share a key fails with
+    /// [`Error::UniqueViolation`] and leaves no index behind.
+    pub fn create_index_with<I, S>(&self, name: &str, fields: I, options: IndexOptions) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.engine.create_index(field_index(name, fields, options)?)
+    }
+
+    /// Drops an index. Fails with [`Error::IndexNotFound`].
+    pub fn drop_index(&self, name: &str) -> Result<()> {
+        self.engine.drop_index(name)
+    }
+
+    /// The indexes, in the order they were created.
+    pub fn indexes(&self) -> Result<Vec<IndexInfo>> {
+        Ok(self.snapshot()?.indexes())
+    }
+
+    /// A point-in-time view of the whole store, to read at leisure. O(1).
+    pub fn snapshot(&self) -> Result<Snapshot<Object>> {
+        self.engine.snapshot().map(Snapshot::new)
+    }
+
+    /// Every document, in id order (insertion order), as of now. See [`Iter`].
+    pub fn iter(&self) -> Result<Iter<Object>> {
+        Ok(self.snapshot()?.iter())
+    }
+
+    /// A cursor over every document, in id order, as of now. See [`Cursor`].
+    pub fn cursor(&self) -> Result<Cursor<Object>> {
+        Ok(self.snapshot()?.cursor())
+    }
+
+    /// The documents whose key in `index` is `key`, in id order.
+    ///
+    /// `key` is a JSON-like value (`"Paris"`, `30`, `json!(...)`), or a tuple of
+    /// them for a composite index (`("Paris", 30)`). Numbers match by value:
+    /// `5` finds `5.0`.
+    pub fn lookup(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Iter<Object>> {
+        self.snapshot()?.lookup(index, key)
+    }
+
+    /// The one document whose key in the unique `index` is `key`, if any. Fails
+    /// with [`Error::NotUnique`] if the index is not unique.
+    pub fn get_unique(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Option<Document>> {
+        self.snapshot()?.get_unique(index, key)
+    }
+
+    /// The documents whose key in `index` lies in `range`, in key order (ties in
+    /// id order): `store.range("by_age", 18..30)`, `..=`, `a..`, `..b`, `..`.
+    ///
+    /// A range whose start is after its end is empty.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// store.create_index("by_age", ["age"])?;
+    /// for age in [15, 18, 25.5, 30, 42] {
+    ///     store.insert(json!({"age": age}))?;
+    /// }
+    /// let ages: Vec<f64> = store
+    ///     .range("by_age", 18..30)?
+    ///     .filter_map(|doc| doc.get("age")?.as_f64())
+    ///     .collect();
+    /// assert_eq!(ages, [18.0, 25.5]);
+    /// assert_eq!(store.range("by_age", 30..18)?.count(), 0);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn range(&self, index: &str, range: impl KeyRange<JsonKey>) -> Result<Iter<Object>> {
+        self.snapshot()?.range(index, range)
+    }
+
+    /// The documents whose key in the composite `index` starts with `prefix`: a
+    /// value for the first field, or a tuple of the first fields.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// store.create_index("by_city_age", ["city", "age"])?;
+    /// store.insert(json!({"city": "Paris", "age": 30}))?;
+    /// store.insert(json!({"city": "Paris", "age": 20}))?;
+    /// store.insert(json!({"city": "Rome", "age": 25}))?;
+    /// let ages: Vec<u64> = store
+    ///     .prefix("by_city_age", "Paris")?
+    ///     .filter_map(|doc| doc.get("age")?.as_u64())
+    ///     .collect();
+    /// assert_eq!(ages, [20, 30]);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn prefix(&self, index: &str, prefix: impl KeyPrefix<JsonKey>) -> Result<Iter<Object>> {
+        self.snapshot()?.prefix(index, prefix)
+    }
+
+    /// Every document in `index`, in key order.
+    pub fn by_index(&self, index: &str) -> Result<Iter<Object>> {
+        self.snapshot()?.by_index(index)
+    }
+
+    /// An independent store holding only the documents `keep` accepts, with
+    /// their ids and versions, and the same indexes. `keep` runs on a snapshot,
+    /// outside every lock; if it panics, this store is unaffected.
+    pub fn clone_filtered(&self, keep: impl FnMut(&Document) -> bool) -> Result<Store> {
+        Ok(Store {
+            engine: self.engine.filtered(keep)?,
+        })
+    }
+
+    /// Closes the store: every later operation fails with [`Error::Closed`].
+    /// Idempotent. Snapshots, iterators and cursors already taken stay readable.
+    /// Dropping a store frees everything without closing it first.
+    pub fn close(&self) {
+        self.engine.close();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.engine.is_closed()
+    }
+
+    /// Checks the store's integrity: rebuilds every index from the documents and
+    /// compares, and checks every internal invariant. Returns a description of
+    /// each problem found; empty means sound. O(n log n).
+    pub fn verify(&self) -> Result<Vec<String>> {
+        self.engine.verify()
+    }
+
+    #[doc(hidden)]
+    #[cfg(feature = "testing")]
+    pub fn corrupt_index_for_tests(&self, index: &str, id: Id) -> bool {
+        self.engine.corrupt_index(index, id)
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+/// An independent store with the same documents, ids, versions and indexes.
+/// O(1): the two share their data until either writes, and a write to one
+/// never shows in the other. Cloning a closed store gives a closed store.
+impl Clone for Store {
+    fn clone(&self) -> Self {
+        Store {
+            engine: self.engine.duplicate(),
+        }
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Store");
+        match self.snapshot() {
+            Ok(snapshot) => out
+                .field("len", &snapshot.len())
+                .field("indexes", &snapshot.indexes()),
+            Err(_) => out.field("closed", &true),
+        };
+        out.finish()
+    }
+}

@@ -1,0 +1,658 @@
+//! A persistent, counted B+tree: the ordered map under every collection and index.
+//!
+//! Nodes are shared through `Arc`, so cloning a tree is O(1) and a clone is a
+//! snapshot. Writes go through `Arc::make_mut`: a node nobody else holds is changed
+//! in place, and a node a snapshot still holds is copied first (path copying), so
+//! a snapshot never sees later writes and a writer pays for copies only while
+//! snapshots are alive. Every branch records the size and smallest key of each
+//! child, which gives rank queries (`rank_by`, `nth`) in O(log n): the basis of
+//! lazy query results with an exact length, of first-k / last-k, and of cursors
+//! that can jump by any distance.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::mem;
+use std::sync::Arc;
+
+/// Most entries in a leaf before it splits.
+const LEAF_MAX: usize = 32;
+/// Most children in a branch before it splits.
+const BRANCH_MAX: usize = 16;
+
+/// An ordered map with O(1) snapshots.
+pub(crate) struct Tree<K, V> {
+    root: Option<Arc<Node<K, V>>>,
+    len: usize,
+}
+
+impl<K, V> Clone for Tree<K, V> {
+    fn clone(&self) -> Self {
+        Tree {
+            root: self.root.clone(),
+            len: self.len,
+        }
+    }
+}
+
+impl<K, V> Default for Tree<K, V> {
+    fn default() -> Self {
+        Tree { root: None, len: 0 }
+    }
+}
+
+#[derive(Clone)]
+enum Node<K, V> {
+    Leaf(Vec<(K, V)>),
+    Branch(Vec<Child<K, V>>),
+}
+
+#[derive(Clone)]
+struct Child<K, V> {
+    /// The smallest key in the subtree: what searches route by.
+    min: K,
+    /// How many entries the subtree holds: what rank queries add up.
+    len: usize,
+    node: Arc<Node<K, V>>,
+}
+
+impl<K, V> Node<K, V> {
+    fn width(&self) -> usize {
+        match self {
+            Node::Leaf(entries) => entries.len(),
+            Node::Branch(children) => children.len(),
+        }
+    }
+
+    fn min(&self) -> Option<&K> {
+        match self {
+            Node::Leaf(entries) => entries.first().map(|(key, _)| key),
+            Node::Branch(children) => children.first().map(|child| &child.min),
+        }
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Tree<K, V> {
+    /// Builds a tree from entries already sorted by key, with no duplicates, in O(n).
+    pub(crate) fn from_sorted(entries: Vec<(K, V)>) -> Self {
+        let len = entries.len();
+        if len == 0 {
+            return Tree::default();
+        }
+        // Leave a quarter of each node free, so the first inserts do not split.
+        let mut level: Vec<Child<K, V>> = chunks(entries, LEAF_MAX * 3 / 4)
+            .into_iter()
+            .filter_map(|leaf| {
+                let min = leaf.first()?.0.clone();
+                Some(Child {
+                    min,
+                    len: leaf.len(),
+                    node: Arc::new(Node::Leaf(leaf)),
+                })
+            })
+            .collect();
+        while level.len() > 1 {
+            level = chunks(level, BRANCH_MAX * 3 / 4)
+                .into_iter()
+                .filter_map(|children| {
+                    let first = children.first()?;
+                    Some(Child {
+                        min: first.min.clone(),
+                        len: children.iter().map(|child| child.len).sum(),
+                        node: Arc::new(Node::Branch(children)),
+                    })
+                })
+                .collect();
+        }
+        Tree {
+            root: level.pop().map(|child| child.node),
+            len,
+        }
+    }
+
+    /// Inserts or replaces; returns the value replaced.
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let Some(root) = &mut self.root else {
+            self.root = Some(Arc::new(Node::Leaf(vec![(key, value)])));
+            self.len = 1;
+            return None;
+        };
+        let (old, split) = insert_into(Arc::make_mut(root), key, value);
+        if let Some(right) = split
+            && let Some(left) = self.root.take()
+        {
+            let left = Child {
+                min: left.min().unwrap_or(&right.min).clone(),
+                len: self.len + usize::from(old.is_none()) - right.len,
+                node: left,
+            };
+            self.root = Some(Arc::new(Node::Branch(vec![left, right])));
+        }
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+
+    /// Removes a key; returns its value. Copies shared nodes on the way down only
+    /// when the key is present.
+    pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.get(key)?;
+        let root = self.root.as_mut()?;
+        let old = remove_from(Arc::make_mut(root), key)?;
+        self.len -= 1;
+        // Let the root shrink: an empty leaf goes, a branch of one child is replaced by it.
+        loop {
+            match self.root.as_deref() {
+                Some(Node::Leaf(entries)) if entries.is_empty() => self.root = None,
+                Some(Node::Branch(children)) if children.len() == 1 => {
+                    self.root = children.first().map(|child| Arc::clone(&child.node));
+                }
+                _ => break,
+            }
+        }
+        Some(old)
+    }
+}
+
+impl<K: Ord, V> Tree<K, V> {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let mut node = self.root.as_deref()?;
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    let at = entries
+                        .binary_search_by(|(k, _)| k.borrow().cmp(key))
+                        .ok()?;
+                    return entries.get(at).map(|(_, value)| value);
+                }
+                Node::Branch(children) => {
+                    let after = children.partition_point(|child| child.min.borrow() <= key);
+                    node = &children.get(after.checked_sub(1)?)?.node;
+                }
+            }
+        }
+    }
+
+    /// How many keys satisfy `below`, which must hold for a leading run of keys
+    /// and then never again (a partition point, as in `slice::partition_point`).
+    pub(crate) fn rank_by(&self, mut below: impl FnMut(&K) -> bool) -> usize {
+        let mut rank = 0;
+        let Some(mut node) = self.root.as_deref() else {
+            return 0;
+        };
+        loop {
+            match node {
+                Node::Leaf(entries) => return rank + entries.partition_point(|(k, _)| below(k)),
+                Node::Branch(children) => {
+                    let after = children.partition_point(|child| below(&child.min));
+                    let Some(last) = after.checked_sub(1) else {
+                        return rank;
+                    };
+                    rank += children.iter().take(last).map(|child| child.len).sum::<usize>();
+                    match children.get(last) {
+                        Some(child) => node = &child.node,
+                        None => return rank,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The entry at `rank` in key order.
+    pub(crate) fn nth(&self, rank: usize) -> Option<(&K, &V)> {
+        let (leaf, start) = self.leaf_at(rank)?;
+        match leaf {
+            Node::Leaf(entries) => entries.get(rank - start).map(|(k, v)| (k, v)),
+            Node::Branch(_) => None,
+        }
+    }
+
+    /// The leaf holding `rank`, with the rank of its first entry.
+    fn leaf_at(&self, rank: usize) -> Option<(&Node<K, V>, usize)> {
+        let mut node = self.root.as_deref()?;
+        let mut start = 0;
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    return (rank - start < entries.len()).then_some((node, start));
+                }
+                Node::Branch(children) => {
+                    let mut next = None;
+                    for child in children {
+                        if rank < start + child.len {
+                            next = Some(&*child.node);
+                            break;
+                        }
+                        start += child.len;
+                    }
+                    node = next?;
+                }
+            }
+        }
+    }
+
+    fn shared_leaf_at(&self, rank: usize) -> Option<(Arc<Node<K, V>>, usize)> {
+        let mut node = self.root.as_ref()?;
+        let mut start = 0;
+        loop {
+            match &**node {
+                Node::Leaf(entries) => {
+                    return (rank - start < entries.len()).then(|| (Arc::clone(node), start));
+                }
+                Node::Branch(children) => {
+                    let mut next = None;
+                    for child in children {
+                        if rank < start + child.len {
+                            next = Some(&child.node);
+                            break;
+                        }
+                        start += child.len;
+                    }
+                    node = next?;
+                }
+            }
+        }
+    }
+
+    /// Checks every structural invariant; describes the first one broken.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let Some(root) = &self.root else {
+            return if self.len == 0 {
+                Ok(())
+            } else {
+                Err(format!("empty tree claims {} entries", self.len))
+            };
+        };
+        let (len, _) = check_node(root, None)?;
+        if len != self.len {
+            return Err(format!("tree claims {} entries, holds {len}", self.len));
+        }
+        Ok(())
+    }
+}
+
+/// Returns (entries, depth).
+fn check_node<K: Ord, V>(node: &Node<K, V>, lower: Option<&K>) -> Result<(usize, usize), String> {
+    match node {
+        Node::Leaf(entries) => {
+            if entries.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+                return Err("leaf keys out of order".into());
+            }
+            if let (Some(lower), Some((first, _))) = (lower, entries.first())
+                && first < lower
+            {
+                return Err("leaf key below its branch's bound".into());
+            }
+            Ok((entries.len(), 0))
+        }
+        Node::Branch(children) => {
+            let mut total = 0;
+            let mut depth = None;
+            for (i, child) in children.iter().enumerate() {
+                if children.get(i + 1).is_some_and(|next| next.min <= child.min) {
+                    return Err("branch children out of order".into());
+                }
+                if child.node.min() != Some(&child.min) {
+                    return Err("a child's recorded min is not its smallest key".into());
+                }
+                let (len, child_depth) = check_node(&child.node, Some(&child.min))?;
+                if len != child.len {
+                    return Err(format!("child records {} entries, holds {len}", child.len));
+                }
+                if *depth.get_or_insert(child_depth) != child_depth {
+                    return Err("leaves at different depths".into());
+                }
+                total += len;
+            }
+            Ok((total, depth.unwrap_or(0) + 1))
+        }
+    }
+}
+
+/// Splits `items` into runs of about `target`, as even as possible.
+fn chunks<T>(items: Vec<T>, target: usize) -> Vec<Vec<T>> {
+    let count = items.len().div_ceil(target.max(1)).max(1);
+    let base = items.len() / count;
+    let extra = items.len() % count;
+    let mut out = Vec::with_capacity(count);
+    let mut items = items.into_iter();
+    for i in 0..count {
+        let size = base + usize::from(i < extra);
+        out.push(items.by_ref().take(size).collect());
+    }
+    out
+}
+
+/// Returns the value replaced, and a new right sibling if the node split.
+fn insert_into<K: Ord + Clone, V: Clone>(
+    node: &mut Node<K, V>,
+    key: K,
+    value: V,
+) -> (Option<V>, Option<Child<K, V>>) {
+    match node {
+        Node::Leaf(entries) => match entries.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(at) => match entries.get_mut(at) {
+                Some(entry) => (Some(mem::replace(&mut entry.1, value)), None),
+                None => (None, None),
+            },
+            Err(at) => {
+                entries.insert(at, (key, value));
+                if entries.len() <= LEAF_MAX {
+                    return (None, None);
+                }
+                // Appending (ids are time-ordered) leaves the left node full rather
+                // than half empty forever.
+                let split_at = if at + 1 == entries.len() {
+                    LEAF_MAX
+                } else {
+                    entries.len() / 2
+                };
+                let right = entries.split_off(split_at);
+                (None, child_of_leaf(right))
+            }
+        },
+        Node::Branch(children) => {
+            let at = children
+                .partition_point(|child| child.min <= key)
+                .saturating_sub(1);
+            let Some(child) = children.get_mut(at) else {
+                return (None, None);
+            };
+            if key < child.min {
+                child.min = key.clone();
+            }
+            let (old, split) = insert_into(Arc::make_mut(&mut child.node), key, value);
+            if old.is_none() {
+                child.len += 1;
+            }
+            let Some(right) = split else {
+                return (old, None);
+            };
+            child.len -= right.len;
+            children.insert(at + 1, right);
+            if children.len() <= BRANCH_MAX {
+                return (old, None);
+            }
+            let split_at = if at + 2 == children.len() {
+                BRANCH_MAX
+            } else {
+                children.len() / 2
+            };
+            let right = children.split_off(split_at);
+            (old, child_of_branch(right))
+        }
+    }
+}
+
+fn child_of_leaf<K: Clone, V>(entries: Vec<(K, V)>) -> Option<Child<K, V>> {
+    Some(Child {
+        min: entries.first()?.0.clone(),
+        len: entries.len(),
+        node: Arc::new(Node::Leaf(entries)),
+    })
+}
+
+fn child_of_branch<K: Clone, V>(children: Vec<Child<K, V>>) -> Option<Child<K, V>> {
+    Some(Child {
+        min: children.first()?.min.clone(),
+        len: children.iter().map(|child| child.len).sum(),
+        node: Arc::new(Node::Branch(children)),
+    })
+}
+
+fn remove_from<K, V, Q>(node: &mut Node<K, V>, key: &Q) -> Option<V>
+where
+    K: Ord + Clone + Borrow<Q>,
+    V: Clone,
+    Q: Ord + ?Sized,
+{
+    match node {
+        Node::Leaf(entries) => {
+            let at = entries
+                .binary_search_by(|(k, _)| k.borrow().cmp(key))
+                .ok()?;
+            Some(entries.remove(at).1)
+        }
+        Node::Branch(children) => {
+            let at = children
+                .partition_point(|child| child.min.borrow() <= key)
+                .checked_sub(1)?;
+            let child = children.get_mut(at)?;
+            let old = remove_from(Arc::make_mut(&mut child.node), key)?;
+            child.len -= 1;
+            if child.len == 0 {
+                children.remove(at);
+                return Some(old);
+            }
+            if child.min.borrow().cmp(key) == Ordering::Equal
+                && let Some(min) = child.node.min()
+            {
+                child.min = min.clone();
+            }
+            let max = match &*child.node {
+                Node::Leaf(_) => LEAF_MAX,
+                Node::Branch(_) => BRANCH_MAX,
+            };
+            if child.node.width() < max / 4 {
+                merge_with_neighbour(children, at, max);
+            }
+            Some(old)
+        }
+    }
+}
+
+/// Merges an underfull child with a neighbour, splitting the result evenly again
+/// if it is too wide for one node.
+fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Vec<Child<K, V>>, at: usize, max: usize) {
+    let (left_at, right_at) = if at + 1 < children.len() {
+        (at, at + 1)
+    } else if at > 0 {
+        (at - 1, at)
+    } else {
+        return;
+    };
+    let right = children.remove(right_at);
+    let Some(left) = children.get_mut(left_at) else {
+        return;
+    };
+    let right_node = Arc::try_unwrap(right.node).unwrap_or_else(|shared| (*shared).clone());
+    let left_node = Arc::make_mut(&mut left.node);
+    let spill = match (left_node, right_node) {
+        (Node::Leaf(left_entries), Node::Leaf(right_entries)) => {
+            left_entries.extend(right_entries);
+            (left_entries.len() > max)
+                .then(|| left_entries.split_off(left_entries.len() / 2))
+                .and_then(child_of_leaf)
+        }
+        (Node::Branch(left_children), Node::Branch(right_children)) => {
+            left_children.extend(right_children);
+            (left_children.len() > max)
+                .then(|| left_children.split_off(left_children.len() / 2))
+                .and_then(child_of_branch)
+        }
+        (_, unmerged) => {
+            // Siblings always have the same height; should that ever not hold, keep
+            // both rather than lose entries.
+            children.insert(
+                right_at,
+                Child {
+                    node: Arc::new(unmerged),
+                    ..right
+                },
+            );
+            return;
+        }
+    };
+    left.len += right.len;
+    if let Some(spill) = spill {
+        left.len -= spill.len;
+        children.insert(right_at, spill);
+    }
+}
+
+/// A position-addressed walk over a tree snapshot that owns what it reads, so it
+/// can outlive the store's lock and move across threads. It caches the leaf it
+/// read last, which makes a sequential walk O(1) per step amortised.
+pub(crate) struct Walk<K, V> {
+    tree: Tree<K, V>,
+    leaf: Option<(Arc<Node<K, V>>, usize)>,
+}
+
+impl<K, V> Clone for Walk<K, V> {
+    fn clone(&self) -> Self {
+        Walk {
+            tree: self.tree.clone(),
+            leaf: self.leaf.clone(),
+        }
+    }
+}
+
+impl<K: Ord, V> Walk<K, V> {
+    pub(crate) fn new(tree: Tree<K, V>) -> Self {
+        Walk { tree, leaf: None }
+    }
+
+    /// The entry at `rank`.
+    pub(crate) fn at(&mut self, rank: usize) -> Option<(&K, &V)> {
+        let cached = self
+            .leaf
+            .as_ref()
+            .is_some_and(|(leaf, start)| rank >= *start && rank - start < leaf.width());
+        if !cached {
+            self.leaf = self.tree.shared_leaf_at(rank);
+        }
+        let (leaf, start) = self.leaf.as_ref()?;
+        match &**leaf {
+            Node::Leaf(entries) => entries.get(rank - start).map(|(k, v)| (k, v)),
+            Node::Branch(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// A deterministic stream of numbers for shuffling.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn matches_a_btreemap_under_random_inserts_and_removes() {
+        let mut tree = Tree::default();
+        let mut model = BTreeMap::new();
+        let mut state = 7;
+        for step in 0..20_000u64 {
+            let key = xorshift(&mut state) % 2_000;
+            if xorshift(&mut state) % 3 == 0 {
+                assert_eq!(tree.remove(&key), model.remove(&key));
+            } else {
+                assert_eq!(tree.insert(key, step), model.insert(key, step));
+            }
+            if step % 1_000 == 0 {
+                assert_eq!(tree.check(), Ok(()));
+            }
+        }
+        assert_eq!(tree.check(), Ok(()));
+        assert_eq!(tree.len(), model.len());
+        for (rank, (key, value)) in model.iter().enumerate() {
+            assert_eq!(tree.nth(rank), Some((key, value)));
+            assert_eq!(tree.get(key), Some(value));
+            assert_eq!(tree.rank_by(|k| k < key), rank);
+        }
+        assert_eq!(tree.nth(model.len()), None);
+    }
+
+    #[test]
+    fn a_snapshot_keeps_its_contents_while_the_tree_changes() {
+        let mut tree: Tree<u32, u32> = Tree::from_sorted((0..1_000).map(|k| (k, k)).collect());
+        assert_eq!(tree.check(), Ok(()));
+        let snapshot = tree.clone();
+        for k in 0..1_000 {
+            if k % 2 == 0 {
+                tree.remove(&k);
+            } else {
+                tree.insert(k, k + 1);
+            }
+        }
+        assert_eq!(tree.check(), Ok(()));
+        assert_eq!(snapshot.check(), Ok(()));
+        assert_eq!(tree.len(), 500);
+        assert_eq!(snapshot.len(), 1_000);
+        for k in 0..1_000 {
+            assert_eq!(snapshot.get(&k), Some(&k));
+            assert_eq!(tree.get(&k), (k % 2 == 1).then_some(k + 1).as_ref());
+        }
+    }
+
+    #[test]
+    fn draining_and_refilling_keeps_the_shape_valid() {
+        let mut tree = Tree::default();
+        for k in 0..5_000u32 {
+            tree.insert(k, ());
+        }
+        for k in (0..5_000u32).rev() {
+            assert_eq!(tree.remove(&k), Some(()));
+            if k % 500 == 0 {
+                assert_eq!(tree.check(), Ok(()));
+            }
+        }
+        assert_eq!(tree.len(), 0);
+        assert!(tree.root.is_none());
+        assert_eq!(tree.remove(&1), None);
+        tree.insert(3, ());
+        assert_eq!(tree.nth(0), Some((&3, &())));
+    }
+
+    #[test]
+    fn a_walk_reads_every_rank_forwards_and_backwards() {
+        let tree: Tree<u32, ()> = Tree::from_sorted((0..777).map(|k| (k * 2, ())).collect());
+        let mut walk = Walk::new(tree);
+        for rank in 0..777 {
+            assert_eq!(walk.at(rank).map(|(k, _)| *k), Some(rank as u32 * 2));
+        }
+        for rank in (0..777).rev() {
+            assert_eq!(walk.at(rank).map(|(k, _)| *k), Some(rank as u32 * 2));
+        }
+        assert!(walk.at(777).is_none());
+    }
+
+    #[test]
+    fn appending_in_order_fills_leaves() {
+        let mut tree = Tree::default();
+        for k in 0..10_000u32 {
+            tree.insert(k, ());
+        }
+        let leaves = count_leaves(tree.root.as_deref());
+        assert!(leaves <= 10_000 / LEAF_MAX + 2, "{leaves} leaves");
+    }
+
+    fn count_leaves<K, V>(node: Option<&Node<K, V>>) -> usize {
+        match node {
+            None => 0,
+            Some(Node::Leaf(_)) => 1,
+            Some(Node::Branch(children)) => children
+                .iter()
+                .map(|child| count_leaves(Some(&child.node)))
+                .sum(),
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! Typed collections: Rust structs stored as themselves, indexed by fields that
+//! `#[derive(Indexed)]` declares, queried through handles the compiler checks.
+
+use std::fmt;
+
+use crate::engine::Engine;
+use crate::index::{IndexDef, IndexInfo, KeySink, KeySource};
+use crate::key::{KeyFor, KeyPrefix, KeyRange};
+use crate::query::{IndexRef, UniqueIndexRef};
+use crate::{Cursor, Error, Id, Iter, Result, Snapshot, Versioned};
+
+/// A type that can live in a [`Collection`]: implemented by `#[derive(Indexed)]`,
+/// which also makes one handle per index (`User::email`) for queries.
+pub trait Indexed: Sized + Send + Sync + 'static {
+    /// The indexes declared on the type.
+    fn indexes() -> Vec<IndexSpec<Self>>;
+}
+
+/// One index of an [`Indexed`] type, as generated code declares it.
+pub struct IndexSpec<T> {
+    name: &'static str,
+    fields: &'static [&'static str],
+    unique: bool,
+    multi_key: bool,
+    keys: fn(&T, &mut KeySink),
+}
+
+impl<T> IndexSpec<T> {
+    /// An index named `name` over `fields`, whose keys `keys` writes.
+    pub const fn new(
+        name: &'static str,
+        fields: &'static [&'static str],
+        keys: fn(&T, &mut KeySink),
+    ) -> Self {
+        IndexSpec {
+            name,
+            fields,
+            unique: false,
+            multi_key: false,
+            keys,
+        }
+    }
+
+    /// Makes the index unique.
+    #[must_use]
+    pub const fn unique(self) -> Self {
+        IndexSpec {
+            unique: true,
+            ..self
+        }
+    }
+
+    /// Marks the index as giving one key per element of a collection field.
+    #[must_use]
+    pub const fn multi_key(self) -> Self {
+        IndexSpec {
+            multi_key: true,
+            ..self
+        }
+    }
+}
+
+struct GeneratedKeys<T>(fn(&T, &mut KeySink));
+
+impl<T> KeySource<T> for GeneratedKeys<T> {
+    fn keys(&self, document: &T, sink: &mut KeySink) {
+        (self.0)(document, sink);
+    }
+}
+
+impl<T: Indexed> IndexSpec<T> {
+    fn into_def(self) -> IndexDef<T> {
+        IndexDef {
+            arity: None,
+            info: IndexInfo {
+                name: self.name.to_owned(),
+                fields: self.fields.iter().map(|f| (*f).to_owned()).collect(),
+                unique: self.unique,
+                multi_key: self.multi_key,
+            },
+            source: Box::new(GeneratedKeys(self.keys)),
+        }
+    }
+}
+
+/// A write that was refused, with the document it was given, so that nothing is lost.
+///
+/// Converts into [`Error`] with `?` where the document is not wanted back.
+#[derive(Clone, PartialEq)]
+pub struct Rejected<T> {
+    error: Error,
+    document: T,
+}
+
+impl<T> Rejected<T> {
+    /// Why the write was refused.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The document the write was given.
+    pub fn document(&self) -> &T {
+        &self.document
+    }
+
+    /// The document, to try again with.
+    pub fn into_document(self) -> T {
+        self.document
+    }
+
+    /// The error and the document.
+    pub fn into_parts(self) -> (Error, T) {
+        (self.error, self.document)
+    }
+}
+
+impl<T> fmt::Debug for Rejected<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejected")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for Rejected<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<T> std::error::Error for Rejected<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl<T> From<Rejected<T>> for Error {
+    fn from(rejected: Rejected<T>) -> Error {
+        rejected.error
+    }
+}
+
+fn rejected<T>((error, document): (Error, T)) -> Rejected<T> {
+    Rejected { error, document }
+}
+
+/// A typed collection: documents are values of `T`, stored as themselves (no
+/// serialization), indexed as `T`'s `#[derive(Indexed)]` declares.
+///
+/// It offers everything a schemaless [`Store`](crate::Store) does (versions,
+/// conditional and atomic updates, unique indexes, lookups, ranges, prefixes,
+/// snapshots, cursors, clones, close) with queries that name an index by its
+/// handle, so a wrong index or a wrong key type is a compile error.
+///
+/// ```
+/// use docstore::{Collection, Indexed};
+///
+/// #[derive(Indexed, Clone, Debug)]
+/// #[indexed(composite(by_city_age = (city, age)))]
+/// struct User {
+///     #[index(unique)]
+///     email: String,
+///     #[index]
+///     city: String,
+///     #[index]
+///     age: u32,
+///     name: String,
+/// }
+///
+/// let users = Collection::<User>::new();
+/// let ada = users.insert(User {
+///     email: "ada@example.com".into(),
+///     city: "London".into(),
+///     age: 36,
+///     name: "Ada".into(),
+/// })?;
+///
+/// let found = users.get_unique(User::email, "ada@example.com")?.expect("present");
+/// assert_eq!(found.id(), ada);
+/// assert_eq!(users.range(User::age, 30..40)?.count(), 1);
+/// assert_eq!(users.lookup(User::by_city_age, ("London", 36))?.count(), 1);
+/// assert_eq!(users.prefix(User::by_city_age, ("London",))?.count(), 1);
+/// # Ok::<(), docstore::Error>(())
+/// ```
+pub struct Collection<T: Indexed> {
+    engine: Engine<T>,
+}
+
+impl<T: Indexed> Collection<T> {
+    /// An empty collection with `T`'s indexes.
+    pub fn new() -> Self {
+        let defs = T::indexes().into_iter().map(IndexSpec::into_def).collect();
+        Collection {
+            engine: Engine::with_indexes(defs),
+        }
+    }
+
+    /// Stores a document and returns its new id. Its version is 1.
+    ///
+    /// Fails (handing the document back) with [`Error::UniqueViolation`] if it
+    /// would share a key in a unique index, or [`Error::InvalidKey`] if an
+    /// indexed float is NaN; nothing is stored.
+    pub fn insert(&self, document: T) -> Result<Id, Rejected<T>> {
+        self.engine
+            .insert(document)
+            .map(|stored| stored.id())
+            .map_err(rejected)
+    }
+
+    /// The document with this id, as it is now. O(log n).
+    pub fn get(&self, id: Id) -> Result<Versioned<T>> {
+        self.engine.get(id)
+    }
+
+    /// Whether a document has this id.
+    pub fn contains(&self, id: Id) -> Result<bool> {
+        self.engine.read(|state| state.docs.get(&id).is_some())
+    }
+
+    /// Replaces a document whole and returns its new version. Every unique index
+    /// is checked before anything changes; a refused write hands the document back.
+    pub fn update(&self, id: Id, document: T) -> Result<u64, Rejected<T>> {
+        self.engine
+            .replace(id, None, document)
+            .map(|stored| stored.version())
+            .map_err(rejected)
+    }
+
+    /// Replaces a document only if its version is still `expected`
+    /// (compare-and-set); returns its new version.
+    pub fn update_if(&self, id: Id, expected: u64, document: T) -> Result<u64, Rejected<T>> {
+        self.engine
+            .replace(id, Some(expected), document)
+            .map(|stored| stored.version())
+            .map_err(rejected)
+    }
+
+    /// Atomic read-modify-write: `change` gets the current document and returns
+    /// its replacement, stored only if nobody wrote in between (otherwise
+    /// `change` runs again on the newer version). Indexes follow the changed
+    /// fields. `change` runs outside every lock; if it panics, nothing changes.
+    pub fn update_with(&self, id: Id, mut change: impl FnMut(&T) -> T) -> Result<Versioned<T>> {
+        self.engine
+            .update_with(id, |current| Ok(change(current.value())))
+    }
+
+    /// Deletes a document and returns it as it was.
+    pub fn delete(&self, id: Id) -> Result<Versioned<T>> {
+        self.engine.delete(id, None)
+    }
+
+    /// Deletes a document only if its version is still `expected`.
+    pub fn delete_if(&self, id: Id, expected: u64) -> Result<Versioned<T>> {
+        self.engine.delete(id, Some(expected))
+    }
+
+    /// How many documents the collection holds.
+    pub fn len(&self) -> Result<usize> {
+        self.engine.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> Result<bool> {
+        self.len().map(|len| len == 0)
+    }
+
+    /// The indexes `T` declares.
+    pub fn indexes(&self) -> Result<Vec<IndexInfo>> {
+        Ok(self.snapshot()?.indexes())
+    }
+
+    /// A point-in-time view of the whole collection. O(1).
+    pub fn snapshot(&self) -> Result<Snapshot<T>> {
+        self.engine.snapshot().map(Snapshot::new)
+    }
+
+    /// Every document, in id order (insertion order), as of now.
+    pub fn iter(&self) -> Result<Iter<T>> {
+        Ok(self.snapshot()?.iter())
+    }
+
+    /// A cursor over every document, in id order, as of now.
+    pub fn cursor(&self) -> Result<Cursor<T>> {
+        Ok(self.snapshot()?.cursor())
+    }
+
+    /// The documents whose key in `index` is `key`, in id order. `key` is the
+    /// index's key type or a borrowed form of it (`&str` for `String`; a tuple
+    /// for a composite index).
+    pub fn lookup<I: IndexRef<T>>(&self, index: I, key: impl KeyFor<I::Key>) -> Result<Iter<T>> {
+        self.snapshot()?.lookup(index, key)
+    }
+
+    /// The one document whose key in a unique index is `key`, if any. Compiles
+    /// only for an index declared `#[index(unique)]`.
+    pub fn get_unique<I: UniqueIndexRef<T>>(
+        &self,
+        index: I,
+        key: impl KeyFor<I::Key>,
+    ) -> Result<Option<Versioned<T>>> {
+        self.snapshot()?.get_unique(index, key)
+    }
+
+    /// The documents whose key in `index` lies in `range` (any Rust range form),
+    /// in key order, ties in id order. An inverted range is empty.
+    pub fn range<I: IndexRef<T>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<Iter<T>> {
+        self.snapshot()?.range(index, range)
+    }
+
+    /// The documents whose key in a composite `index` starts with the leading
+    /// fields in `prefix` (a tuple: `("Paris",)`), in key order.
+    pub fn prefix<I: IndexRef<T>>(
+        &self,
+        index: I,
+        prefix: impl KeyPrefix<I::Key>,
+    ) -> Result<Iter<T>> {
+        self.snapshot()?.prefix(index, prefix)
+    }
+
+    /// Every document in `index`, in key order.
+    pub fn by_index<I: IndexRef<T>>(&self, index: I) -> Result<Iter<T>> {
+        self.snapshot()?.by_index(index)
+    }
+
+    /// An independent collection with only the documents `keep` accepts, with
+    /// their ids and versions. `keep` runs on a snapshot, outside every lock.
+    pub fn clone_filtered(&self, keep: impl FnMut(&Versioned<T>) -> bool) -> Result<Self> {
+        Ok(Collection {
+            engine: self.engine.filtered(keep)?,
+        })
+    }
+
+    /// Closes the collection: every later operation fails with [`Error::Closed`].
+    /// Idempotent.
+    pub fn close(&self) {
+        self.engine.close();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.engine.is_closed()
+    }
+
+    /// Checks integrity: rebuilds every index from the documents and compares.
+    /// Returns each problem found; empty means sound.
+    pub fn verify(&self) -> Result<Vec<String>> {
+        self.engine.verify()
+    }
+}
+
+impl<T: Indexed> Default for Collection<T> {
+    fn default() -> Self {
+        Collection::new()
+    }
+}
+
+/// An independent collection with the same documents, ids, versions and
+/// indexes; O(1), sharing data until either side writes.
+impl<T: Indexed> Clone for Collection<T> {
+    fn clone(&self) -> Self {
+        Collection {
+            engine: self.engine.duplicate(),
+        }
+    }
+}
+
+impl<T: Indexed> fmt::Debug for Collection<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Collection");
+        match self.snapshot() {
+            Ok(snapshot) => out.field("len", &snapshot.len()),
+            Err(_) => out.field("closed", &true),
+        };
+        out.finish()
+    }
+}
