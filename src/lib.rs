@@ -9,8 +9,6 @@ pub use docstore_derive::Indexed;
 /// release.
 #[doc(hidden)]
 pub mod __private {
-    pub use docstore_core::{
-        IndexKey, IndexRef, IndexSpec, Indexed, KeySink, UniqueIndexRef,
-    };
+    pub use docstore_core::{IndexKey, IndexRef, IndexSpec, Indexed, KeySink, UniqueIndexRef};
     pub use std::vec::Vec;
 }

@@ -275,7 +275,11 @@ impl<D> Engine<D> {
             .state
             .indexes
             .iter()
-            .map(|index| index.keys_of(old.value(), &mut inner.sink).unwrap_or_default())
+            .map(|index| {
+                index
+                    .keys_of(old.value(), &mut inner.sink)
+                    .unwrap_or_default()
+            })
             .collect();
         let state = Arc::make_mut(&mut inner.state);
         state.docs.remove(&id);
@@ -378,7 +382,10 @@ impl<D> Engine<D> {
 
     /// An independent engine with the documents `keep` accepts. `keep` runs on a
     /// snapshot, outside every lock.
-    pub(crate) fn filtered(&self, mut keep: impl FnMut(&Versioned<D>) -> bool) -> Result<Engine<D>> {
+    pub(crate) fn filtered(
+        &self,
+        mut keep: impl FnMut(&Versioned<D>) -> bool,
+    ) -> Result<Engine<D>> {
         let state = self.snapshot()?;
         let mut walk = Walk::new(state.docs.clone());
         let mut kept = Vec::new();
@@ -562,7 +569,9 @@ fn build_entries<D>(def: &IndexDef<D>, docs: &Tree<Id, Versioned<D>>) -> Result<
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     if def.info.unique
-        && let Some(pair) = entries.windows(2).find(|pair| pair[0].0.key == pair[1].0.key)
+        && let Some(pair) = entries
+            .windows(2)
+            .find(|pair| pair[0].0.key == pair[1].0.key)
     {
         return Err(Error::UniqueViolation {
             index: name.clone(),

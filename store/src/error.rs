@@ -100,7 +100,10 @@ impl fmt::Display for Error {
                 write!(f, "invalid key for index {index:?}: {reason}")
             }
             Error::NotUnique { index } => {
-                write!(f, "index {index:?} is not unique; use lookup instead of get_unique")
+                write!(
+                    f,
+                    "index {index:?} is not unique; use lookup instead of get_unique"
+                )
             }
             Error::Closed => f.write_str("the store is closed"),
             Error::VersionConflict {

@@ -190,38 +190,38 @@ pub(crate) fn field_index<I, S>(
     options: IndexOptions,
 ) -> Result<IndexDef<Object>, Error>
 where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let mut paths = Vec::new();
-        let mut texts = Vec::new();
-        for field in fields {
-            let field = field.as_ref();
-            let path = FieldPath::parse(field).map_err(|reason| Error::InvalidIndex {
-                name: name.to_owned(),
-                reason,
-            })?;
-            paths.push(path);
-            texts.push(field.to_owned());
-        }
-        if paths.is_empty() {
-            return Err(Error::EmptyIndex {
-                name: name.to_owned(),
-            });
-        }
-        Ok(IndexDef {
-            arity: Some(paths.len()),
-            info: IndexInfo {
-                name: name.to_owned(),
-                fields: texts,
-                unique: options.unique,
-                multi_key: options.multi_key,
-            },
-            source: Box::new(Fields {
-                paths,
-                multi_key: options.multi_key,
-            }),
-        })
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut paths = Vec::new();
+    let mut texts = Vec::new();
+    for field in fields {
+        let field = field.as_ref();
+        let path = FieldPath::parse(field).map_err(|reason| Error::InvalidIndex {
+            name: name.to_owned(),
+            reason,
+        })?;
+        paths.push(path);
+        texts.push(field.to_owned());
+    }
+    if paths.is_empty() {
+        return Err(Error::EmptyIndex {
+            name: name.to_owned(),
+        });
+    }
+    Ok(IndexDef {
+        arity: Some(paths.len()),
+        info: IndexInfo {
+            name: name.to_owned(),
+            fields: texts,
+            unique: options.unique,
+            multi_key: options.multi_key,
+        },
+        source: Box::new(Fields {
+            paths,
+            multi_key: options.multi_key,
+        }),
+    })
 }
 
 impl Fields {
@@ -300,7 +300,11 @@ impl<D> IndexState<D> {
     pub(crate) fn holder_other_than(&self, key: &KeyBytes, id: Id) -> Option<Id> {
         let start = self.entries.rank_by(|entry| entry.key < *key);
         (start..)
-            .map_while(|rank| self.entries.nth(rank).filter(|(entry, ())| entry.key == *key))
+            .map_while(|rank| {
+                self.entries
+                    .nth(rank)
+                    .filter(|(entry, ())| entry.key == *key)
+            })
             .map(|(entry, ())| entry.id)
             .find(|holder| *holder != id)
     }

@@ -60,5 +60,7 @@ pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::Snapshot;
 pub use store::{Document, Store};
 pub use typed::{Collection, IndexSpec, Indexed, Rejected};
-pub use value::{ArrayRef, InvalidValue, MAX_DEPTH, Num, Object, ObjectRef, ValueRef};
+pub use value::{
+    ArrayIter, ArrayRef, InvalidValue, MAX_DEPTH, Num, Object, ObjectIter, ObjectRef, ValueRef,
+};
 pub use versioned::Versioned;

@@ -105,8 +105,12 @@ impl<D> Snapshot<D> {
     pub fn lookup<I: IndexRef<D>>(&self, index: I, key: impl KeyFor<I::Key>) -> Result<Iter<D>> {
         let index = self.state.index(index.index_name())?;
         let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
-        let start = index.entries.rank_by(|entry| entry.key.as_bytes() < key.as_slice());
-        let end = index.entries.rank_by(|entry| entry.key.as_bytes() <= key.as_slice());
+        let start = index
+            .entries
+            .rank_by(|entry| entry.key.as_bytes() < key.as_slice());
+        let end = index
+            .entries
+            .rank_by(|entry| entry.key.as_bytes() <= key.as_slice());
         Ok(self.results(index, start, end))
     }
 

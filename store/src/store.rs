@@ -172,7 +172,11 @@ impl Store {
     /// assert_eq!(*store.get(id)?, json!({"hits": 8}));
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
-    pub fn update_with(&self, id: Id, mut change: impl FnMut(&Document) -> Value) -> Result<Document> {
+    pub fn update_with(
+        &self,
+        id: Id,
+        mut change: impl FnMut(&Document) -> Value,
+    ) -> Result<Document> {
         self.engine
             .update_with(id, |current| to_object(change(current)))
     }
@@ -220,12 +224,18 @@ impl Store {
     ///
     /// Creating a unique index over documents that already share a key fails with
     /// [`Error::UniqueViolation`] and leaves no index behind.
-    pub fn create_index_with<I, S>(&self, name: &str, fields: I, options: IndexOptions) -> Result<()>
+    pub fn create_index_with<I, S>(
+        &self,
+        name: &str,
+        fields: I,
+        options: IndexOptions,
+    ) -> Result<()>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.engine.create_index(field_index(name, fields, options)?)
+        self.engine
+            .create_index(field_index(name, fields, options)?)
     }
 
     /// Drops an index. Fails with [`Error::IndexNotFound`].
@@ -279,7 +289,7 @@ impl Store {
     ///
     /// let store = Store::new();
     /// store.create_index("by_age", ["age"])?;
-    /// for age in [15, 18, 25.5, 30, 42] {
+    /// for age in [json!(15), json!(18), json!(25.5), json!(30), json!(42)] {
     ///     store.insert(json!({"age": age}))?;
     /// }
     /// let ages: Vec<f64> = store

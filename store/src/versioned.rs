@@ -110,6 +110,13 @@ impl<T: fmt::Debug> fmt::Debug for Versioned<T> {
     }
 }
 
+/// Shows the document's value alone (for a schemaless document, its JSON).
+impl<T: fmt::Display> fmt::Display for Versioned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.record.value, f)
+    }
+}
+
 /// Equal when id, version and value are all equal.
 impl<T: PartialEq> PartialEq for Versioned<T> {
     fn eq(&self, other: &Self) -> bool {

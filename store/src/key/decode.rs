@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::encode::{
-    EXPONENT_BIAS, TAG_ARRAY, TAG_END, TAG_FALSE, TAG_NEGATIVE, TAG_NULL, TAG_OBJECT,
-    TAG_POSITIVE, TAG_STRING, TAG_TRUE, TAG_ZERO,
+    EXPONENT_BIAS, TAG_ARRAY, TAG_END, TAG_FALSE, TAG_NEGATIVE, TAG_NULL, TAG_OBJECT, TAG_POSITIVE,
+    TAG_STRING, TAG_TRUE, TAG_ZERO,
 };
 
 /// Shows an encoded key as JSON-like text: one field as its value

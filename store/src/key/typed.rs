@@ -266,8 +266,8 @@ impl<K: IndexKey> IndexKey for Vec<K> {
 }
 
 owned_keys!(
-    u8, u16, u32, u64, usize, u128, i8, i16, i32, i64, isize, i128, f32, f64, bool, char,
-    String, Id
+    u8, u16, u32, u64, usize, u128, i8, i16, i32, i64, isize, i128, f32, f64, bool, char, String,
+    Id
 );
 
 impl KeyFor<String> for &str {

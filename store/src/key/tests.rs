@@ -1,0 +1,118 @@
+use super::*;
+
+fn key(write: impl FnOnce(&mut KeyWriter)) -> Vec<u8> {
+    let mut out = KeyWriter::new();
+    write(&mut out);
+    assert_eq!(out.invalid(), None);
+    out.bytes().to_vec()
+}
+
+fn json(value: serde_json::Value) -> Vec<u8> {
+    key(|out| value.write_key(out))
+}
+
+#[test]
+fn types_order_null_bool_number_string_array_object() {
+    use serde_json::json;
+    let ordered = [
+        json!(null),
+        json!(false),
+        json!(true),
+        json!(-1e300),
+        json!(i64::MIN),
+        json!(-1),
+        json!(-0.5),
+        json!(0),
+        json!(5e-324),
+        json!(0.5),
+        json!(1),
+        json!(5.5),
+        json!(6),
+        json!(9_007_199_254_740_993_u64),
+        json!(i64::MAX),
+        json!(u64::MAX),
+        json!(1e300),
+        json!(""),
+        json!("a"),
+        json!("a\u{0}"),
+        json!("ab"),
+        json!("b"),
+        json!([]),
+        json!([1]),
+        json!([1, 2]),
+        json!([2]),
+        json!({}),
+        json!({"a": 1}),
+    ];
+    let keys: Vec<_> = ordered.iter().cloned().map(json).collect();
+    for (i, pair) in keys.windows(2).enumerate() {
+        assert!(pair[0] < pair[1], "{} !< {}", ordered[i], ordered[i + 1]);
+    }
+}
+
+#[test]
+fn numbers_compare_by_exact_value() {
+    assert_eq!(key(|o| o.write_u64(5)), key(|o| o.write_f64(5.0)));
+    assert_eq!(key(|o| o.write_i64(-7)), key(|o| o.write_f64(-7.0)));
+    assert_eq!(key(|o| o.write_f64(-0.0)), key(|o| o.write_u64(0)));
+    // 2^53 + 1 is not an f64; it must still sort above 2^53 and below 2^53 + 2.
+    let big = 1_u64 << 53;
+    assert!(key(|o| o.write_u64(big)) < key(|o| o.write_u64(big + 1)));
+    assert!(key(|o| o.write_u64(big + 1)) < key(|o| o.write_f64((big + 2) as f64)));
+    assert!(key(|o| o.write_i64(i64::MIN)) < key(|o| o.write_i64(i64::MIN + 1)));
+    assert!(key(|o| o.write_u64(u64::MAX - 1)) < key(|o| o.write_u64(u64::MAX)));
+    assert!(key(|o| o.write_f64(f64::NEG_INFINITY)) < key(|o| o.write_f64(-f64::MAX)));
+    assert!(key(|o| o.write_f64(f64::MAX)) < key(|o| o.write_f64(f64::INFINITY)));
+}
+
+#[test]
+fn nan_is_refused() {
+    let mut out = KeyWriter::new();
+    out.write_f64(f64::NAN);
+    assert!(out.invalid().is_some());
+}
+
+#[test]
+fn composite_keys_compare_field_by_field_and_prefixes_first() {
+    let paris_30 = key(|o| ("Paris", 30).write_key(o));
+    let paris_4 = key(|o| ("Paris", 4).write_key(o));
+    let paris = key(|o| ("Paris",).write_key(o));
+    let rome_1 = key(|o| ("Rome", 1).write_key(o));
+    assert!(paris < paris_4 && paris_4 < paris_30 && paris_30 < rome_1);
+    assert!(paris_30.starts_with(&paris));
+}
+
+#[test]
+fn keys_describe_themselves() {
+    let describe_json = |v: serde_json::Value| describe(&json(v));
+    assert_eq!(describe_json(serde_json::json!("Paris")), "\"Paris\"");
+    assert_eq!(
+        describe_json(serde_json::json!(u64::MAX)),
+        u64::MAX.to_string()
+    );
+    assert_eq!(
+        describe_json(serde_json::json!(i64::MIN)),
+        i64::MIN.to_string()
+    );
+    assert_eq!(describe_json(serde_json::json!(2.5)), "2.5");
+    assert_eq!(describe_json(serde_json::json!(-0.25)), "-0.25");
+    assert_eq!(
+        describe_json(serde_json::json!([1, "a", null, {"k": true}])),
+        "[1, \"a\", null, {\"k\": true}]"
+    );
+    assert_eq!(
+        describe(&key(|o| ("Paris", 30).write_key(o))),
+        "(\"Paris\", 30)"
+    );
+}
+
+#[test]
+fn short_keys_are_inline_and_long_ones_shared() {
+    let short = KeyBytes::new(b"abc");
+    let long = KeyBytes::new(&[7; 100]);
+    assert!(matches!(short, KeyBytes::Inline { .. }));
+    assert!(matches!(long, KeyBytes::Shared(_)));
+    assert_eq!(short.as_bytes(), b"abc");
+    assert_eq!(long.as_bytes(), &[7; 100][..]);
+    assert_eq!(std::mem::size_of::<KeyBytes>(), 24);
+}
