@@ -562,8 +562,7 @@ fn build_entries<D>(def: &IndexDef<D>, docs: &Tree<Id, Versioned<D>>) -> Result<
         let Some((id, document)) = walk.at(rank) else {
             break;
         };
-        def.source.keys(document.value(), &mut sink);
-        for key in sink.take(name)? {
+        for key in def.keys_of(document.value(), &mut sink)? {
             entries.push((Entry { key, id: *id }, ()));
         }
     }

@@ -29,6 +29,17 @@ pub(crate) struct IndexDef<D> {
     pub(crate) source: Box<dyn KeySource<D>>,
 }
 
+impl<D> IndexDef<D> {
+    /// The keys `document` has in this index, sorted and without duplicates.
+    pub(crate) fn keys_of(&self, document: &D, sink: &mut KeySink) -> Result<Vec<KeyBytes>, Error> {
+        // A key source that panicked last time (a computed key is user code) may
+        // have left keys behind.
+        sink.reset();
+        self.source.keys(document, sink);
+        sink.take(&self.info.name)
+    }
+}
+
 /// Where an index's keys come from: field paths (schemaless) or generated code
 /// (typed).
 pub(crate) trait KeySource<D>: Send + Sync {
@@ -138,6 +149,11 @@ pub struct KeySink {
 impl KeySink {
     pub(crate) fn new() -> KeySink {
         KeySink::default()
+    }
+
+    fn reset(&mut self) {
+        self.keys.clear();
+        self.invalid = None;
     }
 
     /// Adds one key.
@@ -292,8 +308,7 @@ impl<D> IndexState<D> {
 
     /// The keys `document` has in this index.
     pub(crate) fn keys_of(&self, document: &D, sink: &mut KeySink) -> Result<Vec<KeyBytes>, Error> {
-        self.def.source.keys(document, sink);
-        sink.take(self.name())
+        self.def.keys_of(document, sink)
     }
 
     /// The document other than `id` that holds `key`, if any.
