@@ -476,7 +476,7 @@ impl<D> Engine<D> {
     }
 
     /// Breaks the store on purpose, so tests can show that `verify` notices.
-    #[cfg(any(test, feature = "testing"))]
+    #[cfg(feature = "testing")]
     pub(crate) fn corrupt_index(&self, index: &str, id: Id) -> bool {
         let mut guard = self.inner.write();
         let state = Arc::make_mut(&mut guard.state);

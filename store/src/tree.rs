@@ -9,15 +9,25 @@
 //! lazy query results with an exact length, of first-k / last-k, and of cursors
 //! that can jump by any distance.
 
+mod slots;
+
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::mem;
 use std::sync::Arc;
 
+use slots::Slots;
+
 /// Most entries in a leaf before it splits.
 const LEAF_MAX: usize = 32;
 /// Most children in a branch before it splits.
 const BRANCH_MAX: usize = 16;
+/// A node has room for one more than its most, so it can take an entry and then split.
+const LEAF_SLOTS: usize = LEAF_MAX + 1;
+const BRANCH_SLOTS: usize = BRANCH_MAX + 1;
+
+type Entries<K, V> = Slots<(K, V), LEAF_SLOTS>;
+type Children<K, V> = Slots<Child<K, V>, BRANCH_SLOTS>;
 
 /// An ordered map with O(1) snapshots.
 pub(crate) struct Tree<K, V> {
@@ -42,8 +52,8 @@ impl<K, V> Default for Tree<K, V> {
 
 #[derive(Clone)]
 enum Node<K, V> {
-    Leaf(Vec<(K, V)>),
-    Branch(Vec<Child<K, V>>),
+    Leaf(Entries<K, V>),
+    Branch(Children<K, V>),
 }
 
 #[derive(Clone)]
@@ -81,26 +91,12 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
         // Leave a quarter of each node free, so the first inserts do not split.
         let mut level: Vec<Child<K, V>> = chunks(entries, LEAF_MAX * 3 / 4)
             .into_iter()
-            .filter_map(|leaf| {
-                let min = leaf.first()?.0.clone();
-                Some(Child {
-                    min,
-                    len: leaf.len(),
-                    node: Arc::new(Node::Leaf(leaf)),
-                })
-            })
+            .filter_map(|leaf| child_of_leaf(Slots::from_iter_capped(leaf).0))
             .collect();
         while level.len() > 1 {
             level = chunks(level, BRANCH_MAX * 3 / 4)
                 .into_iter()
-                .filter_map(|children| {
-                    let first = children.first()?;
-                    Some(Child {
-                        min: first.min.clone(),
-                        len: children.iter().map(|child| child.len).sum(),
-                        node: Arc::new(Node::Branch(children)),
-                    })
-                })
+                .filter_map(|children| child_of_branch(Slots::from_iter_capped(children).0))
                 .collect();
         }
         Tree {
@@ -112,7 +108,10 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
     /// Inserts or replaces; returns the value replaced.
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
         let Some(root) = &mut self.root else {
-            self.root = Some(Arc::new(Node::Leaf(vec![(key, value)])));
+            let mut entries = Slots::new();
+            // Cannot fail: the slots are empty.
+            let _ = entries.push((key, value));
+            self.root = Some(Arc::new(Node::Leaf(entries)));
             self.len = 1;
             return None;
         };
@@ -125,7 +124,8 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
                 len: self.len + usize::from(old.is_none()) - right.len,
                 node: left,
             };
-            self.root = Some(Arc::new(Node::Branch(vec![left, right])));
+            let (children, _) = Slots::from_iter_capped([left, right]);
+            self.root = Some(Arc::new(Node::Branch(children)));
         }
         if old.is_none() {
             self.len += 1;
@@ -234,7 +234,7 @@ impl<K: Ord, V> Tree<K, V> {
                 }
                 Node::Branch(children) => {
                     let mut next = None;
-                    for child in children {
+                    for child in children.iter() {
                         if rank < start + child.len {
                             next = Some(&*child.node);
                             break;
@@ -257,7 +257,7 @@ impl<K: Ord, V> Tree<K, V> {
                 }
                 Node::Branch(children) => {
                     let mut next = None;
-                    for child in children {
+                    for child in children.iter() {
                         if rank < start + child.len {
                             next = Some(&child.node);
                             break;
@@ -291,7 +291,11 @@ impl<K: Ord, V> Tree<K, V> {
 fn check_node<K: Ord, V>(node: &Node<K, V>, lower: Option<&K>) -> Result<(usize, usize), String> {
     match node {
         Node::Leaf(entries) => {
-            if entries.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+            if entries
+                .iter()
+                .zip(entries.iter().skip(1))
+                .any(|(a, b)| a.0 >= b.0)
+            {
                 return Err("leaf keys out of order".into());
             }
             if let (Some(lower), Some((first, _))) = (lower, entries.first())
@@ -355,7 +359,10 @@ fn insert_into<K: Ord + Clone, V: Clone>(
                 None => (None, None),
             },
             Err(at) => {
-                entries.insert(at, (key, value));
+                if entries.insert(at, (key, value)).is_err() {
+                    // Unreachable: a leaf always has a free slot between splits.
+                    return (None, None);
+                }
                 if entries.len() <= LEAF_MAX {
                     return (None, None);
                 }
@@ -388,7 +395,10 @@ fn insert_into<K: Ord + Clone, V: Clone>(
                 return (old, None);
             };
             child.len -= right.len;
-            children.insert(at + 1, right);
+            if children.insert(at + 1, right).is_err() {
+                // Unreachable: a branch always has a free slot between splits.
+                return (old, None);
+            }
             if children.len() <= BRANCH_MAX {
                 return (old, None);
             }
@@ -403,7 +413,7 @@ fn insert_into<K: Ord + Clone, V: Clone>(
     }
 }
 
-fn child_of_leaf<K: Clone, V>(entries: Vec<(K, V)>) -> Option<Child<K, V>> {
+fn child_of_leaf<K: Clone, V>(entries: Entries<K, V>) -> Option<Child<K, V>> {
     Some(Child {
         min: entries.first()?.0.clone(),
         len: entries.len(),
@@ -411,7 +421,7 @@ fn child_of_leaf<K: Clone, V>(entries: Vec<(K, V)>) -> Option<Child<K, V>> {
     })
 }
 
-fn child_of_branch<K: Clone, V>(children: Vec<Child<K, V>>) -> Option<Child<K, V>> {
+fn child_of_branch<K: Clone, V>(children: Children<K, V>) -> Option<Child<K, V>> {
     Some(Child {
         min: children.first()?.min.clone(),
         len: children.iter().map(|child| child.len).sum(),
@@ -430,7 +440,7 @@ where
             let at = entries
                 .binary_search_by(|(k, _)| k.borrow().cmp(key))
                 .ok()?;
-            Some(entries.remove(at).1)
+            entries.remove(at).map(|(_, value)| value)
         }
         Node::Branch(children) => {
             let at = children
@@ -460,13 +470,9 @@ where
     }
 }
 
-/// Merges an underfull child with a neighbour, splitting the result evenly again
-/// if it is too wide for one node.
-fn merge_with_neighbour<K: Clone, V: Clone>(
-    children: &mut Vec<Child<K, V>>,
-    at: usize,
-    max: usize,
-) {
+/// Merges an underfull child with a neighbour; if the two together are too
+/// wide for one node, shares their items evenly between two instead.
+fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Children<K, V>, at: usize, max: usize) {
     let (left_at, right_at) = if at + 1 < children.len() {
         (at, at + 1)
     } else if at > 0 {
@@ -474,43 +480,59 @@ fn merge_with_neighbour<K: Clone, V: Clone>(
     } else {
         return;
     };
-    let right = children.remove(right_at);
+    let Some(right) = children.remove(right_at) else {
+        return;
+    };
     let Some(left) = children.get_mut(left_at) else {
         return;
     };
-    let right_node = Arc::try_unwrap(right.node).unwrap_or_else(|shared| (*shared).clone());
+    let mut right_node = Arc::try_unwrap(right.node).unwrap_or_else(|shared| (*shared).clone());
     let left_node = Arc::make_mut(&mut left.node);
-    let spill = match (left_node, right_node) {
+    let (merged, spill) = match (left_node, &mut right_node) {
         (Node::Leaf(left_entries), Node::Leaf(right_entries)) => {
-            left_entries.extend(right_entries);
-            (left_entries.len() > max)
-                .then(|| left_entries.split_off(left_entries.len() / 2))
-                .and_then(child_of_leaf)
+            let all: Vec<_> = left_entries.drain().chain(right_entries.drain()).collect();
+            let (first, second) = halves(all, max);
+            (child_of_leaf(first), second.and_then(child_of_leaf))
         }
         (Node::Branch(left_children), Node::Branch(right_children)) => {
-            left_children.extend(right_children);
-            (left_children.len() > max)
-                .then(|| left_children.split_off(left_children.len() / 2))
-                .and_then(child_of_branch)
+            let all: Vec<_> = left_children
+                .drain()
+                .chain(right_children.drain())
+                .collect();
+            let (first, second) = halves(all, max);
+            (child_of_branch(first), second.and_then(child_of_branch))
         }
-        (_, unmerged) => {
+        _ => {
             // Siblings always have the same height; should that ever not hold, keep
             // both rather than lose entries.
-            children.insert(
+            let _ = children.insert(
                 right_at,
                 Child {
-                    node: Arc::new(unmerged),
+                    node: Arc::new(right_node),
                     ..right
                 },
             );
             return;
         }
     };
-    left.len += right.len;
-    if let Some(spill) = spill {
-        left.len -= spill.len;
-        children.insert(right_at, spill);
+    if let Some(merged) = merged {
+        *left = merged;
     }
+    if let Some(spill) = spill {
+        let _ = children.insert(right_at, spill);
+    }
+}
+
+/// All of `items` in one node if they fit within `max`, else split evenly in two.
+fn halves<T, const N: usize>(items: Vec<T>, max: usize) -> (Slots<T, N>, Option<Slots<T, N>>) {
+    if items.len() <= max {
+        return (Slots::from_iter_capped(items).0, None);
+    }
+    let mid = items.len() / 2;
+    let mut items = items.into_iter();
+    let (first, _) = Slots::from_iter_capped(items.by_ref().take(mid));
+    let (second, _) = Slots::from_iter_capped(items);
+    (first, Some(second))
 }
 
 /// A position-addressed walk over a tree snapshot that owns what it reads, so it
