@@ -154,6 +154,16 @@ impl<D> Engine<D> {
         self.read(|state| state.docs.len())
     }
 
+    /// Fails with [`Error::Closed`] once closed: callers check this before
+    /// validating their arguments, so a closed store reports that it is closed.
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }

@@ -159,36 +159,38 @@ impl IdGenerator {
     }
 
     /// An id greater than every id this generator made before, and than `floor`.
+    ///
+    /// Within one millisecond the counter moves by a random step rather than by
+    /// one, so that two generators continuing from the same floor (a store and
+    /// its clone) do not make the same ids.
     pub(crate) fn next_after(&mut self, floor: Option<Id>) -> Id {
         let now = now_millis();
-        let floor_millis = floor.map_or(0, Id::timestamp_millis);
-        let mut millis = now.max(self.last_millis).max(floor_millis);
-        if millis > self.last_millis {
-            // Leave headroom in the counter so a burst in one millisecond cannot
-            // overflow it: the top random bit starts clear.
-            self.counter = u128::from(self.next_random()) << 10 & (RANDOM_MASK >> 1);
+        let step = u128::from(self.next_random() >> 24) + 1;
+        if now > self.last_millis {
+            self.last_millis = now;
+            // Leave headroom in the counter so a burst within one millisecond
+            // cannot overflow it: the top random bit starts clear.
+            self.counter = (u128::from(self.next_random()) << 10) & (RANDOM_MASK >> 1);
         } else {
-            self.counter += 1;
+            self.counter += step;
+        }
+        if self.counter > RANDOM_MASK {
+            self.last_millis += 1;
+            self.counter = 0;
+        }
+        let mut id = compose(self.last_millis, self.counter);
+        if let Some(floor) = floor
+            && id <= floor
+        {
+            // Ids copied in from elsewhere (a clone) may be ahead of this
+            // generator; continue after them.
+            self.last_millis = floor.timestamp_millis();
+            self.counter = random_part(floor) + step;
             if self.counter > RANDOM_MASK {
-                millis += 1;
+                self.last_millis += 1;
                 self.counter = 0;
             }
-        }
-        self.last_millis = millis;
-        let mut id = compose(millis, self.counter);
-        if let Some(floor) = floor {
-            if id <= floor {
-                // Ids copied in from elsewhere (a clone) may be ahead of this
-                // generator; continue after them.
-                self.last_millis = floor_millis;
-                self.counter = random_part(floor) + 1;
-                id = compose(self.last_millis, self.counter & RANDOM_MASK);
-                if id <= floor {
-                    self.last_millis += 1;
-                    self.counter = 0;
-                    id = compose(self.last_millis, 0);
-                }
-            }
+            id = compose(self.last_millis, self.counter);
         }
         id
     }

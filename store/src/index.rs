@@ -127,6 +127,10 @@ impl IndexOptions {
     /// A field holding an array gives one key per element (deduplicated), so the
     /// document is found under each; an empty array gives none. Without this, an
     /// array is one key, ordered as an array.
+    ///
+    /// A document may have at most 10,000 keys in one index; a write that would
+    /// give it more fails with [`Error::InvalidKey`]. Ranges and prefixes over a
+    /// multi-key index return each document once, at its first key in the range.
     pub fn multi_key(self) -> IndexOptions {
         IndexOptions {
             multi_key: true,

@@ -64,3 +64,6 @@ pub use value::{
     ArrayIter, ArrayRef, InvalidValue, MAX_DEPTH, Num, Object, ObjectIter, ObjectRef, ValueRef,
 };
 pub use versioned::Versioned;
+
+/// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
+pub use uuid;

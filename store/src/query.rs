@@ -1,6 +1,7 @@
 //! Query results: lazy, double-ended, exactly sized.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::index::Entry;
 use crate::tree::{Tree, Walk};
@@ -41,10 +42,12 @@ pub trait UniqueIndexRef<D>: IndexRef<D> {}
 pub(crate) enum Source<D> {
     /// The store in id order.
     Docs(Walk<Id, Versioned<D>>),
-    /// An index's entries in key order, each resolved to its document.
+    /// An index's entries in key order, each resolved to its document; `picks`,
+    /// when present, lists the entry ranks to read (a deduplicated multi-key query).
     Index {
         entries: Walk<Entry, ()>,
         docs: Tree<Id, Versioned<D>>,
+        picks: Option<Arc<[usize]>>,
     },
 }
 
@@ -52,9 +55,14 @@ impl<D> Clone for Source<D> {
     fn clone(&self) -> Self {
         match self {
             Source::Docs(walk) => Source::Docs(walk.clone()),
-            Source::Index { entries, docs } => Source::Index {
+            Source::Index {
+                entries,
+                docs,
+                picks,
+            } => Source::Index {
                 entries: entries.clone(),
                 docs: docs.clone(),
+                picks: picks.clone(),
             },
         }
     }
@@ -64,7 +72,15 @@ impl<D> Source<D> {
     pub(crate) fn at(&mut self, rank: usize) -> Option<Versioned<D>> {
         match self {
             Source::Docs(walk) => walk.at(rank).map(|(_, document)| document.clone()),
-            Source::Index { entries, docs } => {
+            Source::Index {
+                entries,
+                docs,
+                picks,
+            } => {
+                let rank = match picks {
+                    Some(picks) => *picks.get(rank)?,
+                    None => rank,
+                };
                 let (entry, ()) = entries.at(rank)?;
                 docs.get(&entry.id).cloned()
             }

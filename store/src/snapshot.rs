@@ -5,10 +5,10 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::engine::State;
-use crate::index::{IndexInfo, IndexState};
+use crate::index::{Entry, IndexInfo, IndexState, KeySink};
 use crate::key::{KeyFor, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, Source, UniqueIndexRef};
-use crate::tree::Walk;
+use crate::tree::{Tree, Walk};
 use crate::{Cursor, Error, Id, Iter, Result, Versioned};
 
 /// A read-only view of a store as it was when the snapshot was taken.
@@ -111,7 +111,8 @@ impl<D> Snapshot<D> {
         let end = index
             .entries
             .rank_by(|entry| entry.key.as_bytes() <= key.as_slice());
-        Ok(self.results(index, start, end))
+        // One key: a document holds it at most once, so nothing to deduplicate.
+        Ok(self.results(index, start, end, Keys::One))
     }
 
     /// The one document whose key in the unique `index` is `key`, if any.
@@ -120,21 +121,25 @@ impl<D> Snapshot<D> {
         index: I,
         key: impl KeyFor<I::Key>,
     ) -> Result<Option<Versioned<D>>> {
-        let name = index.index_name();
-        let state = self.state.index(name)?;
-        if !state.def.info.unique {
-            return Err(Error::NotUnique {
-                index: name.to_owned(),
-            });
+        let name = index.index_name().to_owned();
+        let mut matches = self.lookup(index, key)?;
+        if !self.state.index(&name)?.def.info.unique {
+            return Err(Error::NotUnique { index: name });
         }
-        Ok(self.lookup(index, key)?.next())
+        Ok(matches.next())
     }
 
     /// The documents whose key in `index` lies in `range`, in key order (ties in
     /// id order). Takes every Rust range form over keys: `a..b`, `a..=b`, `a..`,
-    /// `..b`, `..=b`, `..`. A range whose start is after its end is empty. On a
-    /// composite index a bound may give only the leading fields; it then sorts
-    /// before every key that extends it.
+    /// `..b`, `..=b`, `..`. A range whose start is after its end is empty.
+    ///
+    /// On a composite index a bound may give only the leading fields, and then
+    /// stands for every key that starts with them: `("Paris",)..=("Rome",)`
+    /// includes all of Rome, `("Paris",)..("Rome",)` none of it.
+    ///
+    /// On a multi-key index a document with several keys in the range comes once,
+    /// at its first; finding those duplicates means reading every matching entry
+    /// when the query runs (O(k) for k matches, 8 bytes each).
     pub fn range<I: IndexRef<D>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<Iter<D>> {
         let index = self.state.index(index.index_name())?;
         let mut start_key = KeyWriter::new();
@@ -143,17 +148,22 @@ impl<D> Snapshot<D> {
         let start_key = checked(index, Arity::UpTo, &start_key, start_bound)?;
         let end_key = checked(index, Arity::UpTo, &end_key, end_bound)?;
         let entries = &index.entries;
+        // A key that starts with a bound's bytes extends it (self-delimiting fields
+        // make that exact): an inclusive end and an exclusive start cover those too.
+        let at_or_extending = |key: &[u8], bound: &[u8]| key <= bound || key.starts_with(bound);
         let start = match start_bound {
             Bound::Included(()) => entries.rank_by(|e| e.key.as_bytes() < start_key.as_slice()),
-            Bound::Excluded(()) => entries.rank_by(|e| e.key.as_bytes() <= start_key.as_slice()),
+            Bound::Excluded(()) => {
+                entries.rank_by(|e| at_or_extending(e.key.as_bytes(), &start_key))
+            }
             Bound::Unbounded => 0,
         };
         let end = match end_bound {
-            Bound::Included(()) => entries.rank_by(|e| e.key.as_bytes() <= end_key.as_slice()),
+            Bound::Included(()) => entries.rank_by(|e| at_or_extending(e.key.as_bytes(), &end_key)),
             Bound::Excluded(()) => entries.rank_by(|e| e.key.as_bytes() < end_key.as_slice()),
             Bound::Unbounded => entries.len(),
         };
-        Ok(self.results(index, start, end))
+        Ok(self.results(index, start, end, Keys::Many))
     }
 
     /// The documents whose key in the composite `index` starts with the fields of
@@ -171,22 +181,73 @@ impl<D> Snapshot<D> {
             let key = entry.key.as_bytes();
             key < prefix || key.starts_with(prefix)
         });
-        Ok(self.results(index, start, end))
+        Ok(self.results(index, start, end, Keys::Many))
     }
 
     /// Every document in `index`, in key order: what `range(index, ..)` gives.
     pub fn by_index<I: IndexRef<D>>(&self, index: I) -> Result<Iter<D>> {
         let index = self.state.index(index.index_name())?;
-        Ok(self.results(index, 0, index.entries.len()))
+        Ok(self.results(index, 0, index.entries.len(), Keys::Many))
     }
 
-    fn results(&self, index: &IndexState<D>, start: usize, end: usize) -> Iter<D> {
+    fn results(&self, index: &IndexState<D>, start: usize, end: usize, keys: Keys) -> Iter<D> {
+        let mut entries = Walk::new(index.entries.clone());
+        let docs = self.state.docs.clone();
+        if index.def.info.multi_key && keys == Keys::Many && start < end {
+            let picks = first_keys_only(index, &mut entries, &docs, start, end);
+            let len = picks.len();
+            let source = Source::Index {
+                entries,
+                docs,
+                picks: Some(picks),
+            };
+            return Iter::new(source, 0, len);
+        }
         let source = Source::Index {
-            entries: Walk::new(index.entries.clone()),
-            docs: self.state.docs.clone(),
+            entries,
+            docs,
+            picks: None,
         };
         Iter::new(source, start, end)
     }
+}
+
+/// Whether a query's entries may hold one document under several keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    One,
+    Many,
+}
+
+/// The ranks in `start..end` at which each document has its first key in that
+/// span: what keeps a multi-key query from returning a document twice.
+fn first_keys_only<D>(
+    index: &IndexState<D>,
+    entries: &mut Walk<Entry, ()>,
+    docs: &Tree<Id, Versioned<D>>,
+    start: usize,
+    end: usize,
+) -> Arc<[usize]> {
+    let Some(lowest) = entries.at(start).map(|(entry, ())| entry.key.clone()) else {
+        return Arc::from([]);
+    };
+    let mut sink = KeySink::new();
+    (start..end)
+        .filter(|&rank| {
+            let Some(entry) = entries.at(rank).map(|(entry, ())| entry.clone()) else {
+                return false;
+            };
+            let Some(document) = docs.get(&entry.id) else {
+                return false;
+            };
+            // Every key a document has is in the index, so its first key in the
+            // span is its smallest key not below the span's smallest.
+            let keys = index
+                .keys_of(document.value(), &mut sink)
+                .unwrap_or_default();
+            keys.iter().find(|key| **key >= lowest) == Some(&entry.key)
+        })
+        .collect()
 }
 
 /// Encodes a query key and checks it against the index.

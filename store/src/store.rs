@@ -14,6 +14,13 @@ use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Versioned};
 /// A stored schemaless document: an [`Object`] with its id and version.
 pub type Document = Versioned<Object>;
 
+/// A document equals the JSON it was written as.
+impl PartialEq<Value> for Document {
+    fn eq(&self, other: &Value) -> bool {
+        self.value() == other
+    }
+}
+
 /// An in-memory store of schemaless JSON documents with secondary indexes.
 ///
 /// Documents go in as `serde_json::Value` objects and come out as [`Document`]s:
@@ -88,6 +95,7 @@ impl Store {
     /// [`Error::UniqueViolation`] if it would share a key in a unique index; in
     /// both cases nothing is stored. O(log n) per index.
     pub fn insert(&self, document: Value) -> Result<Id> {
+        self.engine.check_open()?;
         self.insert_object(to_object(document)?)
     }
 
@@ -114,6 +122,7 @@ impl Store {
     /// Fails with [`Error::NotFound`], [`Error::InvalidDocument`] or
     /// [`Error::UniqueViolation`], changing nothing.
     pub fn update(&self, id: Id, document: Value) -> Result<u64> {
+        self.engine.check_open()?;
         self.write(id, None, to_object(document)?)
     }
 
@@ -135,6 +144,7 @@ impl Store {
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
     pub fn update_if(&self, id: Id, expected: u64, document: Value) -> Result<u64> {
+        self.engine.check_open()?;
         self.write(id, Some(expected), to_object(document)?)
     }
 
@@ -234,6 +244,7 @@ impl Store {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        self.engine.check_open()?;
         self.engine
             .create_index(field_index(name, fields, options)?)
     }

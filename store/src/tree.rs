@@ -595,7 +595,7 @@ mod tests {
         let mut state = 7;
         for step in 0..20_000u64 {
             let key = xorshift(&mut state) % 2_000;
-            if xorshift(&mut state) % 3 == 0 {
+            if xorshift(&mut state).is_multiple_of(3) {
                 assert_eq!(tree.remove(&key), model.remove(&key));
             } else {
                 assert_eq!(tree.insert(key, step), model.insert(key, step));
