@@ -1,0 +1,9 @@
+use docstore::Indexed;
+
+#[derive(Indexed)]
+enum Status {
+    Open,
+    Closed,
+}
+
+fn main() {}

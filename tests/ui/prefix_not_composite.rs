@@ -1,0 +1,12 @@
+use docstore::{Collection, Indexed};
+
+#[derive(Indexed)]
+struct User {
+    #[index]
+    city: String,
+}
+
+fn main() {
+    let users = Collection::<User>::new();
+    let _ = users.prefix(User::city, ("Par",));
+}

@@ -1,0 +1,6 @@
+use docstore::Indexed;
+
+#[derive(Indexed)]
+struct Email(#[index] String);
+
+fn main() {}
