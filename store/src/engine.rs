@@ -44,6 +44,9 @@ pub(crate) struct State<D> {
     /// Counts document writes, so that an index built outside the lock can tell
     /// whether the documents changed meanwhile.
     generation: u64,
+    /// Counts index creations and drops, so that a write planned outside the lock
+    /// can tell whether the indexes changed meanwhile.
+    indexes_version: u64,
 }
 
 impl<D> Clone for State<D> {
@@ -52,6 +55,7 @@ impl<D> Clone for State<D> {
             docs: self.docs.clone(),
             indexes: self.indexes.clone(),
             generation: self.generation,
+            indexes_version: self.indexes_version,
         }
     }
 }
@@ -62,7 +66,21 @@ impl<D> State<D> {
             docs: Tree::default(),
             indexes: Vec::new(),
             generation: 0,
+            indexes_version: 0,
         }
+    }
+
+    /// Applies a planned write's index changes for document `id`.
+    fn apply(&mut self, id: Id, changes: Vec<IndexChange>) {
+        for (index, change) in self.indexes.iter_mut().zip(changes) {
+            for key in change.removed {
+                index.entries.remove(&Entry { key, id });
+            }
+            for key in change.added {
+                index.entries.insert(Entry { key, id }, ());
+            }
+        }
+        self.generation += 1;
     }
 
     pub(crate) fn index(&self, name: &str) -> Result<&IndexState<D>> {
@@ -80,13 +98,48 @@ struct Inner<D> {
     ids: IdGenerator,
     /// New ids must sort after this one (the largest id a clone started with).
     id_floor: Option<Id>,
-    sink: KeySink,
 }
 
 /// What one write does to one index.
+#[derive(Default)]
 struct IndexChange {
     removed: Vec<KeyBytes>,
     added: Vec<KeyBytes>,
+}
+
+impl IndexChange {
+    /// The change from one sorted key set to another.
+    fn between(old: Vec<KeyBytes>, new: Vec<KeyBytes>) -> IndexChange {
+        if old == new {
+            return IndexChange::default();
+        }
+        let removed = old
+            .iter()
+            .filter(|key| new.binary_search(key).is_err())
+            .cloned()
+            .collect();
+        let added = new
+            .into_iter()
+            .filter(|key| old.binary_search(key).is_err())
+            .collect();
+        IndexChange { removed, added }
+    }
+}
+
+/// A write worked out ahead of its write section.
+struct Plan<D> {
+    indexes_version: u64,
+    old: Option<Versioned<D>>,
+    /// One per index, in index order.
+    changes: Vec<IndexChange>,
+}
+
+/// Why a plan cannot be applied.
+enum Stale {
+    /// The state moved on since the plan was made; make it again.
+    Retry,
+    /// The write must fail.
+    Fail(Error),
 }
 
 pub(crate) struct Engine<D> {
@@ -121,7 +174,6 @@ impl<D> Engine<D> {
                 state: Arc::new(state),
                 ids: IdGenerator::new(),
                 id_floor,
-                sink: KeySink::new(),
             }),
             closed: AtomicBool::new(closed),
         }
@@ -180,34 +232,63 @@ impl<D> Engine<D> {
         drop(old);
     }
 
-    pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {
-        let mut guard = self.inner.write();
-        if self.closed.load(Ordering::Acquire) {
-            return Err((Error::Closed, document));
+    /// Works out, on a snapshot and outside every lock, what writing `document`
+    /// over the document `id` does to each index. Key sources may be user code (a
+    /// computed key): running them here means a slow or panicking one holds no
+    /// lock and changes nothing. The write section then only checks that the plan
+    /// still holds and applies it.
+    fn plan(&self, id: Option<Id>, document: Option<&D>) -> Result<Plan<D>> {
+        let state = self.snapshot()?;
+        let old = match id {
+            Some(id) => Some(state.docs.get(&id).cloned().ok_or(Error::NotFound { id })?),
+            None => None,
+        };
+        let mut sink = KeySink::new();
+        let mut changes = Vec::with_capacity(state.indexes.len());
+        for index in &state.indexes {
+            let new_keys = match document {
+                Some(document) => index.keys_of(document, &mut sink)?,
+                None => Vec::new(),
+            };
+            // Keys the old version was indexed under could be computed then, so
+            // they can be now.
+            let old_keys = match &old {
+                Some(old) => index.keys_of(old.value(), &mut sink).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            changes.push(IndexChange::between(old_keys, new_keys));
         }
-        let inner = &mut *guard;
-        let mut all_keys = Vec::with_capacity(inner.state.indexes.len());
-        for index in &inner.state.indexes {
-            let keys = match index.keys_of(&document, &mut inner.sink) {
-                Ok(keys) => keys,
+        Ok(Plan {
+            indexes_version: state.indexes_version,
+            old,
+            changes,
+        })
+    }
+
+    pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {
+        loop {
+            let plan = match self.plan(None, Some(&document)) {
+                Ok(plan) => plan,
                 Err(error) => return Err((error, document)),
             };
-            if let Err(error) = check_unique(index, &keys, Id::nil()) {
+            let mut guard = self.inner.write();
+            if let Err(error) = self.still_holds(&guard.state, &plan, None) {
+                match error {
+                    Stale::Retry => continue,
+                    Stale::Fail(error) => return Err((error, document)),
+                }
+            }
+            if let Err(error) = check_unique(&guard.state, &plan.changes, Id::nil()) {
                 return Err((error, document));
             }
-            all_keys.push(keys);
+            let inner = &mut *guard;
+            let id = inner.ids.next_after(inner.id_floor);
+            let record = Versioned::new(id, 1, document);
+            let state = Arc::make_mut(&mut inner.state);
+            state.docs.insert(id, record.clone());
+            state.apply(id, plan.changes);
+            return Ok(record);
         }
-        let id = inner.ids.next_after(inner.id_floor);
-        let record = Versioned::new(id, 1, document);
-        let state = Arc::make_mut(&mut inner.state);
-        state.docs.insert(id, record.clone());
-        for (index, keys) in state.indexes.iter_mut().zip(all_keys) {
-            for key in keys {
-                index.entries.insert(Entry { key, id }, ());
-            }
-        }
-        state.generation += 1;
-        Ok(record)
     }
 
     /// Replaces a document, if it has version `expected` when one is given.
@@ -217,90 +298,84 @@ impl<D> Engine<D> {
         expected: Option<u64>,
         document: D,
     ) -> WriteResult<Versioned<D>, D> {
-        let mut guard = self.inner.write();
-        if self.closed.load(Ordering::Acquire) {
-            return Err((Error::Closed, document));
-        }
-        let inner = &mut *guard;
-        let Some(old) = inner.state.docs.get(&id).cloned() else {
-            return Err((Error::NotFound { id }, document));
-        };
-        if let Some(expected) = expected
-            && expected != old.version()
-        {
-            let conflict = Error::VersionConflict {
-                id,
-                expected,
-                actual: old.version(),
-            };
-            return Err((conflict, document));
-        }
-        let mut changes = Vec::with_capacity(inner.state.indexes.len());
-        for index in &inner.state.indexes {
-            match index_change(index, old.value(), &document, id, &mut inner.sink) {
-                Ok(change) => changes.push(change),
+        loop {
+            let plan = match self.plan(Some(id), Some(&document)) {
+                Ok(plan) => plan,
                 Err(error) => return Err((error, document)),
+            };
+            let mut guard = self.inner.write();
+            if let Err(error) = self.still_holds(&guard.state, &plan, Some((id, expected))) {
+                match error {
+                    Stale::Retry => continue,
+                    Stale::Fail(error) => return Err((error, document)),
+                }
             }
+            if let Err(error) = check_unique(&guard.state, &plan.changes, id) {
+                return Err((error, document));
+            }
+            let version = plan.old.as_ref().map_or(0, Versioned::version);
+            let record = Versioned::new(id, version.saturating_add(1), document);
+            let state = Arc::make_mut(&mut guard.state);
+            state.docs.insert(id, record.clone());
+            state.apply(id, plan.changes);
+            drop(guard);
+            // The old version's destructor (user code, for typed documents) runs
+            // after the lock is released.
+            drop(plan.old);
+            return Ok(record);
         }
-        let record = Versioned::new(id, old.version().saturating_add(1), document);
-        let state = Arc::make_mut(&mut inner.state);
-        state.docs.insert(id, record.clone());
-        for (index, change) in state.indexes.iter_mut().zip(changes) {
-            let Some(change) = change else { continue };
-            for key in change.removed {
-                index.entries.remove(&Entry { key, id });
-            }
-            for key in change.added {
-                index.entries.insert(Entry { key, id }, ());
-            }
-        }
-        state.generation += 1;
-        drop(guard);
-        drop(old);
-        Ok(record)
     }
 
     /// Deletes a document, if it has version `expected` when one is given.
     pub(crate) fn delete(&self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
-        let mut guard = self.inner.write();
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
+        loop {
+            let plan = self.plan(Some(id), None)?;
+            let mut guard = self.inner.write();
+            match self.still_holds(&guard.state, &plan, Some((id, expected))) {
+                Ok(()) => {}
+                Err(Stale::Retry) => continue,
+                Err(Stale::Fail(error)) => return Err(error),
+            }
+            let state = Arc::make_mut(&mut guard.state);
+            let removed = state.docs.remove(&id);
+            state.apply(id, plan.changes);
+            drop(guard);
+            return removed.ok_or(Error::NotFound { id });
         }
-        let inner = &mut *guard;
-        let Some(old) = inner.state.docs.get(&id).cloned() else {
-            return Err(Error::NotFound { id });
+    }
+
+    /// Whether a plan made on a snapshot still describes the current state: the
+    /// store is open, has the same indexes, and the document (if any) is the same
+    /// version, the one the caller expects.
+    fn still_holds(
+        &self,
+        state: &State<D>,
+        plan: &Plan<D>,
+        target: Option<(Id, Option<u64>)>,
+    ) -> std::result::Result<(), Stale> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Stale::Fail(Error::Closed));
+        }
+        if state.indexes_version != plan.indexes_version {
+            return Err(Stale::Retry);
+        }
+        let Some((id, expected)) = target else {
+            return Ok(());
         };
+        let current = state.docs.get(&id).ok_or(Stale::Fail(Error::NotFound { id }))?;
         if let Some(expected) = expected
-            && expected != old.version()
+            && expected != current.version()
         {
-            return Err(Error::VersionConflict {
+            return Err(Stale::Fail(Error::VersionConflict {
                 id,
                 expected,
-                actual: old.version(),
-            });
+                actual: current.version(),
+            }));
         }
-        // Keys are computed before anything changes; a key that cannot be computed
-        // now could not have been indexed either.
-        let all_keys: Vec<Vec<KeyBytes>> = inner
-            .state
-            .indexes
-            .iter()
-            .map(|index| {
-                index
-                    .keys_of(old.value(), &mut inner.sink)
-                    .unwrap_or_default()
-            })
-            .collect();
-        let state = Arc::make_mut(&mut inner.state);
-        state.docs.remove(&id);
-        for (index, keys) in state.indexes.iter_mut().zip(all_keys) {
-            for key in keys {
-                index.entries.remove(&Entry { key, id });
-            }
+        match &plan.old {
+            Some(old) if old.ptr_eq(current) => Ok(()),
+            _ => Err(Stale::Retry),
         }
-        state.generation += 1;
-        drop(guard);
-        Ok(old)
     }
 
     /// Read-modify-write: applies `change` to the current version and stores the
@@ -354,6 +429,7 @@ impl<D> Engine<D> {
             };
             let state = Arc::make_mut(&mut guard.state);
             state.indexes.push(IndexState { def, entries });
+            state.indexes_version += 1;
             return Ok(());
         }
         Err(Error::Closed)
@@ -373,7 +449,9 @@ impl<D> Engine<D> {
                 .ok_or_else(|| Error::IndexNotFound {
                     name: name.to_owned(),
                 })?;
-            Arc::make_mut(&mut guard.state).indexes.remove(position)
+            let state = Arc::make_mut(&mut guard.state);
+            state.indexes_version += 1;
+            state.indexes.remove(position)
         };
         drop(removed);
         Ok(())
@@ -419,6 +497,7 @@ impl<D> Engine<D> {
             docs,
             indexes,
             generation: 0,
+            indexes_version: 0,
         };
         Ok(Engine::with_state(new_state, floor, false))
     }
@@ -519,47 +598,24 @@ fn last_id<D>(docs: &Tree<Id, Versioned<D>>) -> Option<Id> {
         .map(|(id, _)| *id)
 }
 
-/// Fails if a unique index already gives one of `keys` to a document other than `id`.
-fn check_unique<D>(index: &IndexState<D>, keys: &[KeyBytes], id: Id) -> Result<()> {
-    if !index.def.info.unique {
-        return Ok(());
-    }
-    for key in keys {
-        if let Some(existing) = index.holder_other_than(key, id) {
-            return Err(Error::UniqueViolation {
-                index: index.name().to_owned(),
-                key: describe(key.as_bytes()),
-                existing,
-            });
+/// Fails if a unique index already gives a key the write adds to a document
+/// other than `id`.
+fn check_unique<D>(state: &State<D>, changes: &[IndexChange], id: Id) -> Result<()> {
+    for (index, change) in state.indexes.iter().zip(changes) {
+        if !index.def.info.unique {
+            continue;
+        }
+        for key in &change.added {
+            if let Some(existing) = index.holder_other_than(key, id) {
+                return Err(Error::UniqueViolation {
+                    index: index.name().to_owned(),
+                    key: describe(key.as_bytes()),
+                    existing,
+                });
+            }
         }
     }
     Ok(())
-}
-
-/// What replacing `old` by `new` does to one index; `None` when its keys stay.
-fn index_change<D>(
-    index: &IndexState<D>,
-    old: &D,
-    new: &D,
-    id: Id,
-    sink: &mut KeySink,
-) -> Result<Option<IndexChange>> {
-    let new_keys = index.keys_of(new, sink)?;
-    let old_keys = index.keys_of(old, sink).unwrap_or_default();
-    if old_keys == new_keys {
-        return Ok(None);
-    }
-    let removed: Vec<KeyBytes> = old_keys
-        .iter()
-        .filter(|key| new_keys.binary_search(key).is_err())
-        .cloned()
-        .collect();
-    let added: Vec<KeyBytes> = new_keys
-        .into_iter()
-        .filter(|key| old_keys.binary_search(key).is_err())
-        .collect();
-    check_unique(index, &added, id)?;
-    Ok(Some(IndexChange { removed, added }))
 }
 
 /// Every entry an index should hold for `docs`, checking uniqueness.
