@@ -362,7 +362,10 @@ impl<D> Engine<D> {
         let Some((id, expected)) = target else {
             return Ok(());
         };
-        let current = state.docs.get(&id).ok_or(Stale::Fail(Error::NotFound { id }))?;
+        let current = state
+            .docs
+            .get(&id)
+            .ok_or(Stale::Fail(Error::NotFound { id }))?;
         if let Some(expected) = expected
             && expected != current.version()
         {

@@ -54,6 +54,7 @@ pub struct Store {
     engine: Engine<Object>,
 }
 
+#[diagnostic::do_not_recommend]
 impl IndexRef<Object> for &str {
     type Key = JsonKey;
 
@@ -62,8 +63,10 @@ impl IndexRef<Object> for &str {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl UniqueIndexRef<Object> for &str {}
 
+#[diagnostic::do_not_recommend]
 impl IndexRef<Object> for &String {
     type Key = JsonKey;
 
@@ -72,6 +75,7 @@ impl IndexRef<Object> for &String {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl UniqueIndexRef<Object> for &String {}
 
 fn to_object(document: Value) -> Result<Object> {

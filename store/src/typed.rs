@@ -85,63 +85,66 @@ impl<T: Indexed> IndexSpec<T> {
 
 /// A write that was refused, with the document it was given, so that nothing is lost.
 ///
-/// Converts into [`Error`] with `?` where the document is not wanted back.
+/// Converts into [`Error`] with `?` where the document is not wanted back. It is
+/// one pointer wide (the error and document are boxed), so `Result<_, Rejected<T>>`
+/// stays small whatever the size of `T`.
 #[derive(Clone, PartialEq)]
 pub struct Rejected<T> {
-    error: Error,
-    document: T,
+    inner: Box<(Error, T)>,
 }
 
 impl<T> Rejected<T> {
     /// Why the write was refused.
     pub fn error(&self) -> &Error {
-        &self.error
+        &self.inner.0
     }
 
     /// The document the write was given.
     pub fn document(&self) -> &T {
-        &self.document
+        &self.inner.1
     }
 
     /// The document, to try again with.
     pub fn into_document(self) -> T {
-        self.document
+        self.inner.1
     }
 
     /// The error and the document.
     pub fn into_parts(self) -> (Error, T) {
-        (self.error, self.document)
+        *self.inner
     }
 }
 
 impl<T> fmt::Debug for Rejected<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rejected")
-            .field("error", &self.error)
+            .field("error", self.error())
             .finish_non_exhaustive()
     }
 }
 
 impl<T> fmt::Display for Rejected<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
+        fmt::Display::fmt(self.error(), f)
     }
 }
 
 impl<T> std::error::Error for Rejected<T> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
+        Some(self.error())
     }
 }
 
 impl<T> From<Rejected<T>> for Error {
     fn from(rejected: Rejected<T>) -> Error {
-        rejected.error
+        rejected.inner.0
     }
 }
 
-fn rejected<T>((error, document): (Error, T)) -> Rejected<T> {
-    Rejected { error, document }
+fn rejected<T>(parts: (Error, T)) -> Rejected<T> {
+    Rejected {
+        inner: Box::new(parts),
+    }
 }
 
 /// A typed collection: documents are values of `T`, stored as themselves (no

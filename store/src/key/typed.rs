@@ -89,11 +89,13 @@ macro_rules! owned_keys {
                 self.write_key(out);
             }
         }
+        #[diagnostic::do_not_recommend]
         impl KeyFor<JsonKey> for $ty {
             fn write_key_for(&self, out: &mut KeyWriter) {
                 self.write_key(out);
             }
         }
+        #[diagnostic::do_not_recommend]
         impl KeyFor<JsonKey> for &$ty {
             fn write_key_for(&self, out: &mut KeyWriter) {
                 self.write_key(out);
@@ -270,6 +272,55 @@ owned_keys!(
     Id
 );
 
+/// Sequences pass element by element: `vec![1, 2]` or `[1, 2]` for a `Vec<u32>` key.
+impl<K, Q: KeyFor<K>> KeyFor<Vec<K>> for Vec<Q> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_sequence(self, out);
+    }
+}
+
+impl<K, Q: KeyFor<K>, const N: usize> KeyFor<Vec<K>> for [Q; N] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_sequence(self, out);
+    }
+}
+
+impl<K, Q: KeyFor<K>> KeyFor<Vec<K>> for &[Q] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_sequence(self, out);
+    }
+}
+
+impl<K, Q: KeyFor<K>, const N: usize> KeyFor<[K; N]> for [Q; N] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_sequence(self, out);
+    }
+}
+
+fn write_sequence<K, Q: KeyFor<K>>(items: &[Q], out: &mut KeyWriter) {
+    out.begin_array();
+    for item in items {
+        item.write_key_for(out);
+    }
+    out.end_array();
+}
+
+/// `None` passes as null, `Some(q)` as `q`.
+impl<K, Q: KeyFor<K>> KeyFor<Option<K>> for Option<Q> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        match self {
+            Some(key) => key.write_key_for(out),
+            None => out.write_null(),
+        }
+    }
+}
+
+impl<K: ?Sized, Q: KeyFor<K>> KeyFor<Box<K>> for Box<Q> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        (**self).write_key_for(out);
+    }
+}
+
 impl KeyFor<String> for &str {
     fn write_key_for(&self, out: &mut KeyWriter) {
         out.write_str(self);
@@ -288,24 +339,28 @@ impl KeyFor<String> for Cow<'_, str> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl KeyFor<JsonKey> for &str {
     fn write_key_for(&self, out: &mut KeyWriter) {
         out.write_str(self);
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl KeyFor<JsonKey> for serde_json::Value {
     fn write_key_for(&self, out: &mut KeyWriter) {
         encode_json(out, self);
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl KeyFor<JsonKey> for &serde_json::Value {
     fn write_key_for(&self, out: &mut KeyWriter) {
         encode_json(out, self);
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<Q: KeyFor<JsonKey>> KeyFor<JsonKey> for Option<Q> {
     fn write_key_for(&self, out: &mut KeyWriter) {
         match self {
@@ -315,6 +370,7 @@ impl<Q: KeyFor<JsonKey>> KeyFor<JsonKey> for Option<Q> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<Q: KeyFor<JsonKey>> KeyPrefix<JsonKey> for Q {
     fn write_prefix(&self, out: &mut KeyWriter) {
         self.write_key_for(out);
@@ -335,6 +391,7 @@ macro_rules! tuple_keys {
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<$($q: KeyFor<JsonKey>),+> KeyFor<JsonKey> for ($($q,)+) {
             fn write_key_for(&self, out: &mut KeyWriter) {
                 $(self.$idx.write_key_for(out);)+
