@@ -113,6 +113,12 @@ impl IndexChange {
         if old == new {
             return IndexChange::default();
         }
+        if old.is_empty() || new.is_empty() {
+            return IndexChange {
+                removed: old,
+                added: new,
+            };
+        }
         let removed = old
             .iter()
             .filter(|key| new.binary_search(key).is_err())

@@ -105,14 +105,18 @@ impl<D> Snapshot<D> {
     pub fn lookup<I: IndexRef<D>>(&self, index: I, key: impl KeyFor<I::Key>) -> Result<Iter<D>> {
         let index = self.state.index(index.index_name())?;
         let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
-        let start = index
-            .entries
-            .rank_by(|entry| entry.key.as_bytes() < key.as_slice());
-        let end = index
-            .entries
-            .rank_by(|entry| entry.key.as_bytes() <= key.as_slice());
+        let key = key.as_slice();
+        let (start, end, entries) = index.entries.run_by(
+            |entry| entry.key.as_bytes() < key,
+            |entry| entry.key.as_bytes() == key,
+        );
+        let source = Source::Index {
+            entries,
+            docs: self.state.docs.clone(),
+            picks: None,
+        };
         // One key: a document holds it at most once, so nothing to deduplicate.
-        Ok(self.results(index, start, end, Keys::One))
+        Ok(Iter::new(source, start, end))
     }
 
     /// The one document whose key in the unique `index` is `key`, if any.
@@ -163,7 +167,7 @@ impl<D> Snapshot<D> {
             Bound::Excluded(()) => entries.rank_by(|e| e.key.as_bytes() < end_key.as_slice()),
             Bound::Unbounded => entries.len(),
         };
-        Ok(self.results(index, start, end, Keys::Many))
+        Ok(self.results(index, start, end))
     }
 
     /// The documents whose key in the composite `index` starts with the fields of
@@ -181,19 +185,20 @@ impl<D> Snapshot<D> {
             let key = entry.key.as_bytes();
             key < prefix || key.starts_with(prefix)
         });
-        Ok(self.results(index, start, end, Keys::Many))
+        Ok(self.results(index, start, end))
     }
 
     /// Every document in `index`, in key order: what `range(index, ..)` gives.
     pub fn by_index<I: IndexRef<D>>(&self, index: I) -> Result<Iter<D>> {
         let index = self.state.index(index.index_name())?;
-        Ok(self.results(index, 0, index.entries.len(), Keys::Many))
+        Ok(self.results(index, 0, index.entries.len()))
     }
 
-    fn results(&self, index: &IndexState<D>, start: usize, end: usize, keys: Keys) -> Iter<D> {
+    /// The documents of `index`'s entries `start..end`, each once.
+    fn results(&self, index: &IndexState<D>, start: usize, end: usize) -> Iter<D> {
         let mut entries = Walk::new(index.entries.clone());
         let docs = self.state.docs.clone();
-        if index.def.info.multi_key && keys == Keys::Many && start < end {
+        if index.def.info.multi_key && start < end {
             let picks = first_keys_only(index, &mut entries, &docs, start, end);
             let len = picks.len();
             let source = Source::Index {
@@ -210,13 +215,6 @@ impl<D> Snapshot<D> {
         };
         Iter::new(source, start, end)
     }
-}
-
-/// Whether a query's entries may hold one document under several keys.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Keys {
-    One,
-    Many,
 }
 
 /// The ranks in `start..end` at which each document has its first key in that

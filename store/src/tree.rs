@@ -185,6 +185,65 @@ impl<K: Ord, V> Tree<K, V> {
         }
     }
 
+    /// The ranks of the keys that fail `below` (a partition predicate, as for
+    /// [`rank_by`](Self::rank_by)) but satisfy `within`, which must hold for a
+    /// run of keys right after those satisfying `below`. Also returns a walk
+    /// positioned on the run's first leaf. One descent does it when the run ends
+    /// in the leaf where it starts, as the run of one key mostly does.
+    pub(crate) fn run_by(
+        &self,
+        mut below: impl FnMut(&K) -> bool,
+        mut within: impl FnMut(&K) -> bool,
+    ) -> (usize, usize, Walk<K, V>) {
+        let mut walk = Walk::new(self.clone());
+        let Some(mut node) = self.root.as_ref() else {
+            return (0, 0, walk);
+        };
+        let mut rank = 0;
+        loop {
+            match &**node {
+                Node::Leaf(entries) => {
+                    let at = entries.partition_point(|(k, _)| below(k));
+                    let run = entries
+                        .iter()
+                        .skip(at)
+                        .take_while(|(k, _)| within(k))
+                        .count();
+                    let start = rank + at;
+                    let end = if at + run < entries.len() {
+                        start + run
+                    } else {
+                        self.rank_by(|k| below(k) || within(k))
+                    };
+                    walk.leaf = Some((Arc::clone(node), rank));
+                    return (start, end, walk);
+                }
+                Node::Branch(children) => {
+                    let after = children.partition_point(|child| below(&child.min));
+                    let Some(last) = after.checked_sub(1) else {
+                        // The run starts at this subtree's first key; descend leftmost.
+                        match children.first() {
+                            Some(child) => {
+                                node = &child.node;
+                                continue;
+                            }
+                            None => return (rank, rank, walk),
+                        }
+                    };
+                    rank += children
+                        .iter()
+                        .take(last)
+                        .map(|child| child.len)
+                        .sum::<usize>();
+                    match children.get(last) {
+                        Some(child) => node = &child.node,
+                        None => return (rank, rank, walk),
+                    }
+                }
+            }
+        }
+    }
+
     /// How many keys satisfy `below`, which must hold for a leading run of keys
     /// and then never again (a partition point, as in `slice::partition_point`).
     pub(crate) fn rank_by(&self, mut below: impl FnMut(&K) -> bool) -> usize {
@@ -612,6 +671,23 @@ mod tests {
             assert_eq!(tree.rank_by(|k| k < key), rank);
         }
         assert_eq!(tree.nth(model.len()), None);
+    }
+
+    #[test]
+    fn runs_are_found_in_one_leaf_or_across_several() {
+        let tree: Tree<(u32, u32), ()> =
+            Tree::from_sorted((0..3_000).map(|i| ((i / 100, i % 100), ())).collect());
+        for key in [0, 7, 29] {
+            let (start, end, mut walk) = tree.run_by(|k| k.0 < key, |k| k.0 == key);
+            assert_eq!((start, end), (key as usize * 100, key as usize * 100 + 100));
+            assert_eq!(walk.at(start).map(|(k, _)| *k), Some((key, 0)));
+        }
+        let (start, end, _) = tree.run_by(|k| *k < (5, 50), |k| *k == (5, 50));
+        assert_eq!((start, end), (550, 551));
+        let (start, end, _) = tree.run_by(|k| k.0 < 99, |k| k.0 == 99);
+        assert_eq!((start, end), (3_000, 3_000));
+        let empty: Tree<u32, ()> = Tree::default();
+        assert_eq!(empty.run_by(|_| true, |_| true).0, 0);
     }
 
     #[test]

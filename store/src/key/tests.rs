@@ -116,3 +116,29 @@ fn short_keys_are_inline_and_long_ones_shared() {
     assert_eq!(long.as_bytes(), &[7; 100][..]);
     assert_eq!(std::mem::size_of::<KeyBytes>(), 24);
 }
+
+#[test]
+fn inline_and_shared_keys_order_like_their_bytes() {
+    let samples: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0],
+        vec![0, 0],
+        vec![1],
+        vec![1, 0],
+        vec![1, 0, 0],
+        vec![1, 2],
+        vec![0xFF; 21],
+        vec![0xFF; 22],
+        vec![0xFF; 23],
+        [vec![7; 16], vec![0]].concat(),
+        [vec![7; 16], vec![1]].concat(),
+        [vec![7; 22], vec![0]].concat(),
+    ];
+    for a in &samples {
+        for b in &samples {
+            let (ka, kb) = (KeyBytes::new(a), KeyBytes::new(b));
+            assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} vs {b:?}");
+            assert_eq!(ka == kb, a == b);
+        }
+    }
+}
