@@ -5,23 +5,25 @@
 //!
 //! The whole content of a store (documents by id, and every index's entries) is
 //! one immutable [`State`] value made of persistent B+trees (see `tree`): cloning
-//! a state is O(1) and shares every node. The engine keeps the current state in an
-//! `Arc` behind a `RwLock`:
+//! a state is O(1) and shares every node. The engine publishes the current state
+//! as an `Arc` in a few read slots, each behind its own lock (see `published`):
 //!
-//! - a point read (get, the start of a query) takes the read lock for the few
-//!   nanoseconds of a tree search; reads never block each other;
+//! - a point read (get, the start of a query) read-locks its thread's slot for
+//!   the nanoseconds of a tree search; reads never block each other, and readers
+//!   on different slots share no cache line;
 //! - a long read (iteration, a wide query, a cursor, a snapshot) clones the
-//!   state's `Arc` under the read lock and lets it go at once, so it reads a
-//!   consistent point-in-time view for as long as it likes while writers go on;
-//! - a write takes the write lock, checks everything that can fail (version,
-//!   unique keys, key validity) before it changes anything, then changes the
-//!   trees through `Arc::make_mut`: in place when no snapshot shares a node,
-//!   copying only the shared nodes on its path otherwise. A write is therefore
-//!   one atomic step: documents and indexes always agree, and every
-//!   single-document operation is linearizable.
+//!   state's `Arc` and lets the lock go at once, so it reads a consistent
+//!   point-in-time view for as long as it likes while writers go on;
+//! - a write works out what it will change on a snapshot, with no lock held
+//!   (key sources may be user code), then takes the writers' mutex, checks that
+//!   its plan still holds and that nothing can fail (version, unique keys), and
+//!   only then locks the slots and changes the trees through `Arc::make_mut`: in
+//!   place when no snapshot shares a node, copying only the shared nodes on its
+//!   path otherwise. A write is therefore one atomic step: documents and indexes
+//!   always agree, and every single-document operation is linearizable.
 //!
-//! Callers' closures (read-modify-write, filters) never run under the lock, so a
-//! panicking closure leaves the store as it was. What comes next fits the same
+//! Callers' closures (read-modify-write, filters, computed keys) never run under
+//! a lock, so a panicking closure leaves the store as it was. What comes next fits the same
 //! shape: a multi-document transaction is a batch of checked changes applied in
 //! one write section (snapshot isolation comes free from the persistent state),
 //! and change subscriptions are fed from the write section after it commits.
@@ -29,11 +31,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::RwLock;
+use parking_lot::Mutex;
 
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink};
 use crate::key::{KeyBytes, describe};
+use crate::published::Published;
 use crate::tree::{Tree, Walk};
 use crate::{Error, Id, Result, Versioned};
 
@@ -149,7 +152,10 @@ enum Stale {
 }
 
 pub(crate) struct Engine<D> {
-    inner: RwLock<Inner<D>>,
+    /// Serializes writers; holds the authoritative state.
+    writer: Mutex<Inner<D>>,
+    /// What readers read: the state as of the last write.
+    published: Published<State<D>>,
     closed: AtomicBool,
 }
 
@@ -175,9 +181,11 @@ impl<D> Engine<D> {
     }
 
     fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool) -> Self {
+        let state = Arc::new(state);
         Engine {
-            inner: RwLock::new(Inner {
-                state: Arc::new(state),
+            published: Published::new(&state),
+            writer: Mutex::new(Inner {
+                state,
                 ids: IdGenerator::new(),
                 id_floor,
             }),
@@ -187,20 +195,30 @@ impl<D> Engine<D> {
 
     /// Runs a short read against the current state.
     pub(crate) fn read<R>(&self, read: impl FnOnce(&State<D>) -> R) -> Result<R> {
-        let inner = self.inner.read();
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        Ok(read(&inner.state))
+        self.read_shared(|state| read(state))
     }
 
     /// The current state, to read at leisure.
     pub(crate) fn snapshot(&self) -> Result<Arc<State<D>>> {
-        let inner = self.inner.read();
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
+        self.read_shared(Arc::clone)
+    }
+
+    fn read_shared<R>(&self, read: impl FnOnce(&Arc<State<D>>) -> R) -> Result<R> {
+        // The flag is read under the slot's lock: `close` sets it before it
+        // publishes the empty state, so a reader sees either the state from
+        // before the close or the flag, never the emptied state.
+        let open = |state: &Arc<State<D>>| {
+            if self.is_closed() {
+                Err(Error::Closed)
+            } else {
+                Ok(read(state))
+            }
+        };
+        match self.published.read(open) {
+            Ok(result) => result,
+            // Nothing published: a writer panicked midway. Read the writer's state.
+            Err(open) => open(&self.writer.lock().state),
         }
-        Ok(Arc::clone(&inner.state))
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
@@ -230,9 +248,11 @@ impl<D> Engine<D> {
     /// documents (snapshots already taken keep theirs).
     pub(crate) fn close(&self) {
         let old = {
-            let mut inner = self.inner.write();
+            let mut inner = self.writer.lock();
             self.closed.store(true, Ordering::Release);
-            std::mem::replace(&mut inner.state, Arc::new(State::empty()))
+            let empty = Arc::new(State::empty());
+            self.published.set(&empty);
+            std::mem::replace(&mut inner.state, empty)
         };
         // Documents' destructors run after the lock is released.
         drop(old);
@@ -277,7 +297,7 @@ impl<D> Engine<D> {
                 Ok(plan) => plan,
                 Err(error) => return Err((error, document)),
             };
-            let mut guard = self.inner.write();
+            let mut guard = self.writer.lock();
             if let Err(error) = self.still_holds(&guard.state, &plan, None) {
                 match error {
                     Stale::Retry => continue,
@@ -290,9 +310,10 @@ impl<D> Engine<D> {
             let inner = &mut *guard;
             let id = inner.ids.next_after(inner.id_floor);
             let record = Versioned::new(id, 1, document);
-            let state = Arc::make_mut(&mut inner.state);
-            state.docs.insert(id, record.clone());
-            state.apply(id, plan.changes);
+            self.published.change(&mut inner.state, |state| {
+                state.docs.insert(id, record.clone());
+                state.apply(id, plan.changes);
+            });
             return Ok(record);
         }
     }
@@ -309,7 +330,7 @@ impl<D> Engine<D> {
                 Ok(plan) => plan,
                 Err(error) => return Err((error, document)),
             };
-            let mut guard = self.inner.write();
+            let mut guard = self.writer.lock();
             if let Err(error) = self.still_holds(&guard.state, &plan, Some((id, expected))) {
                 match error {
                     Stale::Retry => continue,
@@ -321,9 +342,10 @@ impl<D> Engine<D> {
             }
             let version = plan.old.as_ref().map_or(0, Versioned::version);
             let record = Versioned::new(id, version.saturating_add(1), document);
-            let state = Arc::make_mut(&mut guard.state);
-            state.docs.insert(id, record.clone());
-            state.apply(id, plan.changes);
+            self.published.change(&mut guard.state, |state| {
+                state.docs.insert(id, record.clone());
+                state.apply(id, plan.changes);
+            });
             drop(guard);
             // The old version's destructor (user code, for typed documents) runs
             // after the lock is released.
@@ -336,15 +358,17 @@ impl<D> Engine<D> {
     pub(crate) fn delete(&self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
         loop {
             let plan = self.plan(Some(id), None)?;
-            let mut guard = self.inner.write();
+            let mut guard = self.writer.lock();
             match self.still_holds(&guard.state, &plan, Some((id, expected))) {
                 Ok(()) => {}
                 Err(Stale::Retry) => continue,
                 Err(Stale::Fail(error)) => return Err(error),
             }
-            let state = Arc::make_mut(&mut guard.state);
-            let removed = state.docs.remove(&id);
-            state.apply(id, plan.changes);
+            let removed = self.published.change(&mut guard.state, |state| {
+                let removed = state.docs.remove(&id);
+                state.apply(id, plan.changes);
+                removed
+            });
             drop(guard);
             return removed.ok_or(Error::NotFound { id });
         }
@@ -424,7 +448,7 @@ impl<D> Engine<D> {
             } else {
                 (None, 0)
             };
-            let mut guard = self.inner.write();
+            let mut guard = self.writer.lock();
             if self.closed.load(Ordering::Acquire) {
                 return Err(Error::Closed);
             }
@@ -436,9 +460,10 @@ impl<D> Engine<D> {
                 Some(_) => continue,
                 None => build_entries(&def, &guard.state.docs)?,
             };
-            let state = Arc::make_mut(&mut guard.state);
-            state.indexes.push(IndexState { def, entries });
-            state.indexes_version += 1;
+            self.published.change(&mut guard.state, |state| {
+                state.indexes.push(IndexState { def, entries });
+                state.indexes_version += 1;
+            });
             return Ok(());
         }
         Err(Error::Closed)
@@ -446,7 +471,7 @@ impl<D> Engine<D> {
 
     pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
         let removed = {
-            let mut guard = self.inner.write();
+            let mut guard = self.writer.lock();
             if self.closed.load(Ordering::Acquire) {
                 return Err(Error::Closed);
             }
@@ -458,9 +483,10 @@ impl<D> Engine<D> {
                 .ok_or_else(|| Error::IndexNotFound {
                     name: name.to_owned(),
                 })?;
-            let state = Arc::make_mut(&mut guard.state);
-            state.indexes_version += 1;
-            state.indexes.remove(position)
+            self.published.change(&mut guard.state, |state| {
+                state.indexes_version += 1;
+                state.indexes.remove(position)
+            })
         };
         drop(removed);
         Ok(())
@@ -469,7 +495,7 @@ impl<D> Engine<D> {
     /// An independent engine with the same documents, versions and indexes. O(1):
     /// the two share every node until one of them writes.
     pub(crate) fn duplicate(&self) -> Engine<D> {
-        let inner = self.inner.read();
+        let inner = self.writer.lock();
         let closed = self.closed.load(Ordering::Acquire);
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
@@ -576,19 +602,20 @@ impl<D> Engine<D> {
     /// Breaks the store on purpose, so tests can show that `verify` notices.
     #[cfg(feature = "testing")]
     pub(crate) fn corrupt_index(&self, index: &str, id: Id) -> bool {
-        let mut guard = self.inner.write();
-        let state = Arc::make_mut(&mut guard.state);
-        let Some(index) = state.indexes.iter_mut().find(|i| i.name() == index) else {
-            return false;
-        };
-        let mut walk = Walk::new(index.entries.clone());
-        let victim = (0..index.entries.len())
-            .filter_map(|rank| walk.at(rank).map(|(entry, ())| entry.clone()))
-            .find(|entry| entry.id == id);
-        match victim {
-            Some(entry) => index.entries.remove(&entry).is_some(),
-            None => false,
-        }
+        let mut guard = self.writer.lock();
+        self.published.change(&mut guard.state, |state| {
+            let Some(index) = state.indexes.iter_mut().find(|i| i.name() == index) else {
+                return false;
+            };
+            let mut walk = Walk::new(index.entries.clone());
+            let victim = (0..index.entries.len())
+                .filter_map(|rank| walk.at(rank).map(|(entry, ())| entry.clone()))
+                .find(|entry| entry.id == id);
+            match victim {
+                Some(entry) => index.entries.remove(&entry).is_some(),
+                None => false,
+            }
+        })
     }
 }
 

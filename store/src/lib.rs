@@ -43,6 +43,7 @@ mod id;
 mod index;
 mod key;
 mod path;
+mod published;
 mod query;
 mod snapshot;
 mod store;
