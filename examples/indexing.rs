@@ -81,9 +81,10 @@ fn main() -> Result<(), Error> {
         names(store.range("by_age", 29..30)?)
     );
     // An inverted range is empty, never a panic.
+    let (from, to) = (75, 30);
     println!(
         "aged 75 to 30:        {:?}",
-        names(store.range("by_age", 75..30)?)
+        names(store.range("by_age", from..to)?)
     );
     Ok(())
 }

@@ -258,10 +258,10 @@ fn inserts_and_deletes_from_many_threads_keep_the_store_sound() {
                             }
                             Err(other) => panic!("{other}"),
                         }
-                        if i % 4 == 0 {
-                            if let Some(id) = mine.pop() {
-                                store.delete(id).unwrap();
-                            }
+                        if i % 4 == 0
+                            && let Some(id) = mine.pop()
+                        {
+                            store.delete(id).unwrap();
                         }
                     }
                     mine

@@ -137,7 +137,7 @@ fn struct_bounds_and_where_clauses_are_kept() -> Result<(), Error> {
 fn const_generic_structs_work() -> Result<(), Error> {
     let grids = Collection::<Grid<3>>::new();
     grids.insert(Grid { cells: [1, 2, 3] })?;
-    assert_eq!(grids.lookup(Grid::cells, &[1, 2, 3])?.count(), 1);
+    assert_eq!(grids.lookup(Grid::cells, [1, 2, 3])?.count(), 1);
     Ok(())
 }
 

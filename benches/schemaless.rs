@@ -1,0 +1,215 @@
+//! Benchmarks of the schemaless `Store` at 10k, 100k and 1M documents, so that
+//! how each operation's cost grows with the store's size shows.
+//!
+//! `cargo bench --bench schemaless` (or `-- get` for one group). Documents are
+//! the workload's (../shared/WORKLOAD.md), with indexes by_name, by_age and
+//! by_city. Each size's store is built once and shared by every benchmark;
+//! the writing benchmarks run last and keep the store's size and content
+//! close to what it was.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
+use criterion::{criterion_group, criterion_main};
+use docstore::{Id, Object, Store};
+use serde_json::{Value, json};
+
+const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
+
+/// The workload's xorshift64* generator.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
+    }
+}
+
+fn document(i: usize, age: u64) -> Value {
+    json!({
+        "name": format!("user-{i}"),
+        "age": age,
+        "city": format!("city-{}", i % 50),
+        "score": i as f64 * 0.5,
+        "active": i.is_multiple_of(2),
+        "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
+        "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")},
+    })
+}
+
+fn age(doc: &Object) -> u64 {
+    doc.get("age").and_then(|v| v.as_u64()).unwrap_or(0)
+}
+
+/// A store of `n` documents and what the benchmarks need to know about it.
+struct Fixture {
+    n: usize,
+    store: Store,
+    ids: Vec<Id>,
+    ages: Vec<u64>,
+    /// Names of random documents, made ahead so that lookups time the store only.
+    names: Vec<String>,
+}
+
+impl Fixture {
+    fn new(n: usize) -> Fixture {
+        let store = Store::new();
+        for (index, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
+            store.create_index(index, [field]).expect("a new index");
+        }
+        let ages: Vec<u64> = (0..n).map(|i| (i % 100) as u64).collect();
+        let ids = (0..n)
+            .map(|i| store.insert(document(i, ages[i])).expect("insert"))
+            .collect();
+        let mut rng = Rng(42);
+        let names = (0..1 << 16)
+            .map(|_| format!("user-{}", rng.below(n)))
+            .collect();
+        Fixture {
+            n,
+            store,
+            ids,
+            ages,
+            names,
+        }
+    }
+}
+
+/// Small stores get more samples; the 1M store's benchmarks are kept short.
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
+    group.warm_up_time(Duration::from_secs(1));
+    if n >= 1_000_000 {
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(3));
+    } else {
+        group
+            .sample_size(30)
+            .measurement_time(Duration::from_secs(2));
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let mut fixtures: Vec<Fixture> = SIZES.into_iter().map(Fixture::new).collect();
+
+    let mut group = c.benchmark_group("schemaless/get");
+    group.throughput(Throughput::Elements(1));
+    for f in &fixtures {
+        configure(&mut group, f.n);
+        let mut rng = Rng(42);
+        group.bench_function(BenchmarkId::from_parameter(f.n), |b| {
+            b.iter(|| age(&f.store.get(f.ids[rng.below(f.n)]).expect("get")));
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("schemaless/lookup");
+    group.throughput(Throughput::Elements(1));
+    for f in &fixtures {
+        configure(&mut group, f.n);
+        let mut names = f.names.iter().cycle();
+        group.bench_function(BenchmarkId::from_parameter(f.n), |b| {
+            b.iter(|| {
+                let name = names.next().expect("endless");
+                let mut found = f.store.lookup("by_name", name).expect("lookup");
+                found.next().map(|doc| age(&doc))
+            });
+        });
+    }
+    group.finish();
+
+    // Ages a..a + 5: a twentieth of the store, so per-element throughput is
+    // the cost per result.
+    let mut group = c.benchmark_group("schemaless/range");
+    for f in &fixtures {
+        configure(&mut group, f.n);
+        group.throughput(Throughput::Elements((f.n / 20) as u64));
+        let mut rng = Rng(42);
+        group.bench_function(BenchmarkId::from_parameter(f.n), |b| {
+            b.iter(|| {
+                let start = rng.below(96) as u64;
+                let found = f.store.range("by_age", start..start + 5).expect("range");
+                found.map(|doc| age(&doc)).sum::<u64>()
+            });
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("schemaless/scan");
+    for f in &fixtures {
+        configure(&mut group, f.n);
+        group.throughput(Throughput::Elements(f.n as u64));
+        group.bench_function(BenchmarkId::from_parameter(f.n), |b| {
+            b.iter(|| {
+                let all = f.store.iter().expect("iter");
+                all.map(|doc| age(&doc)).sum::<u64>()
+            });
+        });
+    }
+    group.finish();
+
+    // Inserts new documents in batches of at most n/10, each batch deleted
+    // again (untimed), so the store stays between n and 1.1n documents.
+    let mut group = c.benchmark_group("schemaless/insert");
+    group.throughput(Throughput::Elements(1));
+    for f in &fixtures {
+        configure(&mut group, f.n);
+        group.bench_function(BenchmarkId::from_parameter(f.n), |b| {
+            b.iter_custom(|iters| {
+                let mut elapsed = Duration::ZERO;
+                let mut left = iters as usize;
+                while left > 0 {
+                    let batch = left.min(f.n / 10);
+                    left -= batch;
+                    let start = Instant::now();
+                    let added: Vec<Id> = (f.n..f.n + batch)
+                        .map(|i| {
+                            f.store
+                                .insert(document(i, (i % 100) as u64))
+                                .expect("insert")
+                        })
+                        .collect();
+                    elapsed += start.elapsed();
+                    for id in added {
+                        black_box(f.store.delete(id).expect("delete"));
+                    }
+                }
+                elapsed
+            });
+        });
+    }
+    group.finish();
+
+    // The workload's update: a random document's age goes up by one, and the
+    // document is built afresh, so by_age changes on every update.
+    let mut group = c.benchmark_group("schemaless/update");
+    group.throughput(Throughput::Elements(1));
+    for f in &mut fixtures {
+        configure(&mut group, f.n);
+        let mut rng = Rng(42);
+        let Fixture {
+            n,
+            store,
+            ids,
+            ages,
+            ..
+        } = f;
+        group.bench_function(BenchmarkId::from_parameter(*n), |b| {
+            b.iter(|| {
+                let j = rng.below(*n);
+                ages[j] = (ages[j] + 1) % 100;
+                store.update(ids[j], document(j, ages[j])).expect("update")
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(schemaless, benches);
+criterion_main!(schemaless);

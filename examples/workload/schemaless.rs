@@ -1,0 +1,63 @@
+//! `schemaless`: docstore's `Store` of JSON documents.
+
+use docstore::{Id, Object, Store};
+
+use crate::common::{Found, System, initial_age, json_document};
+
+fn age_of(doc: &Object) -> u64 {
+    doc.get("age")
+        .and_then(|v| v.as_u64())
+        .expect("every document has an integer age")
+}
+
+fn found(results: docstore::Iter<Object>) -> Found {
+    let mut found = Found::default();
+    for doc in results {
+        found.add(age_of(&doc));
+    }
+    found
+}
+
+impl System for Store {
+    const NAME: &'static str = "schemaless";
+
+    fn new() -> Store {
+        let store = Store::new();
+        for (index, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
+            store.create_index(index, [field]).expect("a new index");
+        }
+        store
+    }
+
+    fn insert(&self, i: usize) -> Id {
+        Store::insert(self, json_document(i, initial_age(i))).expect("insert")
+    }
+
+    fn get_age(&self, id: Id) -> u64 {
+        age_of(&self.get(id).expect("get"))
+    }
+
+    fn update(&self, id: Id, i: usize, age: u64) {
+        Store::update(self, id, json_document(i, age)).expect("update");
+    }
+
+    fn lookup_name(&self, name: &str) -> Found {
+        found(self.lookup("by_name", name).expect("lookup"))
+    }
+
+    fn lookup_city(&self, city: &str) -> Found {
+        found(self.lookup("by_city", city).expect("lookup"))
+    }
+
+    fn range_age(&self, start: u64, end: u64) -> Found {
+        found(self.range("by_age", start..end).expect("range"))
+    }
+
+    fn scan(&self) -> Found {
+        found(self.iter().expect("iter"))
+    }
+
+    fn delete(&self, id: Id) {
+        Store::delete(self, id).expect("delete");
+    }
+}
