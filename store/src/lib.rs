@@ -58,7 +58,7 @@ pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
 pub use key::{IndexKey, JsonKey, KeyFor, KeyPrefix, KeyRange, KeyWriter};
 pub use query::{IndexRef, Iter, UniqueIndexRef};
-pub use snapshot::Snapshot;
+pub use snapshot::{Documents, Snapshot};
 pub use store::{Document, Store};
 pub use typed::{Collection, IndexSpec, Indexed, Rejected};
 pub use value::{

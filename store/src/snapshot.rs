@@ -86,6 +86,32 @@ impl<D> Snapshot<D> {
         )
     }
 
+    /// Every document, in id order, by reference: the fastest way to read a
+    /// whole snapshot, as it touches no reference count. Also what
+    /// `for doc in &snapshot` does.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// for n in 0..3 {
+    ///     store.insert(json!({"n": n}))?;
+    /// }
+    /// let snapshot = store.snapshot()?;
+    /// let total: u64 = (&snapshot)
+    ///     .into_iter()
+    ///     .filter_map(|doc| doc.get("n")?.as_u64())
+    ///     .sum();
+    /// assert_eq!(total, 3);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn documents(&self) -> Documents<'_, D> {
+        Documents {
+            entries: self.state.docs.entries(),
+        }
+    }
+
     /// A cursor over every document, in id order.
     pub fn cursor(&self) -> Cursor<D> {
         self.iter().into_cursor()
@@ -295,6 +321,42 @@ fn checked<D>(
         }
     }
     Ok(key.bytes().to_vec())
+}
+
+/// A snapshot's documents by reference, in id order: see [`Snapshot::documents`].
+pub struct Documents<'a, D> {
+    entries: crate::tree::Entries<'a, Id, Versioned<D>>,
+}
+
+impl<'a, D> Iterator for Documents<'a, D> {
+    type Item = &'a Versioned<D>;
+
+    fn next(&mut self) -> Option<&'a Versioned<D>> {
+        self.entries.next().map(|(_, document)| document)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl<D> ExactSizeIterator for Documents<'_, D> {}
+
+impl<D> fmt::Debug for Documents<'_, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Documents")
+            .field("remaining", &self.len())
+            .finish()
+    }
+}
+
+impl<'a, D> IntoIterator for &'a Snapshot<D> {
+    type Item = &'a Versioned<D>;
+    type IntoIter = Documents<'a, D>;
+
+    fn into_iter(self) -> Documents<'a, D> {
+        self.documents()
+    }
 }
 
 impl<D> Clone for Snapshot<D> {

@@ -7,6 +7,9 @@
 
 use std::cmp::Ordering;
 
+/// The items of a [`Slots`], in order.
+pub(super) type SlotIter<'a, T> = std::iter::Flatten<std::iter::Take<std::slice::Iter<'a, Option<T>>>>;
+
 #[derive(Clone)]
 pub(super) struct Slots<T, const N: usize> {
     len: usize,
@@ -53,8 +56,13 @@ impl<T, const N: usize> Slots<T, N> {
         self.get(0)
     }
 
-    pub(super) fn iter(&self) -> impl Iterator<Item = &T> {
+    pub(super) fn iter(&self) -> SlotIter<'_, T> {
         self.items.iter().take(self.len).flatten()
+    }
+
+    /// The occupied slots (every one of them `Some`).
+    pub(super) fn occupied(&self) -> &[Option<T>] {
+        self.items.get(..self.len).unwrap_or_default()
     }
 
     /// How many items satisfy `pred`, which holds for a leading run and then never.
