@@ -34,8 +34,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 
 use crate::id::IdGenerator;
-use crate::index::{Entry, IndexDef, IndexState, KeySink};
-use crate::key::{KeyBytes, describe};
+use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
+use crate::key::describe;
 use crate::published::Published;
 use crate::tree::{Tree, Walk};
 use crate::{Error, Id, Result, Versioned};
@@ -106,13 +106,13 @@ struct Inner<D> {
 /// What one write does to one index.
 #[derive(Default)]
 struct IndexChange {
-    removed: Vec<KeyBytes>,
-    added: Vec<KeyBytes>,
+    removed: Keys,
+    added: Keys,
 }
 
 impl IndexChange {
     /// The change from one sorted key set to another.
-    fn between(old: Vec<KeyBytes>, new: Vec<KeyBytes>) -> IndexChange {
+    fn between(old: Keys, new: Keys) -> IndexChange {
         if old == new {
             return IndexChange::default();
         }
@@ -122,16 +122,21 @@ impl IndexChange {
                 added: new,
             };
         }
-        let removed = old
+        let (old_keys, new_keys) = (old.as_slice(), new.as_slice());
+        let removed = old_keys
             .iter()
-            .filter(|key| new.binary_search(key).is_err())
+            .filter(|key| new_keys.binary_search(key).is_err())
             .cloned()
             .collect();
-        let added = new
-            .into_iter()
-            .filter(|key| old.binary_search(key).is_err())
+        let added = new_keys
+            .iter()
+            .filter(|key| old_keys.binary_search(key).is_err())
+            .cloned()
             .collect();
-        IndexChange { removed, added }
+        IndexChange {
+            removed: Keys::from_sorted(removed),
+            added: Keys::from_sorted(added),
+        }
     }
 }
 
@@ -274,13 +279,13 @@ impl<D> Engine<D> {
         for index in &state.indexes {
             let new_keys = match document {
                 Some(document) => index.keys_of(document, &mut sink)?,
-                None => Vec::new(),
+                None => Keys::None,
             };
             // Keys the old version was indexed under could be computed then, so
             // they can be now.
             let old_keys = match &old {
                 Some(old) => index.keys_of(old.value(), &mut sink).unwrap_or_default(),
-                None => Vec::new(),
+                None => Keys::None,
             };
             changes.push(IndexChange::between(old_keys, new_keys));
         }
@@ -641,7 +646,7 @@ fn check_unique<D>(state: &State<D>, changes: &[IndexChange], id: Id) -> Result<
         if !index.def.info.unique {
             continue;
         }
-        for key in &change.added {
+        for key in change.added.as_slice() {
             if let Some(existing) = index.holder_other_than(key, id) {
                 return Err(Error::UniqueViolation {
                     index: index.name().to_owned(),

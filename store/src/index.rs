@@ -31,7 +31,7 @@ pub(crate) struct IndexDef<D> {
 
 impl<D> IndexDef<D> {
     /// The keys `document` has in this index, sorted and without duplicates.
-    pub(crate) fn keys_of(&self, document: &D, sink: &mut KeySink) -> Result<Vec<KeyBytes>, Error> {
+    pub(crate) fn keys_of(&self, document: &D, sink: &mut KeySink) -> Result<Keys, Error> {
         // A key source that panicked last time (a computed key is user code) may
         // have left keys behind.
         sink.reset();
@@ -182,7 +182,7 @@ impl KeySink {
     }
 
     /// The document's keys in this index, sorted and without duplicates.
-    pub(crate) fn take(&mut self, index: &str) -> Result<Vec<KeyBytes>, Error> {
+    pub(crate) fn take(&mut self, index: &str) -> Result<Keys, Error> {
         if let Some(reason) = self.invalid.take() {
             self.keys.clear();
             return Err(Error::InvalidKey {
@@ -190,10 +190,62 @@ impl KeySink {
                 reason,
             });
         }
-        let mut keys = std::mem::take(&mut self.keys);
-        keys.sort_unstable();
-        keys.dedup();
-        Ok(keys)
+        if self.keys.len() > 1 {
+            self.keys.sort_unstable();
+            self.keys.dedup();
+        }
+        Ok(match self.keys.len() {
+            // Keeps the sink's buffer for the next document.
+            0 | 1 => self.keys.pop().map_or(Keys::None, Keys::One),
+            _ => Keys::Many(std::mem::take(&mut self.keys)),
+        })
+    }
+}
+
+/// The keys one document has in one index, sorted and without duplicates. Most
+/// documents have one key per index, which this keeps without a heap allocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Keys {
+    #[default]
+    None,
+    One(KeyBytes),
+    /// Two or more.
+    Many(Vec<KeyBytes>),
+}
+
+impl Keys {
+    /// Keys from a sorted, duplicate-free list.
+    pub(crate) fn from_sorted(mut keys: Vec<KeyBytes>) -> Keys {
+        match keys.len() {
+            0 | 1 => keys.pop().map_or(Keys::None, Keys::One),
+            _ => Keys::Many(keys),
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[KeyBytes] {
+        match self {
+            Keys::None => &[],
+            Keys::One(key) => std::slice::from_ref(key),
+            Keys::Many(keys) => keys,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self, Keys::None)
+    }
+}
+
+impl IntoIterator for Keys {
+    type Item = KeyBytes;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<KeyBytes>, std::vec::IntoIter<KeyBytes>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let (one, many) = match self {
+            Keys::None => (None, Vec::new()),
+            Keys::One(key) => (Some(key), Vec::new()),
+            Keys::Many(keys) => (None, keys),
+        };
+        one.into_iter().chain(many)
     }
 }
 
@@ -311,7 +363,7 @@ impl<D> IndexState<D> {
     }
 
     /// The keys `document` has in this index.
-    pub(crate) fn keys_of(&self, document: &D, sink: &mut KeySink) -> Result<Vec<KeyBytes>, Error> {
+    pub(crate) fn keys_of(&self, document: &D, sink: &mut KeySink) -> Result<Keys, Error> {
         self.def.keys_of(document, sink)
     }
 

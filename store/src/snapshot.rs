@@ -269,7 +269,7 @@ fn first_keys_only<D>(
             let keys = index
                 .keys_of(document.value(), &mut sink)
                 .unwrap_or_default();
-            keys.iter().find(|key| **key >= lowest) == Some(&entry.key)
+            keys.as_slice().iter().find(|key| **key >= lowest) == Some(&entry.key)
         })
         .collect()
 }

@@ -8,7 +8,8 @@
 use std::cmp::Ordering;
 
 /// The items of a [`Slots`], in order.
-pub(super) type SlotIter<'a, T> = std::iter::Flatten<std::iter::Take<std::slice::Iter<'a, Option<T>>>>;
+pub(super) type SlotIter<'a, T> =
+    std::iter::Flatten<std::iter::Take<std::slice::Iter<'a, Option<T>>>>;
 
 #[derive(Clone)]
 pub(super) struct Slots<T, const N: usize> {
