@@ -177,6 +177,11 @@ impl KeyWriter {
         self.depth += 1;
     }
 
+    /// Objects end like arrays: with a byte below every value's tag.
+    fn end_object(&mut self) {
+        self.end_array();
+    }
+
     fn write_object_key(&mut self, key: &str) {
         self.bytes.push(TAG_STRING);
         self.write_escaped(key.as_bytes());
@@ -245,7 +250,7 @@ impl KeyWriter {
                     self.write_object_key(key);
                     self.write_json(item, depth + 1);
                 }
-                self.end_array();
+                self.end_object();
             }
         }
     }
@@ -278,7 +283,7 @@ impl KeyWriter {
                     self.write_object_key(key);
                     self.write_value_ref(item, depth + 1);
                 }
-                self.end_array();
+                self.end_object();
             }
         }
     }
