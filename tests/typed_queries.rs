@@ -497,3 +497,33 @@ fn the_indexes_are_described() -> Result<(), Error> {
     assert_eq!(described, expected);
     Ok(())
 }
+
+#[test]
+fn a_composite_range_bound_may_give_only_the_leading_fields() -> Result<(), Error> {
+    let users = Collection::<User>::new();
+    let paris = users.insert(user("p@x", "Paris", 30))?;
+    let rome_young = users.insert(user("r1@x", "Rome", 20))?;
+    let rome_old = users.insert(user("r2@x", "Rome", 60))?;
+    let vienna = users.insert(user("v@x", "Vienna", 40))?;
+    let ids = |found: docstore::Iter<User>| found.map(|u| u.id()).collect::<Vec<_>>();
+
+    // A leading-fields bound stands for every key that starts with it.
+    assert_eq!(
+        ids(users.range(User::by_city_age, ("Paris",)..=("Rome",))?),
+        [paris, rome_young, rome_old]
+    );
+    assert_eq!(
+        ids(users.range(User::by_city_age, ("Paris",)..("Rome",))?),
+        [paris]
+    );
+    assert_eq!(
+        ids(users.range(
+            User::by_city_age,
+            (Bound::Excluded(("Rome",)), Bound::Unbounded)
+        )?),
+        [vienna]
+    );
+    // Literals still infer the key type.
+    assert_eq!(ids(users.range(User::age, 25..45)?), [paris, vienna]);
+    Ok(())
+}

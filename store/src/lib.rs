@@ -56,7 +56,7 @@ pub use cursor::Cursor;
 pub use error::{Error, Result};
 pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
-pub use key::{IndexKey, JsonKey, KeyFor, KeyPrefix, KeyRange, KeyWriter};
+pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange, KeyWriter};
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
 pub use store::{Document, Store};

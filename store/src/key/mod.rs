@@ -27,7 +27,7 @@ use std::sync::Arc;
 pub(crate) use decode::describe;
 pub use encode::KeyWriter;
 pub(crate) use encode::encode_value_ref;
-pub use typed::{IndexKey, JsonKey, KeyFor, KeyPrefix, KeyRange};
+pub use typed::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange};
 
 /// Keys up to this many bytes live inline in index entries; longer ones are shared
 /// on the heap. The workload's keys (short strings, numbers) all fit.

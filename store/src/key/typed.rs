@@ -65,6 +65,24 @@ pub trait KeyRange<K: ?Sized> {
     fn write_bounds(&self, start: &mut KeyWriter, end: &mut KeyWriter) -> (Bound<()>, Bound<()>);
 }
 
+/// One end of a range of keys of type `K`: a whole key ([`KeyFor<K>`]) or, for a
+/// composite key, a tuple of its leading fields, which stands for every key
+/// starting with them (`("Paris",)..=("Rome",)` covers all of Rome).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a bound for keys of type `{K}`",
+    label = "expected a key of type `{K}`, or a tuple of its leading fields"
+)]
+pub trait KeyBound<K: ?Sized> {
+    /// Writes the bound's fields.
+    fn write_bound(&self, out: &mut KeyWriter);
+}
+
+impl<K: ?Sized, Q: KeyFor<K>> KeyBound<K> for Q {
+    fn write_bound(&self, out: &mut KeyWriter) {
+        self.write_key_for(out);
+    }
+}
+
 /// The leading fields of a composite key of type `K`, for a prefix query: a
 /// tuple of the first one or more fields (`("Paris",)` for `(String, u32)`).
 #[diagnostic::on_unimplemented(
@@ -441,14 +459,40 @@ tuple_prefix!([A B C D E F] A QA 0 B QB 1 C QC 2 D QD 3);
 tuple_prefix!([A B C D E F] A QA 0 B QB 1 C QC 2 D QD 3 E QE 4);
 tuple_prefix!([A B C D E F] A QA 0 B QB 1 C QC 2 D QD 3 E QE 4 F QF 5);
 
-fn write_bound<K: ?Sized, Q: KeyFor<K>>(bound: Bound<&Q>, out: &mut KeyWriter) -> Bound<()> {
+macro_rules! leading_bound {
+    ([$($key:ident)+] $($name:ident $q:ident $idx:tt)+) => {
+        impl<$($key,)+ $($q: KeyFor<$name>),+> KeyBound<($($key,)+)> for ($($q,)+) {
+            fn write_bound(&self, out: &mut KeyWriter) {
+                $(self.$idx.write_key_for(out);)+
+            }
+        }
+    };
+}
+
+leading_bound!([A B] A QA 0);
+leading_bound!([A B C] A QA 0);
+leading_bound!([A B C] A QA 0 B QB 1);
+leading_bound!([A B C D] A QA 0);
+leading_bound!([A B C D] A QA 0 B QB 1);
+leading_bound!([A B C D] A QA 0 B QB 1 C QC 2);
+leading_bound!([A B C D E] A QA 0);
+leading_bound!([A B C D E] A QA 0 B QB 1);
+leading_bound!([A B C D E] A QA 0 B QB 1 C QC 2);
+leading_bound!([A B C D E] A QA 0 B QB 1 C QC 2 D QD 3);
+leading_bound!([A B C D E F] A QA 0);
+leading_bound!([A B C D E F] A QA 0 B QB 1);
+leading_bound!([A B C D E F] A QA 0 B QB 1 C QC 2);
+leading_bound!([A B C D E F] A QA 0 B QB 1 C QC 2 D QD 3);
+leading_bound!([A B C D E F] A QA 0 B QB 1 C QC 2 D QD 3 E QE 4);
+
+fn write_bound<K: ?Sized, Q: KeyBound<K>>(bound: Bound<&Q>, out: &mut KeyWriter) -> Bound<()> {
     match bound {
         Bound::Included(key) => {
-            key.write_key_for(out);
+            key.write_bound(out);
             Bound::Included(())
         }
         Bound::Excluded(key) => {
-            key.write_key_for(out);
+            key.write_bound(out);
             Bound::Excluded(())
         }
         Bound::Unbounded => Bound::Unbounded,
@@ -457,7 +501,7 @@ fn write_bound<K: ?Sized, Q: KeyFor<K>>(bound: Bound<&Q>, out: &mut KeyWriter) -
 
 macro_rules! ranges {
     ($($range:ident),*) => {$(
-        impl<K: ?Sized, Q: KeyFor<K>> KeyRange<K> for $range<Q> {
+        impl<K: ?Sized, Q: KeyBound<K>> KeyRange<K> for $range<Q> {
             fn write_bounds(&self, start: &mut KeyWriter, end: &mut KeyWriter) -> (Bound<()>, Bound<()>) {
                 use std::ops::RangeBounds;
                 (write_bound(self.start_bound(), start), write_bound(self.end_bound(), end))
@@ -468,7 +512,7 @@ macro_rules! ranges {
 
 ranges!(Range, RangeInclusive, RangeFrom, RangeTo, RangeToInclusive);
 
-impl<K: ?Sized, Q: KeyFor<K>> KeyRange<K> for (Bound<Q>, Bound<Q>) {
+impl<K: ?Sized, Q: KeyBound<K>> KeyRange<K> for (Bound<Q>, Bound<Q>) {
     fn write_bounds(&self, start: &mut KeyWriter, end: &mut KeyWriter) -> (Bound<()>, Bound<()>) {
         (
             write_bound(self.0.as_ref(), start),
