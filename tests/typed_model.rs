@@ -22,7 +22,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
-use serde_json::{Number, Value, json};
+use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------
 // The document type.
@@ -78,71 +78,13 @@ impl PartialEq for User {
 }
 
 // ---------------------------------------------------------------------------
-// The key order, by hand, from the specification (as in tests/model.rs). Typed
+// The key order, by hand, from the specification (tests/common). Typed
 // keys order exactly like schemaless ones, so the model writes them as JSON.
 // ---------------------------------------------------------------------------
 
-fn type_rank(value: &Value) -> u8 {
-    match value {
-        Value::Null => 0,
-        Value::Bool(_) => 1,
-        Value::Number(_) => 2,
-        Value::String(_) => 3,
-        Value::Array(_) => 4,
-        Value::Object(_) => 5,
-    }
-}
+mod common;
 
-fn cmp_number(a: &Number, b: &Number) -> Ordering {
-    fn int(n: &Number) -> Option<i128> {
-        n.as_u64()
-            .map(i128::from)
-            .or_else(|| n.as_i64().map(i128::from))
-    }
-    fn int_float(i: i128, f: f64) -> Ordering {
-        if f >= 1e30 {
-            return Ordering::Less;
-        }
-        if f <= -1e30 {
-            return Ordering::Greater;
-        }
-        let floor = f.floor();
-        #[allow(clippy::cast_possible_truncation)]
-        let floor_int = floor as i128;
-        match i.cmp(&floor_int) {
-            Ordering::Equal if f == floor => Ordering::Equal,
-            Ordering::Equal => Ordering::Less,
-            other => other,
-        }
-    }
-    let (fa, fb) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
-    match (int(a), int(b)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(x), None) => int_float(x, fb),
-        (None, Some(y)) => int_float(y, fa).reverse(),
-        (None, None) => fa.partial_cmp(&fb).unwrap_or(Ordering::Equal),
-    }
-}
-
-fn cmp_value(a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        (Value::Number(x), Value::Number(y)) => cmp_number(x, y),
-        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
-        (Value::Array(x), Value::Array(y)) => cmp_seq(x, y),
-        _ => type_rank(a).cmp(&type_rank(b)),
-    }
-}
-
-fn cmp_seq(a: &[Value], b: &[Value]) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let order = cmp_value(x, y);
-        if order != Ordering::Equal {
-            return order;
-        }
-    }
-    a.len().cmp(&b.len())
-}
+use common::{cmp_seq, cmp_value};
 
 // ---------------------------------------------------------------------------
 // The reference model.
