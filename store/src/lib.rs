@@ -1,4 +1,4 @@
-//! The engine of [docstore](https://docs.rs/docstore): an in-memory,
+//! The engine of docstore: an in-memory,
 //! concurrency-safe document store with secondary indexes.
 //!
 //! Use it through the `docstore` crate, which re-exports everything here along
