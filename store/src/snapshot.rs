@@ -175,8 +175,8 @@ impl<D> Snapshot<D> {
         let mut start_key = KeyWriter::new();
         let mut end_key = KeyWriter::new();
         let (start_bound, end_bound) = range.write_bounds(&mut start_key, &mut end_key);
-        let start_key = checked(index, Arity::UpTo, &start_key, start_bound)?;
-        let end_key = checked(index, Arity::UpTo, &end_key, end_bound)?;
+        let start_key = checked(index, Arity::UpTo, start_key, start_bound)?;
+        let end_key = checked(index, Arity::UpTo, end_key, end_bound)?;
         let entries = &index.entries;
         // A key that starts with a bound's bytes extends it (self-delimiting fields
         // make that exact): an inclusive end and an exclusive start cover those too.
@@ -282,13 +282,14 @@ fn encode<D>(
 ) -> Result<Vec<u8>> {
     let mut out = KeyWriter::new();
     write(&mut out);
-    checked(index, arity, &out, Bound::Included(()))
+    checked(index, arity, out, Bound::Included(()))
 }
 
+/// The key's bytes, if it is a valid key for `index` in this position.
 fn checked<D>(
     index: &IndexState<D>,
     arity: Arity,
-    key: &KeyWriter,
+    key: KeyWriter,
     bound: Bound<()>,
 ) -> Result<Vec<u8>> {
     if matches!(bound, Bound::Unbounded) {
@@ -320,7 +321,7 @@ fn checked<D>(
             )));
         }
     }
-    Ok(key.bytes().to_vec())
+    Ok(key.into_bytes())
 }
 
 /// A snapshot's documents by reference, in id order: see [`Snapshot::documents`].

@@ -66,6 +66,10 @@ impl KeyWriter {
         &self.bytes
     }
 
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
     /// How many top-level fields were written.
     pub(crate) fn fields(&self) -> usize {
         self.fields
