@@ -329,6 +329,21 @@ impl Fields {
 
 impl KeySource<Object> for Fields {
     fn keys(&self, document: &Object, sink: &mut KeySink) {
+        if let [path] = self.paths.as_slice() {
+            // One field: the common case, written straight into the sink.
+            match path.find(document) {
+                None | Some(ValueRef::Null) => {}
+                Some(value @ ValueRef::Array(_)) if self.multi_key => {
+                    self.expand(&[value], &mut KeyWriter::new(), sink);
+                }
+                Some(value) => {
+                    sink.writer.clear();
+                    encode_value_ref(&mut sink.writer, value);
+                    sink.finish_key();
+                }
+            }
+            return;
+        }
         let mut values = Vec::with_capacity(self.paths.len());
         for path in &self.paths {
             match path.find(document) {

@@ -158,11 +158,37 @@ impl Object {
     ///
     /// If a field nests deeper than [`MAX_DEPTH`] allows.
     pub fn from_map(map: &Map<String, Value>) -> Result<Self, InvalidValue> {
-        let mut encoder = Encoder::default();
-        encoder.object_body(map.iter(), 1)?;
-        Ok(Self {
-            bytes: encoder.out.into_boxed_slice(),
-        })
+        thread_local! {
+            // Encoding into a buffer that grows by doubling would reallocate
+            // several times per document; a reused one costs one exact allocation.
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let encode = |out: Vec<u8>| {
+            let mut encoder = Encoder { out };
+            encoder.out.clear();
+            let result = encoder.object_body(map.iter(), 1);
+            (result, encoder.out)
+        };
+        let borrowed = SCRATCH.try_with(|scratch| {
+            let mut scratch = scratch.try_borrow_mut().ok()?;
+            let (result, out) = encode(std::mem::take(&mut *scratch));
+            let bytes = result.map(|()| Box::from(out.as_slice()));
+            // A huge document should not pin its size in every thread that wrote one.
+            if out.capacity() <= 1 << 16 {
+                *scratch = out;
+            }
+            Some(bytes)
+        });
+        let bytes = match borrowed {
+            Ok(Some(bytes)) => bytes?,
+            // No scratch buffer to be had (thread teardown): a fresh one does.
+            _ => {
+                let (result, out) = encode(Vec::new());
+                result?;
+                out.into_boxed_slice()
+            }
+        };
+        Ok(Self { bytes })
     }
 
     /// Rebuilds the document as a `serde_json::Value`, exactly as it was given.

@@ -123,8 +123,13 @@ impl Encoder {
         write_body(self)?;
         let body_len = self.out.len() - length_at - 1;
         let (bytes, used) = varint(body_len as u64);
-        self.out
-            .splice(length_at..=length_at, bytes.into_iter().take(used));
+        match (used, self.out.get_mut(length_at)) {
+            (1, Some(slot)) => *slot = bytes[0],
+            _ => {
+                self.out
+                    .splice(length_at..=length_at, bytes.into_iter().take(used));
+            }
+        }
         Ok(())
     }
 
