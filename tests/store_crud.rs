@@ -533,3 +533,26 @@ fn nesting_limit_is_enforced_without_panicking() {
     assert_eq!(store.len().unwrap(), 1);
     assert_eq!(store.get(id).unwrap().version(), 1);
 }
+
+#[test]
+fn try_update_with_can_decline_and_still_rejects_non_objects() {
+    let store = Store::new();
+    let id = store.insert(json!({"n": 1})).unwrap();
+    let declined = store.try_update_with(id, |_| None).unwrap();
+    assert_eq!(declined.version(), 1);
+    assert_eq!(
+        store
+            .try_update_with(id, |_| Some(json!([1])))
+            .err()
+            .map(|e| matches!(e, Error::InvalidDocument { .. })),
+        Some(true)
+    );
+    assert_eq!(store.get(id).unwrap().version(), 1);
+    let bumped = store
+        .try_update_with(id, |_| Some(json!({"n": 2})))
+        .unwrap();
+    assert_eq!(
+        (bumped.version(), bumped.get("n").and_then(|v| v.as_u64())),
+        (2, Some(2))
+    );
+}

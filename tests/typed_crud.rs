@@ -413,3 +413,52 @@ fn clone_filtered_keeps_ids_versions_and_indexes_of_what_it_keeps() -> Result<()
     assert!(accounts.contains(ada)?);
     Ok(())
 }
+
+#[test]
+fn try_update_with_declines_without_a_new_version_and_never_overdraws() -> Result<(), Error> {
+    let accounts = Arc::new(Collection::<Account>::new());
+    let mut funded = account("a@x", "a", "Oslo");
+    funded.balance = 50;
+    let id = accounts.insert(funded)?;
+
+    // 8 threads each try 20 withdrawals of 1 from a balance of 50: exactly 50
+    // succeed, and the balance never goes below zero.
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let accounts = Arc::clone(&accounts);
+            thread::spawn(move || {
+                (0..20)
+                    .filter(|_| {
+                        // The closure may run again after a conflict; what its
+                        // last run returned is what the call did.
+                        let mut wrote = false;
+                        let result = accounts.try_update_with(id, |a| {
+                            wrote = a.balance > 0;
+                            wrote.then(|| Account {
+                                balance: a.balance - 1,
+                                ..a.clone()
+                            })
+                        });
+                        result.is_ok() && wrote
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let withdrawals: usize = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
+    let last = accounts.get(id)?;
+    assert_eq!(last.balance, 0);
+    assert_eq!(last.version(), 51);
+    assert_eq!(withdrawals, 50);
+
+    // Declining changes nothing and returns the stored version.
+    let unchanged = accounts.try_update_with(id, |_| None)?;
+    assert!(unchanged.ptr_eq(&last));
+    assert_eq!(
+        accounts
+            .try_update_with(Id::nil(), |a| Some(a.clone()))
+            .err(),
+        Some(Error::NotFound { id: Id::nil() })
+    );
+    Ok(())
+}

@@ -420,14 +420,17 @@ impl<D> Engine<D> {
     /// result if nobody wrote in between, trying again otherwise. `change` runs
     /// outside every lock, so it may be slow or panic without harm; it may run
     /// more than once.
+    /// `change` returning `None` leaves the document as it is and returns it.
     pub(crate) fn update_with(
         &self,
         id: Id,
-        mut change: impl FnMut(&Versioned<D>) -> Result<D>,
+        mut change: impl FnMut(&Versioned<D>) -> Result<Option<D>>,
     ) -> Result<Versioned<D>> {
         loop {
             let current = self.get(id)?;
-            let next = change(&current)?;
+            let Some(next) = change(&current)? else {
+                return Ok(current);
+            };
             match self.replace(id, Some(current.version()), next) {
                 Err((Error::VersionConflict { .. }, _)) => {}
                 other => return other.map_err(|(error, _)| error),

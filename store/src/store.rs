@@ -191,8 +191,35 @@ impl Store {
         id: Id,
         mut change: impl FnMut(&Document) -> Value,
     ) -> Result<Document> {
+        self.try_update_with(id, |current| Some(change(current)))
+    }
+
+    /// Read-modify-write that may decline: like [`update_with`](Self::update_with),
+    /// but `change` returns `None` to leave the document as it is (no new version),
+    /// as `AtomicUsize::fetch_update` does. Returns the document as stored.
+    ///
+    /// ```
+    /// use docstore_core::{Document, Store};
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// let id = store.insert(json!({"stock": 1}))?;
+    /// let take_one = |doc: &Document| {
+    ///     let stock = doc.get("stock")?.as_u64()?;
+    ///     (stock > 0).then(|| json!({"stock": stock - 1}))
+    /// };
+    /// assert_eq!(store.try_update_with(id, take_one)?.version(), 2);
+    /// // Out of stock: declined, nothing written.
+    /// assert_eq!(store.try_update_with(id, take_one)?.version(), 2);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn try_update_with(
+        &self,
+        id: Id,
+        mut change: impl FnMut(&Document) -> Option<Value>,
+    ) -> Result<Document> {
         self.engine
-            .update_with(id, |current| to_object(change(current)))
+            .update_with(id, |current| change(current).map(to_object).transpose())
     }
 
     /// Deletes a document and returns it as it was.

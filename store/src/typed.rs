@@ -243,6 +243,17 @@ impl<T: Indexed> Collection<T> {
     /// `change` runs again on the newer version). Indexes follow the changed
     /// fields. `change` runs outside every lock; if it panics, nothing changes.
     pub fn update_with(&self, id: Id, mut change: impl FnMut(&T) -> T) -> Result<Versioned<T>> {
+        self.try_update_with(id, |current| Some(change(current)))
+    }
+
+    /// Read-modify-write that may decline: like [`update_with`](Self::update_with),
+    /// but `change` returns `None` to leave the document as it is (no new version).
+    /// Returns the document as stored.
+    pub fn try_update_with(
+        &self,
+        id: Id,
+        mut change: impl FnMut(&T) -> Option<T>,
+    ) -> Result<Versioned<T>> {
         self.engine
             .update_with(id, |current| Ok(change(current.value())))
     }
