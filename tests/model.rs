@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 
 mod common;
 
-use common::{cmp_seq, cmp_value};
+use common::{cmp_seq, cmp_value, key_combinations};
 
 /// A composite key compares field by field; a key holding only the leading
 /// fields of another sorts first.
@@ -121,26 +121,7 @@ impl MIndex {
                 Some(value) => values.push(value),
             }
         }
-        let mut keys: Vec<Vec<Value>> = vec![Vec::new()];
-        for value in values {
-            let choices: Vec<&Value> = match value {
-                Value::Array(items) if self.multi => items.iter().collect(),
-                other => vec![other],
-            };
-            keys = keys
-                .iter()
-                .flat_map(|key| {
-                    choices.iter().map(move |choice| {
-                        let mut key = key.clone();
-                        key.push((*choice).clone());
-                        key
-                    })
-                })
-                .collect();
-        }
-        keys.sort_by(|a, b| cmp_key(a, b));
-        keys.dedup_by(|a, b| cmp_key(a, b) == Ordering::Equal);
-        keys
+        key_combinations(&values, self.multi)
     }
 }
 

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{cmp_seq, cmp_value};
+use common::{cmp_seq, cmp_value, key_combinations};
 
 // ---------------------------------------------------------------------------
 // The indexes the stressed stores carry, and the keys a document has in each.
@@ -102,30 +102,14 @@ fn find<'a>(document: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 fn keys_of(def: &Def, document: &Value) -> Vec<Vec<Value>> {
-    let mut keys: Vec<Vec<Value>> = vec![Vec::new()];
+    let mut values = Vec::with_capacity(def.fields.len());
     for path in def.fields {
-        let value = match find(document, path) {
+        match find(document, path) {
             None | Some(Value::Null) => return Vec::new(),
-            Some(value) => value,
-        };
-        let choices: Vec<&Value> = match value {
-            Value::Array(items) if def.multi => items.iter().collect(),
-            other => vec![other],
-        };
-        keys = keys
-            .iter()
-            .flat_map(|key| {
-                choices.iter().map(move |choice| {
-                    let mut key = key.clone();
-                    key.push((*choice).clone());
-                    key
-                })
-            })
-            .collect();
+            Some(value) => values.push(value),
+        }
     }
-    keys.sort_by(|a, b| cmp_seq(a, b));
-    keys.dedup_by(|a, b| cmp_seq(a, b) == Ordering::Equal);
-    keys
+    key_combinations(&values, def.multi)
 }
 
 // ---------------------------------------------------------------------------

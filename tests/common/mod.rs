@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: the specification's key order,
 //! written by hand, to check the engine's against.
 
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
 use std::cmp::Ordering;
 
 use serde_json::{Number, Value};
@@ -102,4 +105,30 @@ pub fn cmp_seq(a: &[Value], b: &[Value]) -> Ordering {
         }
     }
     a.len().cmp(&b.len())
+}
+
+/// The keys a document with these field values has in an index, as the
+/// specification defines them: one key, or for a multi-key index one per
+/// combination of array elements; sorted by the key order, without duplicates.
+pub fn key_combinations(values: &[&Value], multi_key: bool) -> Vec<Vec<Value>> {
+    let mut keys: Vec<Vec<Value>> = vec![Vec::new()];
+    for value in values {
+        let choices: Vec<&Value> = match value {
+            Value::Array(items) if multi_key => items.iter().collect(),
+            other => vec![*other],
+        };
+        keys = keys
+            .iter()
+            .flat_map(|key| {
+                choices.iter().map(move |choice| {
+                    let mut key = key.clone();
+                    key.push((*choice).clone());
+                    key
+                })
+            })
+            .collect();
+    }
+    keys.sort_by(|a, b| cmp_seq(a, b));
+    keys.dedup_by(|a, b| cmp_seq(a, b) == Ordering::Equal);
+    keys
 }
