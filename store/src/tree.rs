@@ -276,43 +276,20 @@ impl<K: Ord, V> Tree<K, V> {
     /// The entry at `rank` in key order.
     pub(crate) fn nth(&self, rank: usize) -> Option<(&K, &V)> {
         let (leaf, start) = self.leaf_at(rank)?;
-        match leaf {
+        match &**leaf {
             Node::Leaf(entries) => entries.get(rank - start).map(|(k, v)| (k, v)),
             Node::Branch(_) => None,
         }
     }
 
     /// The leaf holding `rank`, with the rank of its first entry.
-    fn leaf_at(&self, rank: usize) -> Option<(&Node<K, V>, usize)> {
-        let mut node = self.root.as_deref()?;
-        let mut start = 0;
-        loop {
-            match node {
-                Node::Leaf(entries) => {
-                    return (rank - start < entries.len()).then_some((node, start));
-                }
-                Node::Branch(children) => {
-                    let mut next = None;
-                    for child in children.iter() {
-                        if rank < start + child.len {
-                            next = Some(&*child.node);
-                            break;
-                        }
-                        start += child.len;
-                    }
-                    node = next?;
-                }
-            }
-        }
-    }
-
-    fn shared_leaf_at(&self, rank: usize) -> Option<(Arc<Node<K, V>>, usize)> {
+    fn leaf_at(&self, rank: usize) -> Option<(&Arc<Node<K, V>>, usize)> {
         let mut node = self.root.as_ref()?;
         let mut start = 0;
         loop {
             match &**node {
                 Node::Leaf(entries) => {
-                    return (rank - start < entries.len()).then(|| (Arc::clone(node), start));
+                    return (rank - start < entries.len()).then_some((node, start));
                 }
                 Node::Branch(children) => {
                     let mut next = None;
@@ -704,7 +681,10 @@ impl<K: Ord, V> Walk<K, V> {
             .as_ref()
             .is_some_and(|(leaf, start)| rank >= *start && rank - start < leaf.width());
         if !cached {
-            self.leaf = self.tree.shared_leaf_at(rank);
+            self.leaf = self
+                .tree
+                .leaf_at(rank)
+                .map(|(leaf, start)| (Arc::clone(leaf), start));
         }
         let (leaf, start) = self.leaf.as_ref()?;
         match &**leaf {
