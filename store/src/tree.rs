@@ -574,11 +574,20 @@ fn halves<T, const N: usize>(items: Vec<T>, max: usize) -> (Slots<T, N>, Option<
 /// Every entry of a tree in key order, by reference: a depth-first walk that
 /// touches no reference count, for reading a whole snapshot as fast as memory
 /// allows.
+///
+/// It finds the next leaf one leaf ahead of the one it reads. Reading a leaf's
+/// values mostly waits on memory (each value points elsewhere), and those waits
+/// overlap only while the processor knows which addresses come next: had the walk
+/// looked for the next leaf only at the end of this one, every leaf would start
+/// with a wait no other load overlaps, which measured twice as slow as reading the
+/// same values from a vector.
 pub(crate) struct Entries<'a, K, V> {
-    /// The unvisited children of each branch on the path to the current leaf.
+    /// The unvisited children of each branch on the path to the leaf after `ahead`.
     branches: Vec<SlotIter<'a, Child<K, V>>>,
     /// A plain slice iterator: the hot loop of a scan, kept as simple as can be.
     leaf: std::slice::Iter<'a, Option<(K, V)>>,
+    /// The entries of the next leaf after `leaf` that has any, already found.
+    ahead: &'a [Option<(K, V)>],
     remaining: usize,
 }
 
@@ -587,10 +596,12 @@ impl<K, V> Tree<K, V> {
         let mut entries = Entries {
             branches: Vec::new(),
             leaf: [].iter(),
+            ahead: &[],
             remaining: self.len,
         };
         if let Some(root) = &self.root {
-            entries.descend(root);
+            entries.ahead = entries.descend(root);
+            entries.leaf = entries.step().iter();
         }
         entries
     }
@@ -598,24 +609,38 @@ impl<K, V> Tree<K, V> {
 
 impl<'a, K, V> Entries<'a, K, V> {
     /// Goes down the leftmost path of `node` to its first leaf.
-    fn descend(&mut self, mut node: &'a Node<K, V>) {
+    fn descend(&mut self, mut node: &'a Node<K, V>) -> &'a [Option<(K, V)>] {
         loop {
             match node {
-                Node::Leaf(entries) => {
-                    self.leaf = entries.occupied().iter();
-                    return;
-                }
+                Node::Leaf(entries) => return entries.occupied(),
                 Node::Branch(children) => {
                     let mut rest = children.iter();
                     let first = rest.next();
                     self.branches.push(rest);
                     match first {
                         Some(child) => node = &child.node,
-                        None => return,
+                        None => return &[],
                     }
                 }
             }
         }
+    }
+
+    /// Hands over the leaf found ahead and finds the next one with entries.
+    fn step(&mut self) -> &'a [Option<(K, V)>] {
+        let next = std::mem::take(&mut self.ahead);
+        while self.ahead.is_empty() {
+            let Some(branch) = self.branches.last_mut() else {
+                break;
+            };
+            match branch.next() {
+                Some(child) => self.ahead = self.descend(&child.node),
+                None => {
+                    self.branches.pop();
+                }
+            }
+        }
+        next
     }
 }
 
@@ -631,17 +656,10 @@ impl<'a, K, V> Iterator for Entries<'a, K, V> {
                 }
                 continue;
             }
-            // The leaf is done: find the next unvisited child up the path.
-            let next = loop {
-                let branch = self.branches.last_mut()?;
-                match branch.next() {
-                    Some(child) => break &child.node,
-                    None => {
-                        self.branches.pop();
-                    }
-                }
-            };
-            self.descend(next);
+            if self.ahead.is_empty() {
+                return None;
+            }
+            self.leaf = self.step().iter();
         }
     }
 
@@ -816,6 +834,33 @@ mod tests {
             assert_eq!(seen, (0..len).map(|k| (k, k * 2)).collect::<Vec<_>>());
             assert_eq!(tree.entries().len(), len as usize);
         }
+    }
+
+    #[test]
+    fn entries_follow_removals_down_to_an_empty_tree() {
+        let mut tree = Tree::default();
+        let mut model = BTreeMap::new();
+        for k in 0..3_000u64 {
+            tree.insert(k, k);
+            model.insert(k, k);
+        }
+        let mut state = 11;
+        while !model.is_empty() {
+            for _ in 0..150 {
+                let key = xorshift(&mut state) % 3_000;
+                assert_eq!(tree.remove(&key), model.remove(&key));
+            }
+            let seen: Vec<_> = tree.entries().map(|(k, v)| (*k, *v)).collect();
+            let want: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+            assert_eq!(seen, want);
+            if model.len() < 200 {
+                let rest: Vec<u64> = model.keys().copied().collect();
+                for key in rest {
+                    assert_eq!(tree.remove(&key), model.remove(&key));
+                }
+            }
+        }
+        assert_eq!(tree.entries().next(), None);
     }
 
     #[test]
