@@ -507,68 +507,43 @@ where
 }
 
 /// Merges an underfull child with a neighbour; if the two together are too
-/// wide for one node, shares their items evenly between two instead.
+/// wide for one node, shares their items evenly between the two instead. Items
+/// move in place: nothing is allocated unless a snapshot shares one of the two.
 fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Children<K, V>, at: usize, max: usize) {
-    let (left_at, right_at) = if at + 1 < children.len() {
-        (at, at + 1)
+    let left_at = if at + 1 < children.len() {
+        at
     } else if at > 0 {
-        (at - 1, at)
+        at - 1
     } else {
         return;
     };
-    let Some(right) = children.remove(right_at) else {
+    let Some((left, right)) = children.pair_mut(left_at) else {
         return;
     };
-    let Some(left) = children.get_mut(left_at) else {
-        return;
-    };
-    let mut right_node = Arc::try_unwrap(right.node).unwrap_or_else(|shared| (*shared).clone());
-    let left_node = Arc::make_mut(&mut left.node);
-    let (merged, spill) = match (left_node, &mut right_node) {
+    match (
+        Arc::make_mut(&mut left.node),
+        Arc::make_mut(&mut right.node),
+    ) {
         (Node::Leaf(left_entries), Node::Leaf(right_entries)) => {
-            let all: Vec<_> = left_entries.drain().chain(right_entries.drain()).collect();
-            let (first, second) = halves(all, max);
-            (child_of_leaf(first), second.and_then(child_of_leaf))
+            left_entries.rebalance(right_entries, max);
+            left.len = left_entries.len();
+            right.len = right_entries.len();
         }
         (Node::Branch(left_children), Node::Branch(right_children)) => {
-            let all: Vec<_> = left_children
-                .drain()
-                .chain(right_children.drain())
-                .collect();
-            let (first, second) = halves(all, max);
-            (child_of_branch(first), second.and_then(child_of_branch))
+            left_children.rebalance(right_children, max);
+            left.len = left_children.iter().map(|child| child.len).sum();
+            right.len = right_children.iter().map(|child| child.len).sum();
         }
-        _ => {
-            // Siblings always have the same height; should that ever not hold, keep
-            // both rather than lose entries.
-            let _ = children.insert(
-                right_at,
-                Child {
-                    node: Arc::new(right_node),
-                    ..right
-                },
-            );
-            return;
+        // Siblings always have the same height; should that ever not hold, leave
+        // both as they are rather than lose entries.
+        _ => return,
+    }
+    match right.node.min() {
+        Some(min) => right.min = min.clone(),
+        None => {
+            children.remove(left_at + 1);
         }
-    };
-    if let Some(merged) = merged {
-        *left = merged;
     }
-    if let Some(spill) = spill {
-        let _ = children.insert(right_at, spill);
-    }
-}
-
-/// All of `items` in one node if they fit within `max`, else split evenly in two.
-fn halves<T, const N: usize>(items: Vec<T>, max: usize) -> (Slots<T, N>, Option<Slots<T, N>>) {
-    if items.len() <= max {
-        return (Slots::from_iter_capped(items).0, None);
-    }
-    let mid = items.len() / 2;
-    let mut items = items.into_iter();
-    let (first, _) = Slots::from_iter_capped(items.by_ref().take(mid));
-    let (second, _) = Slots::from_iter_capped(items);
-    (first, Some(second))
 }
 
 /// Every entry of a tree in key order, by reference: a depth-first walk that

@@ -138,10 +138,56 @@ impl<T, const N: usize> Slots<T, N> {
         right
     }
 
-    /// Empties the slots, yielding the items in order.
-    pub(super) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
-        let len = std::mem::take(&mut self.len);
-        self.items.iter_mut().take(len).filter_map(Option::take)
+    /// The items at `at` and `at + 1`, both mutable.
+    pub(super) fn pair_mut(&mut self, at: usize) -> Option<(&mut T, &mut T)> {
+        if at + 1 >= self.len {
+            return None;
+        }
+        let (left, right) = self.items.split_at_mut(at + 1);
+        Some((left.last_mut()?.as_mut()?, right.first_mut()?.as_mut()?))
+    }
+
+    /// Evens out two neighbours' items, `self` holding the earlier ones: all of
+    /// them in `self` if they fit within `max`, otherwise half each (`self` the
+    /// smaller half). Items move between the two in place, keeping their order.
+    pub(super) fn rebalance(&mut self, right: &mut Self, max: usize) {
+        let total = self.len + right.len;
+        let keep = if total <= max.min(N) {
+            total
+        } else {
+            total / 2
+        };
+        if keep > self.len {
+            // Move the first items of `right` to the end of `self`.
+            let moved = keep - self.len;
+            let (Some(to), Some(from)) = (
+                self.items.get_mut(self.len..keep),
+                right.items.get_mut(..right.len),
+            ) else {
+                return;
+            };
+            for (to, from) in to.iter_mut().zip(from.iter_mut()) {
+                *to = from.take();
+            }
+            from.rotate_left(moved);
+            right.len -= moved;
+            self.len = keep;
+        } else if keep < self.len {
+            // Move the last items of `self` to the front of `right`.
+            let moved = self.len - keep;
+            let (Some(to), Some(from)) = (
+                right.items.get_mut(..right.len + moved),
+                self.items.get_mut(keep..self.len),
+            ) else {
+                return;
+            };
+            to.rotate_right(moved);
+            for (to, from) in to.iter_mut().zip(from.iter_mut()) {
+                *to = from.take();
+            }
+            right.len += moved;
+            self.len = keep;
+        }
     }
 }
 
@@ -168,5 +214,32 @@ mod tests {
         assert_eq!(right.iter().copied().collect::<Vec<_>>(), [10, 20]);
         let (full, rest) = Slots::<u32, 2>::from_iter_capped([1, 2, 3]);
         assert_eq!((full.len(), rest), (2, vec![3]));
+    }
+
+    #[test]
+    fn rebalancing_neighbours_keeps_order_and_evens_them_out() {
+        let items = |slots: &Slots<u32, 8>| slots.iter().copied().collect::<Vec<_>>();
+        let of = |range: std::ops::Range<u32>| Slots::<u32, 8>::from_iter_capped(range).0;
+        // Both fit in one: the right one empties into the left.
+        let (mut left, mut right) = (of(0..2), of(2..5));
+        left.rebalance(&mut right, 7);
+        assert_eq!((items(&left), items(&right)), (vec![0, 1, 2, 3, 4], vec![]));
+        // Too many for one, left short: it takes the right's first items.
+        let (mut left, mut right) = (of(0..1), of(1..8));
+        left.rebalance(&mut right, 7);
+        assert_eq!(
+            (items(&left), items(&right)),
+            (vec![0, 1, 2, 3], vec![4, 5, 6, 7])
+        );
+        // Too many for one, right short: it takes the left's last items.
+        let (mut left, mut right) = (of(0..8), of(8..9));
+        left.rebalance(&mut right, 7);
+        assert_eq!(
+            (items(&left), items(&right)),
+            (vec![0, 1, 2, 3], vec![4, 5, 6, 7, 8])
+        );
+        let mut pair = of(0..3);
+        assert_eq!(pair.pair_mut(1).map(|(a, b)| (*a, *b)), Some((1, 2)));
+        assert!(pair.pair_mut(2).is_none());
     }
 }
