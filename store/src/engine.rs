@@ -274,21 +274,23 @@ impl<D> Engine<D> {
             Some(id) => Some(state.docs.get(&id).cloned().ok_or(Error::NotFound { id })?),
             None => None,
         };
-        let mut sink = KeySink::new();
-        let mut changes = Vec::with_capacity(state.indexes.len());
-        for index in &state.indexes {
-            let new_keys = match document {
-                Some(document) => index.keys_of(document, &mut sink)?,
-                None => Keys::None,
-            };
-            // Keys the old version was indexed under could be computed then, so
-            // they can be now.
-            let old_keys = match &old {
-                Some(old) => index.keys_of(old.value(), &mut sink).unwrap_or_default(),
-                None => Keys::None,
-            };
-            changes.push(IndexChange::between(old_keys, new_keys));
-        }
+        let changes = KeySink::with_spare(|sink| {
+            let mut changes = Vec::with_capacity(state.indexes.len());
+            for index in &state.indexes {
+                let new_keys = match document {
+                    Some(document) => index.keys_of(document, sink)?,
+                    None => Keys::None,
+                };
+                // Keys the old version was indexed under could be computed then,
+                // so they can be now.
+                let old_keys = match &old {
+                    Some(old) => index.keys_of(old.value(), sink).unwrap_or_default(),
+                    None => Keys::None,
+                };
+                changes.push(IndexChange::between(old_keys, new_keys));
+            }
+            Ok::<_, Error>(changes)
+        })?;
         Ok(Plan {
             indexes_version: state.indexes_version,
             old,

@@ -55,6 +55,11 @@ impl KeyWriter {
         KeyWriter::default()
     }
 
+    /// How many bytes the buffer holds without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
         self.fields = 0;
