@@ -332,6 +332,7 @@ pub struct Documents<'a, D> {
 impl<'a, D> Iterator for Documents<'a, D> {
     type Item = &'a Versioned<D>;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a Versioned<D>> {
         self.entries.next().map(|(_, document)| document)
     }

@@ -602,6 +602,9 @@ impl<'a, K, V> Entries<'a, K, V> {
     }
 
     /// Hands over the leaf found ahead and finds the next one with entries.
+    /// Out of line, so that `next`, the per-entry loop, stays small enough to
+    /// inline into the caller's loop.
+    #[inline(never)]
     fn step(&mut self) -> &'a [Option<(K, V)>] {
         let next = std::mem::take(&mut self.ahead);
         while self.ahead.is_empty() {
@@ -622,6 +625,7 @@ impl<'a, K, V> Entries<'a, K, V> {
 impl<'a, K, V> Iterator for Entries<'a, K, V> {
     type Item = (&'a K, &'a V);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(slot) = self.leaf.next() {
