@@ -1131,6 +1131,32 @@ fn verify_finds_a_planted_corruption() {
     assert_sound(&store);
 }
 
+#[test]
+fn verify_finds_a_covering_entry_holding_another_version() {
+    let store = Store::new();
+    store
+        .create_index_with("by_city", ["city"], IndexOptions::new().covering())
+        .expect("index");
+    let paris = store.insert(json!({"city": "Paris"})).expect("insert");
+    store
+        .update(paris, json!({"city": "Paris", "n": 2}))
+        .expect("update");
+    assert_sound(&store);
+    assert!(!store.stale_index_entries_for_tests("by_city", Id::nil()));
+    assert!(store.stale_index_entries_for_tests("by_city", paris));
+    let problems = store.verify().expect("verify");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("by_city") && problems[0].contains(&paris.to_string()),
+        "the problem names the index and the document: {problems:?}"
+    );
+    // An update re-points every entry of the document, even under an unchanged key.
+    store
+        .update(paris, json!({"city": "Paris", "n": 3}))
+        .expect("update");
+    assert_sound(&store);
+}
+
 // ---------------------------------------------------------------------------
 // Panic safety.
 // ---------------------------------------------------------------------------

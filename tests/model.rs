@@ -794,6 +794,8 @@ enum Op {
         index: usize,
         unique: bool,
         multi: bool,
+        /// Changes how results are read, never what they are.
+        covering: bool,
     },
     CreateBad {
         kind: u8,
@@ -1089,6 +1091,7 @@ impl Harness {
                 index,
                 unique,
                 multi,
+                covering,
             } => {
                 let (name, fields) = CATALOG[index % CATALOG.len()];
                 let expected = self.model.create_index(name, fields, *unique, *multi);
@@ -1098,6 +1101,9 @@ impl Harness {
                 }
                 if *multi {
                     options = options.multi_key();
+                }
+                if *covering {
+                    options = options.covering();
                 }
                 let actual = self
                     .store
@@ -1630,11 +1636,13 @@ fn create_index() -> BoxedStrategy<Op> {
         0..CATALOG.len(),
         prop::bool::weighted(0.3),
         prop::bool::weighted(0.3),
+        prop::bool::weighted(0.5),
     )
-        .prop_map(|(index, unique, multi)| Op::CreateIndex {
+        .prop_map(|(index, unique, multi, covering)| Op::CreateIndex {
             index,
             unique,
             multi,
+            covering,
         })
         .boxed()
 }

@@ -73,14 +73,24 @@ impl<D> State<D> {
         }
     }
 
-    /// Applies a planned write's index changes for document `id`.
-    fn apply(&mut self, id: Id, changes: Vec<IndexChange>) {
+    /// Applies a planned write's index changes for document `id`, whose new
+    /// version is `record` (none for a delete): entries under keys it lost go,
+    /// entries under keys it gained come, and in a covering index the entries
+    /// under keys it kept are pointed at the new version.
+    fn apply(&mut self, id: Id, record: Option<&Versioned<D>>, changes: Vec<IndexChange>) {
         for (index, change) in self.indexes.iter_mut().zip(changes) {
             for key in change.removed {
                 index.entries.remove(&Entry { key, id });
             }
-            for key in change.added {
-                index.entries.insert(Entry { key, id }, ());
+            let Some(value) = record.map(|record| index.entry_value(record)) else {
+                continue;
+            };
+            let kept = match value {
+                Some(_) => change.kept,
+                None => Keys::None,
+            };
+            for key in change.added.into_iter().chain(kept) {
+                index.entries.insert(Entry { key, id }, value.clone());
             }
         }
         self.generation += 1;
@@ -108,34 +118,40 @@ struct Inner<D> {
 struct IndexChange {
     removed: Keys,
     added: Keys,
+    /// Keys the document has before and after: their entries stay, re-pointed.
+    kept: Keys,
 }
 
 impl IndexChange {
     /// The change from one sorted key set to another.
     fn between(old: Keys, new: Keys) -> IndexChange {
         if old == new {
-            return IndexChange::default();
+            return IndexChange {
+                kept: new,
+                ..IndexChange::default()
+            };
         }
         if old.is_empty() || new.is_empty() {
             return IndexChange {
                 removed: old,
                 added: new,
+                kept: Keys::None,
             };
         }
         let (old_keys, new_keys) = (old.as_slice(), new.as_slice());
+        let (kept, added) = new_keys
+            .iter()
+            .cloned()
+            .partition(|key| old_keys.binary_search(key).is_ok());
         let removed = old_keys
             .iter()
             .filter(|key| new_keys.binary_search(key).is_err())
             .cloned()
             .collect();
-        let added = new_keys
-            .iter()
-            .filter(|key| old_keys.binary_search(key).is_err())
-            .cloned()
-            .collect();
         IndexChange {
             removed: Keys::from_sorted(removed),
             added: Keys::from_sorted(added),
+            kept: Keys::from_sorted(kept),
         }
     }
 }
@@ -319,7 +335,7 @@ impl<D> Engine<D> {
             let record = Versioned::new(id, 1, document);
             self.published.change(&mut inner.state, |state| {
                 state.docs.insert(id, record.clone());
-                state.apply(id, plan.changes);
+                state.apply(id, Some(&record), plan.changes);
             });
             return Ok(record);
         }
@@ -351,7 +367,7 @@ impl<D> Engine<D> {
             let record = Versioned::new(id, version.saturating_add(1), document);
             self.published.change(&mut guard.state, |state| {
                 state.docs.insert(id, record.clone());
-                state.apply(id, plan.changes);
+                state.apply(id, Some(&record), plan.changes);
             });
             drop(guard);
             // The old version's destructor (user code, for typed documents) runs
@@ -373,7 +389,7 @@ impl<D> Engine<D> {
             }
             let removed = self.published.change(&mut guard.state, |state| {
                 let removed = state.docs.remove(&id);
-                state.apply(id, plan.changes);
+                state.apply(id, None, plan.changes);
                 removed
             });
             drop(guard);
@@ -579,22 +595,39 @@ impl<D> Engine<D> {
             let mut want = Walk::new(expected.clone());
             let (mut h, mut w) = (0, 0);
             while h < index.entries.len() || w < expected.len() {
-                let here = have.at(h).map(|(entry, ())| entry.clone());
-                let there = want.at(w).map(|(entry, ())| entry.clone());
+                let here = have.at(h).map(|(entry, doc)| (entry.clone(), doc.clone()));
+                let there = want.at(w).map(|(entry, doc)| (entry.clone(), doc.clone()));
                 match (here, there) {
-                    (Some(a), Some(b)) if a == b => {
+                    (Some((a, held)), Some((b, current))) if a == b => {
+                        let current_version = |doc: &Option<Versioned<D>>| match doc {
+                            Some(doc) => format!("version {}", doc.version()),
+                            None => "no version".to_owned(),
+                        };
+                        let same = match (&held, &current) {
+                            (Some(held), Some(current)) => held.ptr_eq(current),
+                            (held, current) => held.is_none() && current.is_none(),
+                        };
+                        if !same {
+                            problems.push(format!(
+                                "index {name:?} holds {} of document {} under key {}, not {}",
+                                current_version(&held),
+                                a.id,
+                                describe(a.key.as_bytes()),
+                                current_version(&current)
+                            ));
+                        }
                         h += 1;
                         w += 1;
                     }
-                    (Some(a), Some(b)) if a < b => {
+                    (Some((a, _)), Some((b, _))) if a < b => {
                         problems.push(stray(name, &a));
                         h += 1;
                     }
-                    (Some(a), None) => {
+                    (Some((a, _)), None) => {
                         problems.push(stray(name, &a));
                         h += 1;
                     }
-                    (_, Some(b)) => {
+                    (_, Some((b, _))) => {
                         problems.push(format!(
                             "index {name:?} lacks key {} of document {}",
                             describe(b.key.as_bytes()),
@@ -619,12 +652,41 @@ impl<D> Engine<D> {
             };
             let mut walk = Walk::new(index.entries.clone());
             let victim = (0..index.entries.len())
-                .filter_map(|rank| walk.at(rank).map(|(entry, ())| entry.clone()))
+                .filter_map(|rank| walk.at(rank).map(|(entry, _)| entry.clone()))
                 .find(|entry| entry.id == id);
             match victim {
                 Some(entry) => index.entries.remove(&entry).is_some(),
                 None => false,
             }
+        })
+    }
+
+    /// Points the entries of document `id` in `index` at a copy of the document
+    /// (same id, version and content, but not the stored version), so tests can
+    /// show that `verify` notices an entry that was not re-pointed.
+    #[cfg(feature = "testing")]
+    pub(crate) fn stale_index_entries(&self, index: &str, id: Id) -> bool
+    where
+        D: Clone,
+    {
+        let mut guard = self.writer.lock();
+        self.published.change(&mut guard.state, |state| {
+            let Some(current) = state.docs.get(&id).cloned() else {
+                return false;
+            };
+            let copy = Versioned::new(id, current.version(), current.value().clone());
+            let Some(index) = state.indexes.iter_mut().find(|i| i.name() == index) else {
+                return false;
+            };
+            let mut walk = Walk::new(index.entries.clone());
+            let entries: Vec<Entry> = (0..index.entries.len())
+                .filter_map(|rank| walk.at(rank).map(|(entry, _)| entry.clone()))
+                .filter(|entry| entry.id == id)
+                .collect();
+            for entry in &entries {
+                index.entries.insert(entry.clone(), Some(copy.clone()));
+            }
+            !entries.is_empty()
         })
     }
 }
@@ -665,7 +727,10 @@ fn check_unique<D>(state: &State<D>, changes: &[IndexChange], id: Id) -> Result<
 }
 
 /// Every entry an index should hold for `docs`, checking uniqueness.
-fn build_entries<D>(def: &IndexDef<D>, docs: &Tree<Id, Versioned<D>>) -> Result<Tree<Entry, ()>> {
+fn build_entries<D>(
+    def: &IndexDef<D>,
+    docs: &Tree<Id, Versioned<D>>,
+) -> Result<Tree<Entry, Option<Versioned<D>>>> {
     let name = &def.info.name;
     let mut sink = KeySink::new();
     let mut entries = Vec::with_capacity(docs.len());
@@ -675,7 +740,8 @@ fn build_entries<D>(def: &IndexDef<D>, docs: &Tree<Id, Versioned<D>>) -> Result<
             break;
         };
         for key in def.keys_of(document.value(), &mut sink)? {
-            entries.push((Entry { key, id: *id }, ()));
+            let value = def.info.covering.then(|| document.clone());
+            entries.push((Entry { key, id: *id }, value));
         }
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));

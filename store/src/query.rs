@@ -42,10 +42,11 @@ pub trait UniqueIndexRef<D>: IndexRef<D> {}
 pub(crate) enum Source<D> {
     /// The store in id order.
     Docs(Walk<Id, Versioned<D>>),
-    /// An index's entries in key order, each resolved to its document; `picks`,
-    /// when present, lists the entry ranks to read (a deduplicated multi-key query).
+    /// An index's entries in key order, each with its document (a covering
+    /// index) or resolved to it through `docs`; `picks`, when present, lists the
+    /// entry ranks to read (a deduplicated multi-key query).
     Index {
-        entries: Walk<Entry, ()>,
+        entries: Walk<Entry, Option<Versioned<D>>>,
         docs: Tree<Id, Versioned<D>>,
         picks: Option<Arc<[usize]>>,
     },
@@ -81,8 +82,10 @@ impl<D> Source<D> {
                     Some(picks) => *picks.get(rank)?,
                     None => rank,
                 };
-                let (entry, ()) = entries.at(rank)?;
-                docs.get(&entry.id).cloned()
+                match entries.at(rank)? {
+                    (_, Some(document)) => Some(document.clone()),
+                    (entry, None) => docs.get(&entry.id).cloned(),
+                }
             }
         }
     }

@@ -247,21 +247,21 @@ impl<D> Snapshot<D> {
 /// span: what keeps a multi-key query from returning a document twice.
 fn first_keys_only<D>(
     index: &IndexState<D>,
-    entries: &mut Walk<Entry, ()>,
+    entries: &mut Walk<Entry, Option<Versioned<D>>>,
     docs: &Tree<Id, Versioned<D>>,
     start: usize,
     end: usize,
 ) -> Arc<[usize]> {
-    let Some(lowest) = entries.at(start).map(|(entry, ())| entry.key.clone()) else {
+    let Some(lowest) = entries.at(start).map(|(entry, _)| entry.key.clone()) else {
         return Arc::from([]);
     };
     let mut sink = KeySink::new();
     (start..end)
         .filter(|&rank| {
-            let Some(entry) = entries.at(rank).map(|(entry, ())| entry.clone()) else {
+            let Some((entry, document)) = entries.at(rank) else {
                 return false;
             };
-            let Some(document) = docs.get(&entry.id) else {
+            let Some(document) = document.as_ref().or_else(|| docs.get(&entry.id)) else {
                 return false;
             };
             // Every key a document has is in the index, so its first key in the

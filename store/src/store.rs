@@ -407,6 +407,12 @@ impl Store {
     pub fn corrupt_index_for_tests(&self, index: &str, id: Id) -> bool {
         self.engine.corrupt_index(index, id)
     }
+
+    #[doc(hidden)]
+    #[cfg(feature = "testing")]
+    pub fn stale_index_entries_for_tests(&self, index: &str, id: Id) -> bool {
+        self.engine.stale_index_entries(index, id)
+    }
 }
 
 impl Default for Store {

@@ -22,6 +22,7 @@ pub struct IndexSpec<T> {
     fields: &'static [&'static str],
     unique: bool,
     multi_key: bool,
+    covering: bool,
     keys: fn(&T, &mut KeySink),
 }
 
@@ -37,6 +38,7 @@ impl<T> IndexSpec<T> {
             fields,
             unique: false,
             multi_key: false,
+            covering: false,
             keys,
         }
     }
@@ -55,6 +57,15 @@ impl<T> IndexSpec<T> {
     pub const fn multi_key(self) -> Self {
         IndexSpec {
             multi_key: true,
+            ..self
+        }
+    }
+
+    /// Makes the index covering: its entries hold their documents.
+    #[must_use]
+    pub const fn covering(self) -> Self {
+        IndexSpec {
+            covering: true,
             ..self
         }
     }
@@ -77,6 +88,7 @@ impl<T: Indexed> IndexSpec<T> {
                 fields: self.fields.iter().map(|f| (*f).to_owned()).collect(),
                 unique: self.unique,
                 multi_key: self.multi_key,
+                covering: self.covering,
             },
             source: Box::new(GeneratedKeys(self.keys)),
         }
