@@ -28,12 +28,13 @@ use serde_json::{Value, json};
 // The document type.
 // ---------------------------------------------------------------------------
 
+// Some indexes are covering (their entries hold the documents), in each form.
 #[derive(Indexed, Clone, Debug)]
-#[indexed(composite(by_city_age = (city, age)))]
+#[indexed(composite(by_city_age = (city, age), covering))]
 #[indexed(computed(by_len: usize = name_len))]
-#[indexed(computed(by_trap: u8 = trap))]
+#[indexed(computed(by_trap: u8 = trap, covering))]
 struct User {
-    #[index(unique)]
+    #[index(unique, covering)]
     email: String,
     #[index]
     city: String,
@@ -41,7 +42,7 @@ struct User {
     age: u32,
     #[index]
     nickname: Option<String>,
-    #[index(each)]
+    #[index(each, covering)]
     tags: Vec<String>,
     #[index]
     score: f64,

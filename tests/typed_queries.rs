@@ -527,3 +527,68 @@ fn a_composite_range_bound_may_give_only_the_leading_fields() -> Result<(), Erro
     assert_eq!(ids(users.range(User::age, 25..45)?), [paris, vienna]);
     Ok(())
 }
+
+/// The same documents as [`User`] would hold, with covering indexes in every
+/// form the derive takes.
+#[derive(Indexed, Clone, Debug, PartialEq)]
+#[indexed(composite(by_city_age = (city, age), covering))]
+#[indexed(computed(by_decade: u32 = decade, covering))]
+struct Member {
+    #[index(unique, covering)]
+    email: String,
+    #[index(covering)]
+    city: String,
+    #[index]
+    age: u32,
+}
+
+impl Member {
+    fn decade(&self) -> u32 {
+        self.age / 10
+    }
+}
+
+#[test]
+fn covering_indexes_read_the_current_version() -> Result<(), Error> {
+    let members = Collection::<Member>::new();
+    let covering: Vec<(String, bool)> = members
+        .indexes()?
+        .iter()
+        .map(|info| (info.name().to_owned(), info.is_covering()))
+        .collect();
+    let expected = [
+        ("email", true),
+        ("city", true),
+        ("age", false),
+        ("by_city_age", true),
+        ("by_decade", true),
+    ]
+    .map(|(name, covering)| (name.to_owned(), covering));
+    assert_eq!(covering, expected);
+    let member = |email: &str, city: &str, age| Member {
+        email: email.to_owned(),
+        city: city.to_owned(),
+        age,
+    };
+    let ada = members.insert(member("ada@x", "Paris", 36))?;
+    members.insert(member("bob@x", "Paris", 41))?;
+    let before = members.snapshot()?;
+    // Keys unchanged in `email` and `city`, changed in `age` and `by_decade`.
+    members.update(ada, member("ada@x", "Paris", 37))?;
+    let ages = |found: docstore::Iter<Member>| found.map(|m| m.age).collect::<Vec<_>>();
+    assert_eq!(ages(members.lookup(Member::city, "Paris")?), [37, 41]);
+    assert_eq!(ages(members.lookup(Member::email, "ada@x")?), [37]);
+    assert_eq!(ages(members.range(Member::by_decade, 3..5)?), [37, 41]);
+    assert_eq!(
+        ages(members.prefix(Member::by_city_age, ("Paris",))?),
+        [37, 41]
+    );
+    // A snapshot from before the update still reads the version it saw.
+    assert_eq!(ages(before.lookup(Member::city, "Paris")?), [36, 41]);
+    assert_eq!(members.verify()?, Vec::<String>::new());
+    members.delete(ada)?;
+    assert_eq!(ages(members.lookup(Member::city, "Paris")?), [41]);
+    assert_eq!(ages(before.lookup(Member::email, "ada@x")?), [36]);
+    assert_eq!(members.verify()?, Vec::<String>::new());
+    Ok(())
+}

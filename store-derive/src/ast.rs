@@ -32,6 +32,8 @@ pub(crate) struct Index<'a> {
     /// The handle's name, spanned where the user wrote it.
     pub name: Ident,
     pub unique: bool,
+    /// Entries hold their documents (`IndexOptions::covering`).
+    pub covering: bool,
     pub kind: Kind<'a>,
 }
 
@@ -103,6 +105,7 @@ impl<'a> Input<'a> {
                     Ok(options) => self.indexes.push(Index {
                         name: options.name.unwrap_or_else(|| field.ident.clone()),
                         unique: options.unique,
+                        covering: options.covering,
                         kind: Kind::Field {
                             field,
                             each: options.each,
@@ -190,9 +193,11 @@ impl From<StructAttr> for Index<'_> {
                 fields,
                 list,
                 unique,
+                covering,
             } => Index {
                 name,
                 unique,
+                covering,
                 kind: Kind::Composite { fields, list },
             },
             StructAttr::Computed {
@@ -201,9 +206,11 @@ impl From<StructAttr> for Index<'_> {
                 method,
                 unique,
                 each,
+                covering,
             } => Index {
                 name,
                 unique,
+                covering,
                 kind: Kind::Computed { ty, method, each },
             },
         }

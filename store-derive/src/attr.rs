@@ -12,31 +12,34 @@ use syn::{Attribute, Ident, LitStr, MacroDelimiter, Meta, MetaList, Token, Type,
 pub(crate) struct FieldAttr {
     pub unique: bool,
     pub each: bool,
+    pub covering: bool,
     /// The handle's name, when it is not the field's (`name = "by_score"`).
     pub name: Option<Ident>,
 }
 
 /// One item of a struct-level `#[indexed(...)]`.
 pub(crate) enum StructAttr {
-    /// `composite(name = (field, field, ...), unique)`
+    /// `composite(name = (field, field, ...), unique, covering)`
     Composite {
         name: Ident,
         fields: Vec<Ident>,
         /// The parenthesised field list, for errors about it as a whole.
         list: Span,
         unique: bool,
+        covering: bool,
     },
-    /// `computed(name: Type = method, unique, each)`
+    /// `computed(name: Type = method, unique, each, covering)`
     Computed {
         name: Ident,
         ty: Box<Type>,
         method: Ident,
         unique: bool,
         each: bool,
+        covering: bool,
     },
 }
 
-const FIELD_OPTIONS: &str = "expected `unique`, `each` or `name = \"...\"`";
+const FIELD_OPTIONS: &str = "expected `unique`, `each`, `covering` or `name = \"...\"`";
 
 /// Parses one `#[index]` attribute: the bare word or a list of options.
 pub(crate) fn field_attr(attr: &Attribute) -> syn::Result<FieldAttr> {
@@ -44,6 +47,7 @@ pub(crate) fn field_attr(attr: &Attribute) -> syn::Result<FieldAttr> {
         Meta::Path(_) => Ok(FieldAttr {
             unique: false,
             each: false,
+            covering: false,
             name: None,
         }),
         Meta::List(list) => {
@@ -60,6 +64,7 @@ pub(crate) fn field_attr(attr: &Attribute) -> syn::Result<FieldAttr> {
 fn parse_field_options(input: ParseStream) -> syn::Result<FieldAttr> {
     let mut unique = None;
     let mut each = None;
+    let mut covering = None;
     let mut name = None;
     while !input.is_empty() {
         let option = option_word(input, FIELD_OPTIONS)?;
@@ -67,6 +72,8 @@ fn parse_field_options(input: ParseStream) -> syn::Result<FieldAttr> {
             set_once(&mut unique, &option, ())?;
         } else if option == "each" {
             set_once(&mut each, &option, ())?;
+        } else if option == "covering" {
+            set_once(&mut covering, &option, ())?;
         } else if option == "name" {
             let value = index_name(input)?;
             set_once(&mut name, &option, value)?;
@@ -78,6 +85,7 @@ fn parse_field_options(input: ParseStream) -> syn::Result<FieldAttr> {
     Ok(FieldAttr {
         unique: unique.is_some(),
         each: each.is_some(),
+        covering: covering.is_some(),
         name,
     })
 }
@@ -141,7 +149,7 @@ impl Parse for StructAttr {
 
 fn parse_composite(input: ParseStream) -> syn::Result<StructAttr> {
     const USAGE: &str = "expected `composite(name = (field, field, ...))`";
-    const OPTIONS: &str = "expected `unique`";
+    const OPTIONS: &str = "expected `unique` or `covering`";
     let name: Ident = input
         .parse()
         .map_err(|e| syn::Error::new(e.span(), USAGE))?;
@@ -158,6 +166,7 @@ fn parse_composite(input: ParseStream) -> syn::Result<StructAttr> {
     let fields = Punctuated::<Ident, Token![,]>::parse_terminated(&list)
         .map_err(|e| syn::Error::new(e.span(), "expected field names separated by `,`"))?;
     let mut unique = None;
+    let mut covering = None;
     while !input.is_empty() {
         separator(input, "options")?;
         if input.is_empty() {
@@ -166,6 +175,8 @@ fn parse_composite(input: ParseStream) -> syn::Result<StructAttr> {
         let option = option_word(input, OPTIONS)?;
         if option == "unique" {
             set_once(&mut unique, &option, ())?;
+        } else if option == "covering" {
+            set_once(&mut covering, &option, ())?;
         } else if option == "each" {
             return Err(syn::Error::new_spanned(
                 &option,
@@ -181,12 +192,13 @@ fn parse_composite(input: ParseStream) -> syn::Result<StructAttr> {
         fields: fields.into_iter().collect(),
         list: paren.span.join(),
         unique: unique.is_some(),
+        covering: covering.is_some(),
     })
 }
 
 fn parse_computed(input: ParseStream) -> syn::Result<StructAttr> {
     const USAGE: &str = "expected `computed(name: Type = method)`";
-    const OPTIONS: &str = "expected `unique` or `each`";
+    const OPTIONS: &str = "expected `unique`, `each` or `covering`";
     let name: Ident = input
         .parse()
         .map_err(|e| syn::Error::new(e.span(), USAGE))?;
@@ -208,6 +220,7 @@ fn parse_computed(input: ParseStream) -> syn::Result<StructAttr> {
     })?;
     let mut unique = None;
     let mut each = None;
+    let mut covering = None;
     while !input.is_empty() {
         separator(input, "options")?;
         if input.is_empty() {
@@ -218,6 +231,8 @@ fn parse_computed(input: ParseStream) -> syn::Result<StructAttr> {
             set_once(&mut unique, &option, ())?;
         } else if option == "each" {
             set_once(&mut each, &option, ())?;
+        } else if option == "covering" {
+            set_once(&mut covering, &option, ())?;
         } else {
             return Err(unknown_option(&option, OPTIONS));
         }
@@ -228,6 +243,7 @@ fn parse_computed(input: ParseStream) -> syn::Result<StructAttr> {
         method,
         unique: unique.is_some(),
         each: each.is_some(),
+        covering: covering.is_some(),
     })
 }
 

@@ -265,6 +265,7 @@ fn spec(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
     };
     let unique = index.unique.then(|| quote!(.unique()));
     let multi_key = multi_key.then(|| quote!(.multi_key()));
+    let covering = index.covering.then(|| quote!(.covering()));
     quote! {
         ::docstore::__private::IndexSpec::new(
             #name,
@@ -275,6 +276,7 @@ fn spec(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
         )
         #unique
         #multi_key
+        #covering
     }
 }
 
@@ -412,7 +414,12 @@ fn at(span: Span) -> Span {
 fn handle_doc(input: &Input<'_>, index: &Index<'_>) -> String {
     let ident = input.ident;
     let name = &index.name;
-    let unique = if index.unique { "unique " } else { "" };
+    let unique = match (index.unique, index.covering) {
+        (true, true) => "unique covering ",
+        (true, false) => "unique ",
+        (false, true) => "covering ",
+        (false, false) => "",
+    };
     let what = match &index.kind {
         Kind::Field { field, each } => {
             let elements = if *each { "each element of " } else { "" };

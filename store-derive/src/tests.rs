@@ -21,6 +21,8 @@ fn valid_inputs_expand() {
         "struct A { #[index(unique, each, name = \"x\")] a: Option<Vec<u8>>, #[index] #[index(name = \"b\")] c: u8 }",
         "#[indexed(composite(x = (a, b), unique,), computed(y: Option<Vec<u8>> = f, each, unique),)] struct A { a: u8, b: u8 }",
         "#[indexed(computed(y: Vec<u8> = f, each))] struct A { r#type: u8 }",
+        "#[indexed(composite(x = (a, b), covering), computed(y: u8 = f, covering, unique))] \
+         struct A { #[index(covering, unique)] a: u8, b: u8 }",
     ] {
         assert_eq!(errors_of(source), Vec::<String>::new(), "{source}");
     }
@@ -43,6 +45,8 @@ fn malformed_inputs_give_errors_not_panics() {
         "struct A { #[index(each(x))] a: Vec<u8> }",
         "struct A { #[index(\"unique\")] a: u8 }",
         "struct A { #[index(unique,,)] a: u8 }",
+        "struct A { #[index(covering, covering)] a: u8 }",
+        "struct A { #[index(covering = true)] a: u8 }",
         "struct A { #[index[unique]] a: u8 }",
         "struct A { #[index{unique}] a: u8 }",
         "#[indexed] struct A { a: u8 }",
