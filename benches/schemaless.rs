@@ -5,14 +5,16 @@
 //! the workload's (../shared/WORKLOAD.md), with indexes by_name, by_age and
 //! by_city. Each size's store is built once and shared by every benchmark;
 //! the writing benchmarks run last and keep the store's size and content
-//! close to what it was.
+//! close to what it was. Lookups, ranges and updates also run on a second
+//! store whose indexes are covering (`covering/N` against `plain/N`), to show
+//! what covering indexes gain and cost.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
 use criterion::{criterion_group, criterion_main};
-use docstore::{Id, Object, Store};
+use docstore::{Id, IndexOptions, Object, Store};
 use serde_json::{Value, json};
 
 const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
@@ -58,10 +60,12 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(n: usize) -> Fixture {
+    fn new(n: usize, options: IndexOptions) -> Fixture {
         let store = Store::new();
         for (index, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
-            store.create_index(index, [field]).expect("a new index");
+            store
+                .create_index_with(index, [field], options)
+                .expect("a new index");
         }
         let ages: Vec<u64> = (0..n).map(|i| (i % 100) as u64).collect();
         let ids = (0..n)
@@ -95,8 +99,18 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
     }
 }
 
+/// The fixtures with plain indexes and those with covering ones, each named.
+fn both<'a>(plain: &'a [Fixture], covering: &'a [Fixture]) -> Vec<(&'static str, &'a Fixture)> {
+    let plain = plain.iter().map(|f| ("plain", f));
+    plain
+        .chain(covering.iter().map(|f| ("covering", f)))
+        .collect()
+}
+
 fn benches(c: &mut Criterion) {
-    let mut fixtures: Vec<Fixture> = SIZES.into_iter().map(Fixture::new).collect();
+    let fixture = |options| move |n| Fixture::new(n, options);
+    let mut fixtures: Vec<Fixture> = SIZES.map(fixture(IndexOptions::new())).into();
+    let mut covering: Vec<Fixture> = SIZES.map(fixture(IndexOptions::new().covering())).into();
 
     let mut group = c.benchmark_group("schemaless/get");
     group.throughput(Throughput::Elements(1));
@@ -111,10 +125,10 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("schemaless/lookup");
     group.throughput(Throughput::Elements(1));
-    for f in &fixtures {
+    for (kind, f) in both(&fixtures, &covering) {
         configure(&mut group, f.n);
         let mut names = f.names.iter().cycle();
-        group.bench_function(BenchmarkId::from_parameter(f.n), |b| {
+        group.bench_function(BenchmarkId::new(kind, f.n), |b| {
             b.iter(|| {
                 let name = names.next().expect("endless");
                 let mut found = f.store.lookup("by_name", name).expect("lookup");
@@ -127,11 +141,11 @@ fn benches(c: &mut Criterion) {
     // Ages a..a + 5: a twentieth of the store, so per-element throughput is
     // the cost per result.
     let mut group = c.benchmark_group("schemaless/range");
-    for f in &fixtures {
+    for (kind, f) in both(&fixtures, &covering) {
         configure(&mut group, f.n);
         group.throughput(Throughput::Elements((f.n / 20) as u64));
         let mut rng = Rng(42);
-        group.bench_function(BenchmarkId::from_parameter(f.n), |b| {
+        group.bench_function(BenchmarkId::new(kind, f.n), |b| {
             b.iter(|| {
                 let start = rng.below(96) as u64;
                 let found = f.store.range("by_age", start..start + 5).expect("range");
@@ -190,7 +204,8 @@ fn benches(c: &mut Criterion) {
     // document is built afresh, so by_age changes on every update.
     let mut group = c.benchmark_group("schemaless/update");
     group.throughput(Throughput::Elements(1));
-    for f in &mut fixtures {
+    let plain = fixtures.iter_mut().map(|f| ("plain", f));
+    for (kind, f) in plain.chain(covering.iter_mut().map(|f| ("covering", f))) {
         configure(&mut group, f.n);
         let mut rng = Rng(42);
         let Fixture {
@@ -200,7 +215,7 @@ fn benches(c: &mut Criterion) {
             ages,
             ..
         } = f;
-        group.bench_function(BenchmarkId::from_parameter(*n), |b| {
+        group.bench_function(BenchmarkId::new(kind, *n), |b| {
             b.iter(|| {
                 let j = rng.below(*n);
                 ages[j] = (ages[j] + 1) % 100;

@@ -6,6 +6,7 @@
 //! cargo run --release --example workload                       # every system, N = 100,000
 //! cargo run --release --example workload -- --n 10000          # another size
 //! cargo run --release --example workload -- --only schemaless  # one system (for its RSS)
+//! cargo run --release --example workload -- --covering          # docstore's indexes covering
 //! ```
 //!
 //! Each phase prints `SYSTEM PHASE OPS SECONDS OPS_PER_SEC`; after insert,
@@ -25,12 +26,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use docstore::{Collection, Id, Store};
+use docstore::{Collection, Id};
 use serde_json::Value;
 
 use baseline::Naive;
 use common::{Found, Rng, System, initial_age};
-use typed::Doc;
+use schemaless::Schemaless;
+use typed::{CoveringDoc, Doc};
 
 const SYSTEMS: [&str; 4] = ["schemaless", "typed", "baseline", "baseline-typed"];
 
@@ -54,12 +56,23 @@ const EXPECTED_CHECK_100K: &str = "get_age_sum=4954108 lookup_wide_results=40000
      lookup_wide_age_sum=19504376 range_results=1000467 range_age_sum=50210183 \
      scan_age_sum=49498000 par_get_age_sums=[4953221 4959315]";
 
+/// What the command line asks for.
+struct Args {
+    n: usize,
+    only: Option<String>,
+    /// docstore's systems make their indexes covering (`IndexOptions::covering`).
+    covering: bool,
+}
+
 fn main() -> ExitCode {
-    let (n, only) = match parse_args() {
+    let Args { n, only, covering } = match parse_args() {
         Ok(args) => args,
         Err(message) => {
             eprintln!("{message}");
-            eprintln!("usage: workload [--n N] [--only {}]", SYSTEMS.join("|"));
+            eprintln!(
+                "usage: workload [--n N] [--only {}] [--covering]",
+                SYSTEMS.join("|")
+            );
             return ExitCode::from(2);
         }
     };
@@ -68,10 +81,12 @@ fn main() -> ExitCode {
         if only.as_deref().is_some_and(|only| only != system) {
             continue;
         }
-        let check = match system {
-            "schemaless" => run::<Store>(n),
-            "typed" => run::<Collection<Doc>>(n),
-            "baseline" => run::<Naive<Value>>(n),
+        let check = match (system, covering) {
+            ("schemaless", false) => run::<Schemaless<false>>(n),
+            ("schemaless", true) => run::<Schemaless<true>>(n),
+            ("typed", false) => run::<Collection<Doc>>(n),
+            ("typed", true) => run::<Collection<CoveringDoc>>(n),
+            ("baseline", _) => run::<Naive<Value>>(n),
             _ => run::<Naive<Doc>>(n),
         };
         if n == 100_000 && check != EXPECTED_CHECK_100K {
@@ -86,9 +101,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_args() -> Result<(usize, Option<String>), String> {
+fn parse_args() -> Result<Args, String> {
     let mut n = 100_000;
     let mut only = None;
+    let mut covering = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -106,10 +122,11 @@ fn parse_args() -> Result<(usize, Option<String>), String> {
                 }
                 only = Some(system);
             }
+            "--covering" => covering = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok((n, only))
+    Ok(Args { n, only, covering })
 }
 
 fn timed<R>(work: impl FnOnce() -> R) -> (R, Duration) {
