@@ -598,23 +598,28 @@ impl<D> Engine<D> {
                 let here = have.at(h).map(|(entry, doc)| (entry.clone(), doc.clone()));
                 let there = want.at(w).map(|(entry, doc)| (entry.clone(), doc.clone()));
                 match (here, there) {
-                    (Some((a, held)), Some((b, current))) if a == b => {
-                        let current_version = |doc: &Option<Versioned<D>>| match doc {
-                            Some(doc) => format!("version {}", doc.version()),
-                            None => "no version".to_owned(),
-                        };
-                        let same = match (&held, &current) {
-                            (Some(held), Some(current)) => held.ptr_eq(current),
-                            (held, current) => held.is_none() && current.is_none(),
-                        };
-                        if !same {
-                            problems.push(format!(
-                                "index {name:?} holds {} of document {} under key {}, not {}",
-                                current_version(&held),
-                                a.id,
-                                describe(a.key.as_bytes()),
-                                current_version(&current)
-                            ));
+                    (Some((a, held)), Some((b, stored))) if a == b => {
+                        let entry = format!(
+                            "index {name:?}: the entry of document {} under key {}",
+                            a.id,
+                            describe(a.key.as_bytes())
+                        );
+                        match (&held, &stored) {
+                            (Some(held), Some(stored)) if !held.ptr_eq(stored) => {
+                                problems.push(format!(
+                                    "{entry} holds a record of version {}, not the stored \
+                                     version {}",
+                                    held.version(),
+                                    stored.version()
+                                ));
+                            }
+                            (None, Some(_)) => {
+                                problems.push(format!("{entry} holds no document"));
+                            }
+                            (Some(_), None) => problems.push(format!(
+                                "{entry} holds a document, but the index is not covering"
+                            )),
+                            _ => {}
                         }
                         h += 1;
                         w += 1;
