@@ -40,6 +40,7 @@ mod compare;
 mod encode;
 mod read;
 mod serialize;
+mod tape;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +51,7 @@ use serde_json::{Map, Number, Value};
 
 use encode::Encoder;
 use read::{decode, read_field, read_len, read_prefixed, skip};
+use tape::Tape;
 
 /// How deeply arrays and objects may nest in a document, counting the document
 /// itself as level 1 (so `{"a": {}}` is 2 levels deep).
@@ -132,7 +134,7 @@ impl std::error::Error for InvalidValue {}
 #[derive(Clone)]
 pub struct Object {
     /// A bare object body (see the module docs).
-    bytes: Box<[u8]>,
+    bytes: Tape,
 }
 
 impl Object {
@@ -172,7 +174,7 @@ impl Object {
         let borrowed = SCRATCH.try_with(|scratch| {
             let mut scratch = scratch.try_borrow_mut().ok()?;
             let (result, out) = encode(std::mem::take(&mut *scratch));
-            let bytes = result.map(|()| Box::from(out.as_slice()));
+            let bytes = result.map(|()| Tape::new(&out));
             // A huge document should not pin its size in every thread that wrote one.
             if out.capacity() <= 1 << 16 {
                 *scratch = out;
@@ -185,7 +187,7 @@ impl Object {
             _ => {
                 let (result, out) = encode(Vec::new());
                 result?;
-                out.into_boxed_slice()
+                Tape::new(&out)
             }
         };
         Ok(Self { bytes })
@@ -228,12 +230,13 @@ impl Object {
     /// The whole document as a borrowed object view.
     #[inline]
     pub fn as_object_ref(&self) -> ObjectRef<'_> {
-        ObjectRef::from_body(&self.bytes).unwrap_or_default()
+        ObjectRef::from_body(self.bytes.as_slice()).unwrap_or_default()
     }
 
-    /// The heap memory the document uses, in bytes: the length of its encoding.
+    /// The length of the document's encoding, in bytes: the memory it needs
+    /// beyond its fixed size (small documents keep it inline).
     pub fn size_in_bytes(&self) -> usize {
-        self.bytes.len()
+        self.bytes.as_slice().len()
     }
 }
 

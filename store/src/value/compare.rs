@@ -59,7 +59,8 @@ fn sorted_fields(object: ObjectRef<'_>) -> Vec<(&str, ValueRef<'_>)> {
 
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
-        self.bytes == other.bytes || self.as_object_ref() == other.as_object_ref()
+        self.bytes.as_slice() == other.bytes.as_slice()
+            || self.as_object_ref() == other.as_object_ref()
     }
 }
 
