@@ -156,9 +156,9 @@ impl IndexOptions {
     /// result costs a search of the documents by id.
     ///
     /// Reads gain, writes pay. In the README's benchmarks a range over a covering
-    /// index costs about a fifth as much per result as over a plain one (25 ns
-    /// against 128 ns at 10k documents, 114 ns against 571 ns at 1M), and a
-    /// unique-key lookup about a third less. In exchange an update re-points the
+    /// index costs about a fifth as much per result as over a plain one (26 ns
+    /// against 124 ns at 10k documents, 111 ns against 542 ns at 1M), and a
+    /// unique-key lookup up to 40% less. In exchange an update re-points the
     /// document's entries in every covering index, even where its key did not
     /// change (one more tree search per covering index: updates with three
     /// covering indexes ran 20-35% slower), and a write made while a snapshot is
