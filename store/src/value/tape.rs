@@ -50,4 +50,10 @@ mod tests {
             assert_eq!(matches!(tape, Tape::Inline { .. }), len <= INLINE);
         }
     }
+
+    #[test]
+    fn an_inline_tape_adds_little_beyond_its_bytes() {
+        // The size the module docs' arithmetic (a 160-byte record) rests on.
+        assert!(std::mem::size_of::<Tape>() <= INLINE + 2);
+    }
 }
