@@ -61,31 +61,48 @@ pub(crate) fn field_attr(attr: &Attribute) -> syn::Result<FieldAttr> {
     }
 }
 
+/// The one-word options every kind of index takes, each at most once.
+#[derive(Default)]
+struct Flags {
+    unique: Option<()>,
+    each: Option<()>,
+    covering: Option<()>,
+}
+
+impl Flags {
+    /// Records `option` if it is one of the words; `false` if it is not.
+    fn take(&mut self, option: &Ident) -> syn::Result<bool> {
+        let slot = if option == "unique" {
+            &mut self.unique
+        } else if option == "each" {
+            &mut self.each
+        } else if option == "covering" {
+            &mut self.covering
+        } else {
+            return Ok(false);
+        };
+        set_once(slot, option, ())?;
+        Ok(true)
+    }
+}
+
 fn parse_field_options(input: ParseStream) -> syn::Result<FieldAttr> {
-    let mut unique = None;
-    let mut each = None;
-    let mut covering = None;
+    let mut flags = Flags::default();
     let mut name = None;
     while !input.is_empty() {
         let option = option_word(input, FIELD_OPTIONS)?;
-        if option == "unique" {
-            set_once(&mut unique, &option, ())?;
-        } else if option == "each" {
-            set_once(&mut each, &option, ())?;
-        } else if option == "covering" {
-            set_once(&mut covering, &option, ())?;
-        } else if option == "name" {
+        if option == "name" {
             let value = index_name(input)?;
             set_once(&mut name, &option, value)?;
-        } else {
+        } else if !flags.take(&option)? {
             return Err(unknown_option(&option, FIELD_OPTIONS));
         }
         separator(input, "options")?;
     }
     Ok(FieldAttr {
-        unique: unique.is_some(),
-        each: each.is_some(),
-        covering: covering.is_some(),
+        unique: flags.unique.is_some(),
+        each: flags.each.is_some(),
+        covering: flags.covering.is_some(),
         name,
     })
 }
@@ -165,34 +182,23 @@ fn parse_composite(input: ParseStream) -> syn::Result<StructAttr> {
     let paren = parenthesized!(list in input);
     let fields = Punctuated::<Ident, Token![,]>::parse_terminated(&list)
         .map_err(|e| syn::Error::new(e.span(), "expected field names separated by `,`"))?;
-    let mut unique = None;
-    let mut covering = None;
-    while !input.is_empty() {
-        separator(input, "options")?;
-        if input.is_empty() {
-            break;
-        }
-        let option = option_word(input, OPTIONS)?;
-        if option == "unique" {
-            set_once(&mut unique, &option, ())?;
-        } else if option == "covering" {
-            set_once(&mut covering, &option, ())?;
-        } else if option == "each" {
+    let mut flags = Flags::default();
+    trailing_options(input, OPTIONS, |option| {
+        if option == "each" {
             return Err(syn::Error::new_spanned(
-                &option,
+                option,
                 "a composite index cannot be multi-key; \
                  index the collection field on its own with `#[index(each)]`",
             ));
-        } else {
-            return Err(unknown_option(&option, OPTIONS));
         }
-    }
+        flags.take(option)
+    })?;
     Ok(StructAttr::Composite {
         name,
         fields: fields.into_iter().collect(),
         list: paren.span.join(),
-        unique: unique.is_some(),
-        covering: covering.is_some(),
+        unique: flags.unique.is_some(),
+        covering: flags.covering.is_some(),
     })
 }
 
@@ -218,33 +224,37 @@ fn parse_computed(input: ParseStream) -> syn::Result<StructAttr> {
             "expected the name of a method of the struct that takes `&self`",
         )
     })?;
-    let mut unique = None;
-    let mut each = None;
-    let mut covering = None;
+    let mut flags = Flags::default();
+    trailing_options(input, OPTIONS, |option| flags.take(option))?;
+    Ok(StructAttr::Computed {
+        name,
+        ty,
+        method,
+        unique: flags.unique.is_some(),
+        each: flags.each.is_some(),
+        covering: flags.covering.is_some(),
+    })
+}
+
+/// The `, option` words after a struct-level index's declaration, each handed
+/// to `take`, which says whether it knows the word (if not, the error names
+/// what `expected`).
+fn trailing_options(
+    input: ParseStream,
+    expected: &str,
+    mut take: impl FnMut(&Ident) -> syn::Result<bool>,
+) -> syn::Result<()> {
     while !input.is_empty() {
         separator(input, "options")?;
         if input.is_empty() {
             break;
         }
-        let option = option_word(input, OPTIONS)?;
-        if option == "unique" {
-            set_once(&mut unique, &option, ())?;
-        } else if option == "each" {
-            set_once(&mut each, &option, ())?;
-        } else if option == "covering" {
-            set_once(&mut covering, &option, ())?;
-        } else {
-            return Err(unknown_option(&option, OPTIONS));
+        let option = option_word(input, expected)?;
+        if !take(&option)? {
+            return Err(unknown_option(&option, expected));
         }
     }
-    Ok(StructAttr::Computed {
-        name,
-        ty,
-        method,
-        unique: unique.is_some(),
-        each: each.is_some(),
-        covering: covering.is_some(),
-    })
+    Ok(())
 }
 
 /// `#[index[...]]` and `#[index{...}]` parse as lists too; only `(...)` is the syntax.
