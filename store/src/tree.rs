@@ -218,28 +218,10 @@ impl<K: Ord, V> Tree<K, V> {
                     walk.leaf = Some((Arc::clone(node), rank));
                     return (start, end, walk);
                 }
-                Node::Branch(children) => {
-                    let after = children.partition_point(|child| below(&child.min));
-                    let Some(last) = after.checked_sub(1) else {
-                        // The run starts at this subtree's first key; descend leftmost.
-                        match children.first() {
-                            Some(child) => {
-                                node = &child.node;
-                                continue;
-                            }
-                            None => return (rank, rank, walk),
-                        }
-                    };
-                    rank += children
-                        .iter()
-                        .take(last)
-                        .map(|child| child.len)
-                        .sum::<usize>();
-                    match children.get(last) {
-                        Some(child) => node = &child.node,
-                        None => return (rank, rank, walk),
-                    }
-                }
+                Node::Branch(children) => match child_by(children, &mut below, &mut rank) {
+                    Some(child) => node = child,
+                    None => return (rank, rank, walk),
+                },
             }
         }
     }
@@ -254,21 +236,10 @@ impl<K: Ord, V> Tree<K, V> {
         loop {
             match node {
                 Node::Leaf(entries) => return rank + entries.partition_point(|(k, _)| below(k)),
-                Node::Branch(children) => {
-                    let after = children.partition_point(|child| below(&child.min));
-                    let Some(last) = after.checked_sub(1) else {
-                        return rank;
-                    };
-                    rank += children
-                        .iter()
-                        .take(last)
-                        .map(|child| child.len)
-                        .sum::<usize>();
-                    match children.get(last) {
-                        Some(child) => node = &child.node,
-                        None => return rank,
-                    }
-                }
+                Node::Branch(children) => match child_by(children, &mut below, &mut rank) {
+                    Some(child) => node = child,
+                    None => return rank,
+                },
             }
         }
     }
@@ -380,6 +351,27 @@ fn chunks<T>(items: Vec<T>, target: usize) -> Vec<Vec<T>> {
         out.push(items.by_ref().take(size).collect());
     }
     out
+}
+
+/// The child a search by the partition predicate `below` goes down into, adding
+/// to `rank` the entries of the children before it: the last child whose
+/// smallest key satisfies `below`, or the first child if none does (every key
+/// failing `below` then lies in or after it).
+fn child_by<'a, K, V>(
+    children: &'a Children<K, V>,
+    below: &mut impl FnMut(&K) -> bool,
+    rank: &mut usize,
+) -> Option<&'a Arc<Node<K, V>>> {
+    let after = children.partition_point(|child| below(&child.min));
+    let Some(last) = after.checked_sub(1) else {
+        return children.first().map(|child| &child.node);
+    };
+    *rank += children
+        .iter()
+        .take(last)
+        .map(|child| child.len)
+        .sum::<usize>();
+    children.get(last).map(|child| &child.node)
 }
 
 /// Returns the value replaced, and a new right sibling if the node split.
