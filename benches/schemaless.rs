@@ -9,29 +9,17 @@
 //! store whose indexes are covering (`covering/N` against `plain/N`), to show
 //! what covering indexes gain and cost.
 
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use criterion::{criterion_group, criterion_main};
 use docstore::{Id, IndexOptions, Object, Store};
 use serde_json::{Value, json};
 
-const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
-
-/// The workload's xorshift64* generator.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
+use common::{Rng, SIZES, configure, random_names};
 
 fn document(i: usize, age: u64) -> Value {
     json!({
@@ -71,10 +59,7 @@ impl Fixture {
         let ids = (0..n)
             .map(|i| store.insert(document(i, ages[i])).expect("insert"))
             .collect();
-        let mut rng = Rng(42);
-        let names = (0..1 << 16)
-            .map(|_| format!("user-{}", rng.below(n)))
-            .collect();
+        let names = random_names(n);
         Fixture {
             n,
             store,
@@ -82,20 +67,6 @@ impl Fixture {
             ages,
             names,
         }
-    }
-}
-
-/// Small stores get more samples; the 1M store's benchmarks are kept short.
-fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
-    group.warm_up_time(Duration::from_secs(1));
-    if n >= 1_000_000 {
-        group
-            .sample_size(10)
-            .measurement_time(Duration::from_secs(3));
-    } else {
-        group
-            .sample_size(30)
-            .measurement_time(Duration::from_secs(2));
     }
 }
 

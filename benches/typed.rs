@@ -3,27 +3,13 @@
 //!
 //! `cargo bench --bench typed`. Each size's collection is built once.
 
-use std::time::Duration;
+mod common;
 
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use criterion::{criterion_group, criterion_main};
 use docstore::{Collection, Id, Indexed};
 
-const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
-
-/// The workload's xorshift64* generator.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
+use common::{Rng, SIZES, configure, random_names};
 
 /// The workload's document.
 #[derive(Indexed, Clone, Debug)]
@@ -86,29 +72,13 @@ impl Fixture {
         let ids = (0..n)
             .map(|i| docs.insert(Doc::build(i)).expect("insert"))
             .collect();
-        let mut rng = Rng(42);
-        let names = (0..1 << 16)
-            .map(|_| format!("user-{}", rng.below(n)))
-            .collect();
+        let names = random_names(n);
         Fixture {
             n,
             docs,
             ids,
             names,
         }
-    }
-}
-
-fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
-    group.warm_up_time(Duration::from_secs(1));
-    if n >= 1_000_000 {
-        group
-            .sample_size(10)
-            .measurement_time(Duration::from_secs(3));
-    } else {
-        group
-            .sample_size(30)
-            .measurement_time(Duration::from_secs(2));
     }
 }
 

@@ -1,0 +1,46 @@
+//! What both benchmark files share: the sizes, the workload's generator, the
+//! random names lookups use, and how long each size is measured.
+
+use std::time::Duration;
+
+use criterion::{BenchmarkGroup, measurement::WallTime};
+
+/// The store sizes every benchmark runs at.
+pub const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
+
+/// The workload's xorshift64* generator.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
+    }
+}
+
+/// Names of random documents among `n`, made ahead so that lookups time the
+/// store only.
+pub fn random_names(n: usize) -> Vec<String> {
+    let mut rng = Rng(42);
+    (0..1 << 16)
+        .map(|_| format!("user-{}", rng.below(n)))
+        .collect()
+}
+
+/// Small stores get more samples; the 1M store's benchmarks are kept short.
+pub fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
+    group.warm_up_time(Duration::from_secs(1));
+    if n >= 1_000_000 {
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(3));
+    } else {
+        group
+            .sample_size(30)
+            .measurement_time(Duration::from_secs(2));
+    }
+}
