@@ -663,11 +663,7 @@ fn run_cursor(what: &str, mut cursor: Cursor<Object>, items: &[Row], moves: &[Mo
                 );
             }
             Move::Advance(n) => {
-                at = if *n >= 0 {
-                    at.saturating_add(n.unsigned_abs()).min(len)
-                } else {
-                    at.saturating_sub(n.unsigned_abs())
-                };
+                at = common::advanced(at, *n, len);
                 cursor.advance(*n);
             }
             Move::Seek(p) => {

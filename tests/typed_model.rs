@@ -439,7 +439,15 @@ fn dump(users: &Collection<User>) -> (Vec<Row>, Vec<Vec<(Id, u64)>>) {
 }
 
 fn index_ids(snapshot: &Snapshot<User>, name: &str) -> Vec<(Id, u64)> {
-    let iter = match name {
+    by_index_named(snapshot, name)
+        .expect("by_index")
+        .map(|d| (d.id(), d.version()))
+        .collect()
+}
+
+/// `by_index` on the index called `name`, through its handle.
+fn by_index_named(snapshot: &Snapshot<User>, name: &str) -> Result<Iter<User>, Error> {
+    match name {
         "email" => snapshot.by_index(User::email),
         "city" => snapshot.by_index(User::city),
         "age" => snapshot.by_index(User::age),
@@ -449,10 +457,7 @@ fn index_ids(snapshot: &Snapshot<User>, name: &str) -> Vec<(Id, u64)> {
         "by_city_age" => snapshot.by_index(User::by_city_age),
         "by_len" => snapshot.by_index(User::by_len),
         _ => snapshot.by_index(User::by_trap),
-    };
-    iter.expect("by_index")
-        .map(|d| (d.id(), d.version()))
-        .collect()
+    }
 }
 
 fn run_query(snapshot: &Snapshot<User>, query: &Query) -> Result<Iter<User>, Error> {
@@ -475,20 +480,7 @@ fn run_query(snapshot: &Snapshot<User>, query: &Query) -> Result<Iter<User>, Err
         Query::Len(len) => snapshot.lookup(User::by_len, *len),
         Query::Trap(trap) => snapshot.lookup(User::by_trap, *trap),
         Query::Email(email) => snapshot.lookup(User::email, email.as_str()),
-        Query::ByIndex(i) => {
-            let name = INDEXES[i % INDEXES.len()].name;
-            match name {
-                "email" => snapshot.by_index(User::email),
-                "city" => snapshot.by_index(User::city),
-                "age" => snapshot.by_index(User::age),
-                "nickname" => snapshot.by_index(User::nickname),
-                "tags" => snapshot.by_index(User::tags),
-                "score" => snapshot.by_index(User::score),
-                "by_city_age" => snapshot.by_index(User::by_city_age),
-                "by_len" => snapshot.by_index(User::by_len),
-                _ => snapshot.by_index(User::by_trap),
-            }
-        }
+        Query::ByIndex(i) => by_index_named(snapshot, INDEXES[i % INDEXES.len()].name),
     }
 }
 
@@ -606,11 +598,7 @@ fn consume(what: &str, mut iter: Iter<User>, expected: &[Row], how: &Consume) {
                         assert_eq!(cursor.prev().map(|d| row(&d)), want, "{what}: prev");
                     }
                     Move::Advance(n) => {
-                        at = if *n >= 0 {
-                            at.saturating_add(n.unsigned_abs()).min(len)
-                        } else {
-                            at.saturating_sub(n.unsigned_abs())
-                        };
+                        at = common::advanced(at, *n, len);
                         cursor.advance(*n);
                     }
                     Move::Seek(p) => {

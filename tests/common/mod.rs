@@ -132,3 +132,13 @@ pub fn key_combinations(values: &[&Value], multi_key: bool) -> Vec<Vec<Value>> {
     keys.dedup_by(|a, b| cmp_seq(a, b) == Ordering::Equal);
     keys
 }
+
+/// Where a cursor at `at` over `len` results should stand after `advance(n)`:
+/// moved by `n`, stopping at either end.
+pub fn advanced(at: usize, n: isize, len: usize) -> usize {
+    if n >= 0 {
+        at.saturating_add(n.unsigned_abs()).min(len)
+    } else {
+        at.saturating_sub(n.unsigned_abs())
+    }
+}
