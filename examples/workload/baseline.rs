@@ -18,9 +18,14 @@ use serde_json::Value;
 use crate::common::{Found, System, initial_age, json_document};
 
 /// What the naive store needs of a document: its three keys and its age.
-pub trait NaiveDoc: Send + Sync {
+pub trait NaiveDoc: Send + Sync + Sized {
+    /// The name of the system storing this document type.
+    const SYSTEM: &'static str;
     /// The by_age index's key type.
     type AgeKey: Ord + Copy + Send + Sync;
+
+    /// Document `i` with this age, built afresh.
+    fn build(i: usize, age: u64) -> Self;
 
     fn name(&self) -> &str;
     fn city(&self) -> &str;
@@ -144,7 +149,12 @@ impl<D: NaiveDoc> Naive<D> {
 }
 
 impl NaiveDoc for Value {
+    const SYSTEM: &'static str = "baseline";
     type AgeKey = i64;
+
+    fn build(i: usize, age: u64) -> Value {
+        json_document(i, age)
+    }
 
     fn name(&self) -> &str {
         self["name"].as_str().expect("a name")
@@ -167,15 +177,15 @@ impl NaiveDoc for Value {
     }
 }
 
-impl System for Naive<Value> {
-    const NAME: &'static str = "baseline";
+impl<D: NaiveDoc> System for Naive<D> {
+    const NAME: &'static str = D::SYSTEM;
 
     fn new() -> Self {
         Naive::new()
     }
 
     fn insert(&self, i: usize) -> Id {
-        Naive::insert(self, json_document(i, initial_age(i)))
+        Naive::insert(self, D::build(i, initial_age(i)))
     }
 
     fn get_age(&self, id: Id) -> u64 {
@@ -183,7 +193,7 @@ impl System for Naive<Value> {
     }
 
     fn update(&self, id: Id, i: usize, age: u64) {
-        Naive::update(self, id, json_document(i, age));
+        Naive::update(self, id, D::build(i, age));
     }
 
     fn lookup_name(&self, name: &str) -> Found {
