@@ -41,6 +41,7 @@ mod engine;
 mod error;
 mod id;
 mod index;
+mod inline_bytes;
 mod key;
 mod path;
 mod published;

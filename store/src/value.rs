@@ -230,13 +230,13 @@ impl Object {
     /// The whole document as a borrowed object view.
     #[inline]
     pub fn as_object_ref(&self) -> ObjectRef<'_> {
-        ObjectRef::from_body(self.bytes.as_slice()).unwrap_or_default()
+        ObjectRef::from_body(self.bytes.as_bytes()).unwrap_or_default()
     }
 
     /// The length of the document's encoding, in bytes: the memory it needs
     /// beyond its fixed size (small documents keep it inline).
     pub fn size_in_bytes(&self) -> usize {
-        self.bytes.as_slice().len()
+        self.bytes.as_bytes().len()
     }
 }
 

@@ -24,6 +24,8 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::inline_bytes::InlineBytes;
+
 pub(crate) use decode::describe;
 pub use encode::KeyWriter;
 pub(crate) use encode::encode_value_ref;
@@ -34,35 +36,8 @@ pub use typed::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange};
 const INLINE: usize = 22;
 
 /// An encoded key: small ones inline, so cloning an index leaf copies bytes and
-/// touches no reference counts.
-#[derive(Clone)]
-pub(crate) enum KeyBytes {
-    Inline { len: u8, bytes: [u8; INLINE] },
-    Shared(Arc<[u8]>),
-}
-
-impl KeyBytes {
-    pub(crate) fn new(encoded: &[u8]) -> KeyBytes {
-        if encoded.len() <= INLINE {
-            let mut bytes = [0; INLINE];
-            bytes[..encoded.len()].copy_from_slice(encoded);
-            KeyBytes::Inline {
-                // Cannot truncate: the length is at most INLINE.
-                len: encoded.len() as u8,
-                bytes,
-            }
-        } else {
-            KeyBytes::Shared(Arc::from(encoded))
-        }
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        match self {
-            KeyBytes::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(bytes),
-            KeyBytes::Shared(bytes) => bytes,
-        }
-    }
-}
+/// touches no reference counts; long ones shared.
+pub(crate) type KeyBytes = InlineBytes<INLINE, Arc<[u8]>>;
 
 impl PartialEq for KeyBytes {
     fn eq(&self, other: &Self) -> bool {

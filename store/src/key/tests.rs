@@ -111,7 +111,7 @@ fn short_keys_are_inline_and_long_ones_shared() {
     let short = KeyBytes::new(b"abc");
     let long = KeyBytes::new(&[7; 100]);
     assert!(matches!(short, KeyBytes::Inline { .. }));
-    assert!(matches!(long, KeyBytes::Shared(_)));
+    assert!(matches!(long, KeyBytes::Heap(_)));
     assert_eq!(short.as_bytes(), b"abc");
     assert_eq!(long.as_bytes(), &[7; 100][..]);
     assert_eq!(std::mem::size_of::<KeyBytes>(), 24);

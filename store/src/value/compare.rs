@@ -59,7 +59,7 @@ fn sorted_fields(object: ObjectRef<'_>) -> Vec<(&str, ValueRef<'_>)> {
 
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
-        self.bytes.as_slice() == other.bytes.as_slice()
+        self.bytes.as_bytes() == other.bytes.as_bytes()
             || self.as_object_ref() == other.as_object_ref()
     }
 }

@@ -255,7 +255,7 @@ fn equality_and_hashing_follow_serde_json() {
         bytes: Tape::new(&encoder.out),
     };
     let forward = doc(map.clone());
-    assert_ne!(reversed.bytes.as_slice(), forward.bytes.as_slice());
+    assert_ne!(reversed.bytes.as_bytes(), forward.bytes.as_bytes());
     assert_eq!(reversed, forward);
     assert_eq!(reversed, map);
     let hasher = std::collections::hash_map::RandomState::new();
@@ -265,7 +265,7 @@ fn equality_and_hashing_follow_serde_json() {
 
 #[test]
 fn corrupt_bytes_never_panic() {
-    let bytes = doc(benchmark_document()).bytes.as_slice().to_vec();
+    let bytes = doc(benchmark_document()).bytes.as_bytes().to_vec();
     let mut corruptions: Vec<Box<[u8]>> = (0..bytes.len()).map(|len| bytes[..len].into()).collect();
     for at in 0..bytes.len() {
         for flip in [0x01, 0x10, 0x80, 0xFF] {
