@@ -138,16 +138,16 @@ impl IndexChange {
                 kept: Keys::None,
             };
         }
-        let (old_keys, new_keys) = (old.as_slice(), new.as_slice());
-        let (kept, added) = new_keys
+        let removed = old
+            .as_slice()
             .iter()
-            .cloned()
-            .partition(|key| old_keys.binary_search(key).is_ok());
-        let removed = old_keys
-            .iter()
-            .filter(|key| new_keys.binary_search(key).is_err())
+            .filter(|key| new.as_slice().binary_search(key).is_err())
             .cloned()
             .collect();
+        // The new keys move into `kept` and `added`: no copies.
+        let (kept, added) = new
+            .into_iter()
+            .partition(|key| old.as_slice().binary_search(key).is_ok());
         IndexChange {
             removed: Keys::from_sorted(removed),
             added: Keys::from_sorted(added),
