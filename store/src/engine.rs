@@ -37,7 +37,7 @@ use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::published::Published;
-use crate::tree::{Tree, Walk};
+use crate::tree::Tree;
 use crate::{Error, Id, Result, Versioned};
 
 /// Everything a store holds at one moment. Immutable once published; cheap to clone.
@@ -536,15 +536,12 @@ impl<D> Engine<D> {
         mut keep: impl FnMut(&Versioned<D>) -> bool,
     ) -> Result<Engine<D>> {
         let state = self.snapshot()?;
-        let mut walk = Walk::new(state.docs.clone());
-        let mut kept = Vec::new();
-        for rank in 0..state.docs.len() {
-            if let Some((id, document)) = walk.at(rank)
-                && keep(document)
-            {
-                kept.push((*id, document.clone()));
-            }
-        }
+        let kept = state
+            .docs
+            .entries()
+            .filter(|(_, document)| keep(document))
+            .map(|(id, document)| (*id, document.clone()))
+            .collect();
         let docs = Tree::from_sorted(kept);
         let mut indexes = Vec::with_capacity(state.indexes.len());
         for index in &state.indexes {
@@ -571,11 +568,8 @@ impl<D> Engine<D> {
         if let Err(problem) = state.docs.check() {
             problems.push(format!("documents: {problem}"));
         }
-        let mut walk = Walk::new(state.docs.clone());
-        for rank in 0..state.docs.len() {
-            if let Some((id, document)) = walk.at(rank)
-                && *id != document.id()
-            {
+        for (id, document) in state.docs.entries() {
+            if *id != document.id() {
                 problems.push(format!("document {} is filed under id {id}", document.id()));
             }
         }
@@ -591,20 +585,17 @@ impl<D> Engine<D> {
                     continue;
                 }
             };
-            let mut have = Walk::new(index.entries.clone());
-            let mut want = Walk::new(expected.clone());
-            let (mut h, mut w) = (0, 0);
-            while h < index.entries.len() || w < expected.len() {
-                let here = have.at(h).map(|(entry, doc)| (entry.clone(), doc.clone()));
-                let there = want.at(w).map(|(entry, doc)| (entry.clone(), doc.clone()));
-                match (here, there) {
+            let mut have = index.entries.entries().peekable();
+            let mut want = expected.entries().peekable();
+            loop {
+                match (have.peek().copied(), want.peek().copied()) {
                     (Some((a, held)), Some((b, stored))) if a == b => {
                         let entry = format!(
                             "index {name:?}: the entry of document {} under key {}",
                             a.id,
                             describe(a.key.as_bytes())
                         );
-                        match (&held, &stored) {
+                        match (held, stored) {
                             (Some(held), Some(stored)) if !held.ptr_eq(stored) => {
                                 problems.push(format!(
                                     "{entry} holds a record of version {}, not the stored \
@@ -621,16 +612,16 @@ impl<D> Engine<D> {
                             )),
                             _ => {}
                         }
-                        h += 1;
-                        w += 1;
+                        have.next();
+                        want.next();
                     }
                     (Some((a, _)), Some((b, _))) if a < b => {
-                        problems.push(stray(name, &a));
-                        h += 1;
+                        problems.push(stray(name, a));
+                        have.next();
                     }
                     (Some((a, _)), None) => {
-                        problems.push(stray(name, &a));
-                        h += 1;
+                        problems.push(stray(name, a));
+                        have.next();
                     }
                     (_, Some((b, _))) => {
                         problems.push(format!(
@@ -638,7 +629,7 @@ impl<D> Engine<D> {
                             describe(b.key.as_bytes()),
                             b.id
                         ));
-                        w += 1;
+                        want.next();
                     }
                     (None, None) => break,
                 }
@@ -655,12 +646,8 @@ impl<D> Engine<D> {
             let Some(index) = state.indexes.iter_mut().find(|i| i.name() == index) else {
                 return false;
             };
-            let mut walk = Walk::new(index.entries.clone());
-            let victim = (0..index.entries.len())
-                .filter_map(|rank| walk.at(rank).map(|(entry, _)| entry.clone()))
-                .find(|entry| entry.id == id);
-            match victim {
-                Some(entry) => index.entries.remove(&entry).is_some(),
+            match entries_of(index, id).first() {
+                Some(entry) => index.entries.remove(entry).is_some(),
                 None => false,
             }
         })
@@ -683,17 +670,24 @@ impl<D> Engine<D> {
             let Some(index) = state.indexes.iter_mut().find(|i| i.name() == index) else {
                 return false;
             };
-            let mut walk = Walk::new(index.entries.clone());
-            let entries: Vec<Entry> = (0..index.entries.len())
-                .filter_map(|rank| walk.at(rank).map(|(entry, _)| entry.clone()))
-                .filter(|entry| entry.id == id)
-                .collect();
+            let entries = entries_of(index, id);
             for entry in &entries {
                 index.entries.insert(entry.clone(), Some(copy.clone()));
             }
             !entries.is_empty()
         })
     }
+}
+
+/// The entries of document `id` in `index`.
+#[cfg(feature = "testing")]
+fn entries_of<D>(index: &IndexState<D>, id: Id) -> Vec<Entry> {
+    index
+        .entries
+        .entries()
+        .filter(|(entry, _)| entry.id == id)
+        .map(|(entry, _)| entry.clone())
+        .collect()
 }
 
 fn stray(index: &str, entry: &Entry) -> String {
@@ -739,11 +733,7 @@ fn build_entries<D>(
     let name = &def.info.name;
     let mut sink = KeySink::new();
     let mut entries = Vec::with_capacity(docs.len());
-    let mut walk = Walk::new(docs.clone());
-    for rank in 0..docs.len() {
-        let Some((id, document)) = walk.at(rank) else {
-            break;
-        };
+    for (id, document) in docs.entries() {
         for key in def.keys_of(document.value(), &mut sink)? {
             let value = def.info.covering.then(|| document.clone());
             entries.push((Entry { key, id: *id }, value));
