@@ -31,8 +31,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
+use crate::commit::{Clock, Sequence};
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
@@ -77,7 +78,12 @@ impl<D> State<D> {
     /// version is `record` (none for a delete): entries under keys it lost go,
     /// entries under keys it gained come, and in a covering index the entries
     /// under keys it kept are pointed at the new version.
-    fn apply(&mut self, id: Id, record: Option<&Versioned<D>>, changes: Vec<IndexChange>) {
+    pub(crate) fn apply(
+        &mut self,
+        id: Id,
+        record: Option<&Versioned<D>>,
+        changes: Vec<IndexChange>,
+    ) {
         for (index, change) in self.indexes.iter_mut().zip(changes) {
             for key in change.removed {
                 index.entries.remove(&Entry { key, id });
@@ -94,6 +100,17 @@ impl<D> State<D> {
             }
         }
         self.generation += 1;
+    }
+
+    /// Counts document writes: equal in two states of one store means the
+    /// same documents.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Counts index creations and drops.
+    pub(crate) fn indexes_version(&self) -> u64 {
+        self.indexes_version
     }
 
     pub(crate) fn index(&self, name: &str) -> Result<&IndexState<D>> {
@@ -115,7 +132,7 @@ struct Inner<D> {
 
 /// What one write does to one index.
 #[derive(Default)]
-struct IndexChange {
+pub(crate) struct IndexChange {
     removed: Keys,
     added: Keys,
     /// Keys the document has before and after: their entries stay, re-pointed.
@@ -124,7 +141,7 @@ struct IndexChange {
 
 impl IndexChange {
     /// The change from one sorted key set to another.
-    fn between(old: Keys, new: Keys) -> IndexChange {
+    pub(crate) fn between(old: Keys, new: Keys) -> IndexChange {
         if old == new {
             return IndexChange {
                 kept: new,
@@ -178,6 +195,8 @@ pub(crate) struct Engine<D> {
     /// What readers read: the state as of the last write.
     published: Published<State<D>>,
     closed: AtomicBool,
+    /// Where commits take their sequence numbers (see `commit`).
+    sequence: Sequence,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -185,11 +204,26 @@ pub(crate) type WriteResult<T, D> = std::result::Result<T, (Error, D)>;
 
 impl<D> Engine<D> {
     pub(crate) fn new() -> Self {
-        Engine::with_state(State::empty(), None, false)
+        Engine::with_state(State::empty(), None, false, Sequence::alone(0))
+    }
+
+    /// An empty engine of a database, committing in the database's order.
+    pub(crate) fn in_db(clock: &Arc<Clock>) -> Self {
+        Engine::with_state(
+            State::empty(),
+            None,
+            false,
+            Sequence::Shared(Arc::clone(clock)),
+        )
     }
 
     /// An empty engine with these indexes.
     pub(crate) fn with_indexes(defs: Vec<IndexDef<D>>) -> Self {
+        Engine::with_indexes_in(defs, Sequence::alone(0))
+    }
+
+    /// An empty engine with these indexes, committing in `sequence`'s order.
+    pub(crate) fn with_indexes_in(defs: Vec<IndexDef<D>>, sequence: Sequence) -> Self {
         let mut state = State::empty();
         state.indexes = defs
             .into_iter()
@@ -198,10 +232,10 @@ impl<D> Engine<D> {
                 entries: Tree::default(),
             })
             .collect();
-        Engine::with_state(state, None, false)
+        Engine::with_state(state, None, false, sequence)
     }
 
-    fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool) -> Self {
+    fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool, sequence: Sequence) -> Self {
         let state = Arc::new(state);
         Engine {
             published: Published::new(&state),
@@ -211,7 +245,30 @@ impl<D> Engine<D> {
                 id_floor,
             }),
             closed: AtomicBool::new(closed),
+            sequence,
         }
+    }
+
+    /// Where this store's commits take their sequence numbers.
+    pub(crate) fn sequence(&self) -> &Sequence {
+        &self.sequence
+    }
+
+    /// Takes the writer lock, for a transaction's commit.
+    pub(crate) fn lock_writer(&self) -> Writer<'_, D> {
+        Writer {
+            published: &self.published,
+            closed: &self.closed,
+            inner: self.writer.lock(),
+        }
+    }
+
+    /// A new id, greater than every id this store gave before: a document a
+    /// transaction inserts has its id as soon as it is inserted.
+    pub(crate) fn next_id(&self) -> Id {
+        let mut inner = self.writer.lock();
+        let floor = inner.id_floor;
+        inner.ids.next_after(floor)
     }
 
     /// Runs a short read against the current state.
@@ -333,9 +390,11 @@ impl<D> Engine<D> {
             let inner = &mut *guard;
             let id = inner.ids.next_after(inner.id_floor);
             let record = Versioned::new(id, 1, document);
-            self.published.change(&mut inner.state, |state| {
-                state.docs.insert(id, record.clone());
-                state.apply(id, Some(&record), plan.changes);
+            self.sequence.commit(|_| {
+                self.published.change(&mut inner.state, |state| {
+                    state.docs.insert(id, record.clone());
+                    state.apply(id, Some(&record), plan.changes);
+                })
             });
             return Ok(record);
         }
@@ -365,9 +424,11 @@ impl<D> Engine<D> {
             }
             let version = plan.old.as_ref().map_or(0, Versioned::version);
             let record = Versioned::new(id, version.saturating_add(1), document);
-            self.published.change(&mut guard.state, |state| {
-                state.docs.insert(id, record.clone());
-                state.apply(id, Some(&record), plan.changes);
+            self.sequence.commit(|_| {
+                self.published.change(&mut guard.state, |state| {
+                    state.docs.insert(id, record.clone());
+                    state.apply(id, Some(&record), plan.changes);
+                })
             });
             drop(guard);
             // The old version's destructor (user code, for typed documents) runs
@@ -387,10 +448,12 @@ impl<D> Engine<D> {
                 Err(Stale::Retry) => continue,
                 Err(Stale::Fail(error)) => return Err(error),
             }
-            let removed = self.published.change(&mut guard.state, |state| {
-                let removed = state.docs.remove(&id);
-                state.apply(id, None, plan.changes);
-                removed
+            let removed = self.sequence.commit(|_| {
+                self.published.change(&mut guard.state, |state| {
+                    let removed = state.docs.remove(&id);
+                    state.apply(id, None, plan.changes);
+                    removed
+                })
             });
             drop(guard);
             return removed.ok_or(Error::NotFound { id });
@@ -526,7 +589,8 @@ impl<D> Engine<D> {
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
         drop(inner);
-        Engine::with_state(state, floor, closed)
+        let sequence = Sequence::alone(self.sequence.last());
+        Engine::with_state(state, floor, closed, sequence)
     }
 
     /// An independent engine with the documents `keep` accepts. `keep` runs on a
@@ -557,7 +621,12 @@ impl<D> Engine<D> {
             generation: 0,
             indexes_version: 0,
         };
-        Ok(Engine::with_state(new_state, floor, false))
+        Ok(Engine::with_state(
+            new_state,
+            floor,
+            false,
+            Sequence::alone(0),
+        ))
     }
 
     /// Rebuilds every index from the documents and compares; describes each
@@ -676,6 +745,34 @@ impl<D> Engine<D> {
             }
             !entries.is_empty()
         })
+    }
+}
+
+/// A store's writer lock, held by a transaction's commit: it validates its
+/// reads against [`state`](Self::state) and then [`install`](Self::install)s
+/// the state it built on a private copy.
+pub(crate) struct Writer<'e, D> {
+    published: &'e Published<State<D>>,
+    closed: &'e AtomicBool,
+    inner: MutexGuard<'e, Inner<D>>,
+}
+
+impl<D> Writer<'_, D> {
+    /// The current state.
+    pub(crate) fn state(&self) -> &Arc<State<D>> {
+        &self.inner.state
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Publishes `next` in place of the current state, which it returns so
+    /// that its destructors run after the locks are released. Holds the
+    /// readers' slots only for the pointer swap, however large the change.
+    pub(crate) fn install(&mut self, next: Arc<State<D>>) -> Arc<State<D>> {
+        self.published.set(&next);
+        std::mem::replace(&mut self.inner.state, next)
     }
 }
 

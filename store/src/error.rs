@@ -85,6 +85,29 @@ pub enum Error {
         /// The document that already holds the key.
         existing: Id,
     },
+    /// A transaction's commit found that a concurrent commit changed something
+    /// it read; nothing was committed. Running it again (as the closure form
+    /// does by itself) may succeed.
+    Conflict {
+        /// The database's name for the store, if it has one.
+        store: Option<String>,
+        /// The document that changed, when one did.
+        id: Option<Id>,
+        /// What changed: the document, or the index and the keys it queried.
+        read: String,
+    },
+    /// A store or collection was used in a transaction (or a database
+    /// snapshot) it is not part of.
+    ForeignStore,
+    /// A database name was asked for with another type of document than it holds.
+    WrongType {
+        /// The name.
+        name: String,
+        /// What it holds.
+        holds: String,
+        /// What was asked for.
+        asked: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -122,6 +145,22 @@ impl fmt::Display for Error {
                 f,
                 "unique index {index:?} already holds key {key} (document {existing})"
             ),
+            Error::Conflict { store, read, .. } => {
+                f.write_str("transaction conflict")?;
+                if let Some(store) = store {
+                    write!(f, " in {store:?}")?;
+                }
+                write!(
+                    f,
+                    ": {read} changed after the transaction read it; nothing was committed"
+                )
+            }
+            Error::ForeignStore => {
+                f.write_str("this store or collection is not part of the transaction's database")
+            }
+            Error::WrongType { name, holds, asked } => {
+                write!(f, "{name:?} holds a {holds}, not a {asked}")
+            }
         }
     }
 }

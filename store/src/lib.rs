@@ -36,7 +36,9 @@
 //! `update_with`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
+mod commit;
 mod cursor;
+mod db;
 mod engine;
 mod error;
 mod id;
@@ -49,11 +51,13 @@ mod query;
 mod snapshot;
 mod store;
 mod tree;
+mod txn;
 mod typed;
 mod value;
 mod versioned;
 
 pub use cursor::Cursor;
+pub use db::{Db, DbSnapshot};
 pub use error::{Error, Result};
 pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
@@ -61,11 +65,15 @@ pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange, KeyWrite
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
 pub use store::{Document, Store};
+pub use txn::{DEFAULT_RETRIES, Transaction, TxCollection, TxIter, TxOptions, TxStore};
 pub use typed::{Collection, IndexSpec, Indexed, Rejected};
 pub use value::{
     ArrayIter, ArrayRef, InvalidValue, MAX_DEPTH, Num, Object, ObjectIter, ObjectRef, ValueRef,
 };
 pub use versioned::Versioned;
+#[doc(hidden)]
+#[cfg(feature = "testing")]
+pub use {commit::testing as commit_testing, txn::CommitStage};
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
 pub use uuid;

@@ -39,7 +39,7 @@ pub struct Snapshot<D> {
 /// Which part of a key a query gives, for checking it against a schemaless
 /// index's fields.
 #[derive(Clone, Copy)]
-enum Arity {
+pub(crate) enum Arity {
     /// Every field: a lookup.
     Exact,
     /// The leading fields, at least one: a prefix.
@@ -275,7 +275,7 @@ fn first_keys_only<D>(
 }
 
 /// Encodes a query key and checks it against the index.
-fn encode<D>(
+pub(crate) fn encode<D>(
     index: &IndexState<D>,
     arity: Arity,
     write: impl FnOnce(&mut KeyWriter),
@@ -286,7 +286,7 @@ fn encode<D>(
 }
 
 /// The key's bytes, if it is a valid key for `index` in this position.
-fn checked<D>(
+pub(crate) fn checked<D>(
     index: &IndexState<D>,
     arity: Arity,
     key: KeyWriter,
