@@ -360,9 +360,17 @@ impl<'a> Transaction<'a> {
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Built);
+        // Every store changes before readers of any of them see one change:
+        // whoever sees the transaction in one store sees it in all.
         sequence.commit(|seq| {
             for lock in &mut locks {
+                lock.hold_readers();
+            }
+            for lock in &mut locks {
                 lock.install(seq);
+            }
+            for lock in &mut locks {
+                lock.release_readers();
             }
         });
         let after: Vec<_> = locks.into_iter().map(|lock| lock.unlock()).collect();

@@ -10,6 +10,7 @@ use crate::commit::{Change, Commit, Sequence};
 use crate::engine::{Engine, IndexChange, State, Writer};
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::published::Held as HeldReaders;
 use crate::tree::Walk;
 use crate::txn::span::{Described, Span};
 use crate::{Error, Id, Result, Versioned};
@@ -446,6 +447,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             writer: self.lock_writer(),
             sequence: self.sequence(),
             next: None,
+            readers: None,
             done: None,
         }))
     }
@@ -459,8 +461,13 @@ pub(crate) trait Locked<'s> {
     fn check(&self) -> Result<()>;
     /// Builds the new state on a private copy.
     fn build(&mut self);
-    /// Publishes the new state as part of commit `seq`.
+    /// Holds the readers' slots, so that every store of the commit can change
+    /// before any reader sees one.
+    fn hold_readers(&mut self);
+    /// Publishes the new state as part of commit `seq`; readers see it when
+    /// [`release_readers`](Self::release_readers) lets them.
     fn install(&mut self, seq: u64);
+    fn release_readers(&mut self);
     /// Lets the lock go; returns what must run after every lock is released.
     fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's>;
 }
@@ -470,6 +477,7 @@ struct Held<'s, D> {
     writer: Writer<'s, D>,
     sequence: &'s Sequence,
     next: Option<Built<D>>,
+    readers: Option<HeldReaders<'s, State<D>>>,
     /// The state replaced and the commit made, once published.
     done: Option<(Arc<State<D>>, Commit<D>)>,
 }
@@ -496,11 +504,23 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
     }
 
+    fn hold_readers(&mut self) {
+        if self.next.is_some() {
+            self.readers = Some(self.writer.hold_readers());
+        }
+    }
+
     fn install(&mut self, seq: u64) {
-        if let Some(Built { state, changes }) = self.next.take() {
-            let old = self.writer.install(state);
+        if let (Some(Built { state, changes }), Some(readers)) =
+            (self.next.take(), self.readers.as_mut())
+        {
+            let old = self.writer.install(readers, state);
             self.done = Some((old, Commit { seq, changes }));
         }
+    }
+
+    fn release_readers(&mut self) {
+        self.readers = None;
     }
 
     fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's> {
