@@ -355,8 +355,12 @@ impl<'a> Transaction<'a> {
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Validated);
+        #[cfg(feature = "testing")]
+        let halfway = || pause(CommitStage::Building);
+        #[cfg(not(feature = "testing"))]
+        let halfway = || {};
         for lock in &mut locks {
-            lock.build();
+            lock.build(&halfway);
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Built);

@@ -342,10 +342,14 @@ impl<D> Part<D> {
 
     /// The state after this transaction's writes, built on a private copy of
     /// `current` (which readers go on reading meanwhile), and what changed.
-    pub(crate) fn build(&mut self, current: &Arc<State<D>>) -> Built<D> {
+    pub(crate) fn build(&mut self, current: &Arc<State<D>>, halfway: &dyn Fn()) -> Built<D> {
         let mut next = (**current).clone();
         let mut changes = Vec::with_capacity(self.writes.len());
-        for (id, written) in std::mem::take(&mut self.writes) {
+        let half = self.writes.len() / 2;
+        for (done, (id, written)) in std::mem::take(&mut self.writes).into_iter().enumerate() {
+            if done == half {
+                halfway();
+            }
             let Written {
                 base,
                 mut base_keys,
@@ -459,8 +463,8 @@ pub(crate) trait Locked<'s> {
     fn validate(&self) -> Result<()>;
     /// Checks the unique indexes.
     fn check(&self) -> Result<()>;
-    /// Builds the new state on a private copy.
-    fn build(&mut self);
+    /// Builds the new state on a private copy; calls `halfway` midway.
+    fn build(&mut self, halfway: &dyn Fn());
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
@@ -498,9 +502,9 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
     }
 
-    fn build(&mut self) {
+    fn build(&mut self, halfway: &dyn Fn()) {
         if self.part.has_writes() {
-            self.next = Some(self.part.build(self.writer.state()));
+            self.next = Some(self.part.build(self.writer.state(), halfway));
         }
     }
 
