@@ -19,13 +19,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
+use crate::db_feed::DbFeed;
+use crate::feed::{ChangeSet, Feed};
 use crate::{Id, Versioned};
 
-/// The commit order of one database: its publish gate and last sequence number.
+/// The commit order of one database: its publish gate, last sequence number,
+/// and change feed.
 #[derive(Default)]
 pub(crate) struct Clock {
     gate: RwLock<()>,
     last: AtomicU64,
+    pub(crate) feed: DbFeed,
 }
 
 impl Clock {
@@ -88,41 +92,79 @@ impl Sequence {
         }
     }
 
+    /// Whether a commit that took its number must tell a feed: the store's
+    /// (`feed`, read under the store's writer lock) or the database's (read
+    /// after the number was taken). When neither listens a write builds no
+    /// change set at all.
+    #[inline]
+    pub(crate) fn heard_by<D: Send + Sync + 'static>(&self, feed: &Feed<D>) -> bool {
+        feed.is_active() || self.clock().is_some_and(|clock| clock.feed.is_active())
+    }
+
     /// Hears of a published commit's changes to one store, after every lock is
-    /// released. Where the change feed and the log will be told; until then
-    /// the change set only lets the replaced documents' destructors (user code,
-    /// for typed documents) run outside the locks.
-    pub(crate) fn committed<D>(&self, commit: Commit<D>) {
+    /// released, and tells the store's feed and the database's. The replaced
+    /// documents' destructors (user code, for typed documents) run here too,
+    /// outside the locks.
+    pub(crate) fn committed<D: Send + Sync + 'static>(&self, feed: &Feed<D>, commit: Commit<D>) {
         #[cfg(feature = "testing")]
         testing::heard(&commit);
-        drop(commit);
+        let Commit {
+            seq,
+            prev,
+            parts,
+            address,
+            ..
+        } = commit;
+        let set = ChangeSet::from_commit(commit);
+        if let Some(clock) = self.clock()
+            && clock.feed.is_active()
+        {
+            clock.feed.heard(seq, parts, address, set.clone());
+        }
+        feed.heard(prev, set);
     }
 }
 
 /// What one commit changed in one store.
-#[cfg_attr(
-    not(feature = "testing"),
-    expect(
-        dead_code,
-        reason = "read by the change feed and the log, which come next"
-    )
-)]
 pub(crate) struct Commit<D> {
     /// Its place in the commit order.
     pub(crate) seq: u64,
+    /// The sequence number of the store's commit before it (its state's).
+    pub(crate) prev: u64,
+    /// How many stores the commit changed.
+    pub(crate) parts: usize,
+    /// Which store (its engine's address).
+    pub(crate) address: usize,
     /// Each document it changed, once, in id order.
     pub(crate) changes: Vec<Change<D>>,
 }
 
+impl<D> Commit<D> {
+    /// A single-document write's commit.
+    pub(crate) fn one(
+        seq: u64,
+        prev: u64,
+        address: usize,
+        id: Id,
+        old: Option<Versioned<D>>,
+        new: Option<Versioned<D>>,
+    ) -> Commit<D> {
+        Commit {
+            seq,
+            prev,
+            parts: 1,
+            address,
+            changes: vec![Change { id, old, new }],
+        }
+    }
+}
+
 /// One document's change: `old` is none for an insert, `new` none for a delete.
-#[cfg_attr(
-    not(feature = "testing"),
-    expect(
-        dead_code,
-        reason = "read by the change feed and the log, which come next"
-    )
-)]
 pub(crate) struct Change<D> {
+    #[cfg_attr(
+        not(feature = "testing"),
+        expect(dead_code, reason = "the durable log, which comes next, writes it")
+    )]
     pub(crate) id: Id,
     pub(crate) old: Option<Versioned<D>>,
     pub(crate) new: Option<Versioned<D>>,

@@ -8,9 +8,12 @@ use parking_lot::RwLock;
 
 use crate::commit::{Clock, Sequence};
 use crate::engine::Engine;
+use crate::feed::DEFAULT_BUFFER;
 use crate::txn::{CutEntry, Locked, Member, Registry, TxOptions, run};
 use crate::value::Object;
-use crate::{Collection, Error, Indexed, Result, Snapshot, Store, Transaction};
+use crate::{
+    Collection, DbChangeSet, Error, Indexed, Result, Snapshot, Store, Subscription, Transaction,
+};
 
 /// One store or collection of a database.
 struct Entry {
@@ -195,7 +198,63 @@ impl Db {
     /// Every store and collection as it was at one moment (no commit half
     /// seen), to read at leisure. O(number of stores).
     pub fn snapshot(&self) -> DbSnapshot {
-        DbSnapshot { cut: self.cut() }
+        self.snapshot_then(|_| ()).0
+    }
+
+    /// A snapshot, and what `then` does with the sequence number it reflects
+    /// while no commit can start publishing.
+    fn snapshot_then<R>(&self, then: impl FnOnce(u64) -> R) -> (DbSnapshot, R) {
+        let entries = self.entries.read();
+        self.clock.cut(|seq| {
+            let cut = entries
+                .iter()
+                .map(|entry| CutEntry {
+                    address: entry.member.address(),
+                    name: Some(Arc::clone(&entry.name)),
+                    state: entry.member.snapshot_any(),
+                })
+                .collect();
+            (DbSnapshot { cut, seq }, then(seq))
+        })
+    }
+
+    /// A subscription to every commit of the database from now on, any of its
+    /// stores and collections, in commit order (sequence numbers with no
+    /// gaps), a transaction as one change set. Holds at most
+    /// [`DEFAULT_BUFFER`](crate::DEFAULT_BUFFER) unread.
+    ///
+    /// ```
+    /// use docstore_core::{Db, Event};
+    /// use serde_json::json;
+    ///
+    /// let db = Db::new();
+    /// let a = db.store("a")?;
+    /// let b = db.store("b")?;
+    /// let changes = db.subscribe();
+    /// db.transaction(|tx| {
+    ///     tx.store(&a).insert(json!({"n": 1}))?;
+    ///     tx.store(&b).insert(json!({"n": 2}))
+    /// })?;
+    /// let Some(Event::Changes(set)) = changes.try_recv()? else { panic!() };
+    /// assert_eq!(set.stores(), 2);
+    /// assert_eq!(set.store(&a).map(|a| a.changes().len()), Some(1));
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn subscribe(&self) -> Subscription<DbChangeSet> {
+        self.subscribe_with_capacity(DEFAULT_BUFFER)
+    }
+
+    /// [`subscribe`](Self::subscribe), holding at most `capacity` change sets
+    /// unread before it lags.
+    pub fn subscribe_with_capacity(&self, capacity: usize) -> Subscription<DbChangeSet> {
+        self.clock
+            .cut(|seq| self.clock.feed.subscribe(seq, capacity))
+    }
+
+    /// A snapshot of the whole database and a subscription that starts exactly
+    /// after it.
+    pub fn snapshot_and_subscribe(&self) -> (DbSnapshot, Subscription<DbChangeSet>) {
+        self.snapshot_then(|seq| self.clock.feed.subscribe(seq, DEFAULT_BUFFER))
     }
 }
 
@@ -240,9 +299,15 @@ impl fmt::Debug for Db {
 /// ```
 pub struct DbSnapshot {
     cut: Vec<CutEntry>,
+    seq: u64,
 }
 
 impl DbSnapshot {
+    /// The sequence number of the last commit it reflects.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     fn find<D: Send + Sync + 'static>(&self, address: usize) -> Result<Snapshot<D>> {
         let entry = self
             .cut

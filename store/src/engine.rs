@@ -36,7 +36,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::commit::{Clock, Sequence};
+use crate::commit::{Clock, Commit, Sequence};
+use crate::feed::Feed;
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
@@ -54,6 +55,8 @@ pub(crate) struct State<D> {
     /// Counts index creations and drops, so that a write planned outside the lock
     /// can tell whether the indexes changed meanwhile.
     indexes_version: u64,
+    /// The sequence number of the last commit it holds.
+    pub(crate) seq: u64,
 }
 
 impl<D> Clone for State<D> {
@@ -63,6 +66,7 @@ impl<D> Clone for State<D> {
             indexes: self.indexes.clone(),
             generation: self.generation,
             indexes_version: self.indexes_version,
+            seq: self.seq,
         }
     }
 }
@@ -74,6 +78,7 @@ impl<D> State<D> {
             indexes: Vec::new(),
             generation: 0,
             indexes_version: 0,
+            seq: 0,
         }
     }
 
@@ -200,12 +205,14 @@ pub(crate) struct Engine<D> {
     closed: AtomicBool,
     /// Where commits take their sequence numbers (see `commit`).
     sequence: Sequence,
+    /// Who hears of this store's commits (see `feed`).
+    feed: Feed<D>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
 pub(crate) type WriteResult<T, D> = std::result::Result<T, (Error, D)>;
 
-impl<D> Engine<D> {
+impl<D: Send + Sync + 'static> Engine<D> {
     pub(crate) fn new() -> Self {
         Engine::with_state(State::empty(), None, false, Sequence::alone(0))
     }
@@ -249,7 +256,19 @@ impl<D> Engine<D> {
             }),
             closed: AtomicBool::new(closed),
             sequence,
+            feed: Feed::default(),
         }
+    }
+
+    /// Who hears of this store's commits.
+    pub(crate) fn feed(&self) -> &Feed<D> {
+        &self.feed
+    }
+
+    /// What identifies the store: within a transaction, and in a database's
+    /// change sets.
+    pub(crate) fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
     }
 
     /// Where this store's commits take their sequence numbers.
@@ -335,6 +354,7 @@ impl<D> Engine<D> {
             self.published.set(&empty);
             std::mem::replace(&mut inner.state, empty)
         };
+        self.feed.end();
         // Documents' destructors run after the lock is released.
         drop(old);
     }
@@ -393,12 +413,21 @@ impl<D> Engine<D> {
             let inner = &mut *guard;
             let id = inner.ids.next_after(inner.id_floor);
             let record = Versioned::new(id, 1, document);
-            self.sequence.commit(|_| {
+            let (seq, prev) = self.sequence.commit(|seq| {
                 self.published.change(&mut inner.state, |state| {
                     state.docs.insert(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
+                    (seq, std::mem::replace(&mut state.seq, seq))
                 })
             });
+            let heard = self
+                .sequence
+                .heard_by(&self.feed)
+                .then(|| Commit::one(seq, prev, self.address(), id, None, Some(record.clone())));
+            drop(guard);
+            if let Some(commit) = heard {
+                self.sequence.committed(&self.feed, commit);
+            }
             return Ok(record);
         }
     }
@@ -427,13 +456,21 @@ impl<D> Engine<D> {
             }
             let version = plan.old.as_ref().map_or(0, Versioned::version);
             let record = Versioned::new(id, version.saturating_add(1), document);
-            self.sequence.commit(|_| {
+            let (seq, prev) = self.sequence.commit(|seq| {
                 self.published.change(&mut guard.state, |state| {
                     state.docs.insert(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
+                    (seq, std::mem::replace(&mut state.seq, seq))
                 })
             });
+            let heard = self.sequence.heard_by(&self.feed).then(|| {
+                let old = plan.old.clone();
+                Commit::one(seq, prev, self.address(), id, old, Some(record.clone()))
+            });
             drop(guard);
+            if let Some(commit) = heard {
+                self.sequence.committed(&self.feed, commit);
+            }
             // The old version's destructor (user code, for typed documents) runs
             // after the lock is released.
             drop(plan.old);
@@ -451,14 +488,21 @@ impl<D> Engine<D> {
                 Err(Stale::Retry) => continue,
                 Err(Stale::Fail(error)) => return Err(error),
             }
-            let removed = self.sequence.commit(|_| {
+            let (removed, seq, prev) = self.sequence.commit(|seq| {
                 self.published.change(&mut guard.state, |state| {
                     let removed = state.docs.remove(&id);
                     state.apply(id, None, plan.changes);
-                    removed
+                    (removed, seq, std::mem::replace(&mut state.seq, seq))
                 })
             });
+            let heard = self
+                .sequence
+                .heard_by(&self.feed)
+                .then(|| Commit::one(seq, prev, self.address(), id, removed.clone(), None));
             drop(guard);
+            if let Some(commit) = heard {
+                self.sequence.committed(&self.feed, commit);
+            }
             return removed.ok_or(Error::NotFound { id });
         }
     }
@@ -623,6 +667,7 @@ impl<D> Engine<D> {
             indexes,
             generation: 0,
             indexes_version: 0,
+            seq: 0,
         };
         Ok(Engine::with_state(
             new_state,

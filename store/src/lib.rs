@@ -39,8 +39,10 @@
 mod commit;
 mod cursor;
 mod db;
+mod db_feed;
 mod engine;
 mod error;
+mod feed;
 mod id;
 mod index;
 mod inline_bytes;
@@ -55,10 +57,13 @@ mod txn;
 mod typed;
 mod value;
 mod versioned;
+mod watch;
 
 pub use cursor::Cursor;
 pub use db::{Db, DbSnapshot};
+pub use db_feed::DbChangeSet;
 pub use error::{Error, Result};
+pub use feed::{Change, ChangeSet, DEFAULT_BUFFER, Event, Subscription};
 pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
 pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange, KeyWriter};

@@ -53,6 +53,12 @@ impl<D> Snapshot<D> {
         Snapshot { state }
     }
 
+    /// The sequence number of the last commit it reflects: a subscription
+    /// taken with it (`snapshot_and_subscribe`) receives the commits after.
+    pub fn seq(&self) -> u64 {
+        self.state.seq
+    }
+
     /// How many documents it holds.
     pub fn len(&self) -> usize {
         self.state.docs.len()

@@ -7,11 +7,15 @@ use serde_json::Value;
 
 use crate::commit::Clock;
 use crate::engine::Engine;
+use crate::feed::DEFAULT_BUFFER;
 use crate::index::{IndexOptions, field_index};
 use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
 use crate::value::Object;
-use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Versioned};
+use crate::watch::{self, Filter};
+use crate::{
+    ChangeSet, Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Subscription, Versioned,
+};
 
 /// A stored schemaless document: an [`Object`] with its id and version.
 pub type Document = Versioned<Object>;
@@ -301,6 +305,75 @@ impl Store {
     /// The indexes, in the order they were created.
     pub fn indexes(&self) -> Result<Vec<IndexInfo>> {
         Ok(self.snapshot()?.indexes())
+    }
+
+    /// A subscription to every change set committed to this store from now
+    /// on, in commit order, holding at most [`DEFAULT_BUFFER`] unread. See
+    /// [`Subscription`].
+    pub fn subscribe(&self) -> Result<Subscription<ChangeSet<Object>>> {
+        self.subscribe_with_capacity(DEFAULT_BUFFER)
+    }
+
+    /// [`subscribe`](Self::subscribe), holding at most `capacity` change sets
+    /// unread before it lags ([`Event::Lagged`](crate::Event::Lagged)).
+    pub fn subscribe_with_capacity(
+        &self,
+        capacity: usize,
+    ) -> Result<Subscription<ChangeSet<Object>>> {
+        let (_, subscription) = self.engine.subscribe_with(capacity, |_| Ok(Filter::All))?;
+        Ok(subscription)
+    }
+
+    /// A snapshot and a subscription that starts exactly after it: every
+    /// change set committed after the snapshot, none that it already holds.
+    /// What a replica or a derived view starts from.
+    pub fn snapshot_and_subscribe(
+        &self,
+    ) -> Result<(Snapshot<Object>, Subscription<ChangeSet<Object>>)> {
+        let (state, subscription) = self
+            .engine
+            .subscribe_with(DEFAULT_BUFFER, |_| Ok(Filter::All))?;
+        Ok((Snapshot::new(state), subscription))
+    }
+
+    /// Starts `subscription` again, after a lag say: replaces it with one
+    /// aligned with the snapshot returned, keeping its capacity.
+    pub fn resync(
+        &self,
+        subscription: &mut Subscription<ChangeSet<Object>>,
+    ) -> Result<Snapshot<Object>> {
+        let (state, fresh) = self
+            .engine
+            .subscribe_with(subscription.capacity(), |_| Ok(Filter::All))?;
+        *subscription = fresh;
+        Ok(Snapshot::new(state))
+    }
+
+    /// A subscription to the change sets that change the result of
+    /// `lookup(index, key)`: a document gaining, losing or keeping that key.
+    /// Silent for every other write.
+    pub fn watch(
+        &self,
+        index: &str,
+        key: impl KeyFor<JsonKey>,
+    ) -> Result<Subscription<ChangeSet<Object>>> {
+        let (_, subscription) = self.engine.subscribe_with(DEFAULT_BUFFER, |state| {
+            watch::key_filter(state, index, |out| key.write_key_for(out))
+        })?;
+        Ok(subscription)
+    }
+
+    /// A subscription to the change sets that change the result of
+    /// `range(index, range)`.
+    pub fn watch_range(
+        &self,
+        index: &str,
+        range: impl KeyRange<JsonKey>,
+    ) -> Result<Subscription<ChangeSet<Object>>> {
+        let (_, subscription) = self.engine.subscribe_with(DEFAULT_BUFFER, |state| {
+            watch::range_filter(state, index, |start, end| range.write_bounds(start, end))
+        })?;
+        Ok(subscription)
     }
 
     /// A point-in-time view of the whole store, to read at leisure. O(1).

@@ -366,12 +366,13 @@ impl<'a> Transaction<'a> {
         pause(CommitStage::Built);
         // Every store changes before readers of any of them see one change:
         // whoever sees the transaction in one store sees it in all.
+        let parts = locks.iter().filter(|lock| lock.changes()).count();
         sequence.commit(|seq| {
             for lock in &mut locks {
                 lock.hold_readers();
             }
             for lock in &mut locks {
-                lock.install(seq);
+                lock.install(seq, parts);
             }
             for lock in &mut locks {
                 lock.release_readers();

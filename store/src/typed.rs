@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use crate::commit::{Clock, Sequence};
 use crate::engine::Engine;
+use crate::feed::DEFAULT_BUFFER;
 use crate::index::{IndexDef, IndexInfo, KeySink, KeySource};
 use crate::key::{KeyFor, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
-use crate::{Cursor, Error, Id, Iter, Result, Snapshot, Versioned};
+use crate::watch::{self, Filter};
+use crate::{ChangeSet, Cursor, Error, Id, Iter, Result, Snapshot, Subscription, Versioned};
 
 /// A type that can live in a [`Collection`]: implemented by `#[derive(Indexed)]`,
 /// which also makes one handle per index (`User::email`) for queries.
@@ -307,6 +309,69 @@ impl<T: Indexed> Collection<T> {
     /// The indexes `T` declares.
     pub fn indexes(&self) -> Result<Vec<IndexInfo>> {
         Ok(self.snapshot()?.indexes())
+    }
+
+    /// A subscription to every change set committed to this store from now
+    /// on, in commit order, holding at most [`DEFAULT_BUFFER`] unread. See
+    /// [`Subscription`].
+    pub fn subscribe(&self) -> Result<Subscription<ChangeSet<T>>> {
+        self.subscribe_with_capacity(DEFAULT_BUFFER)
+    }
+
+    /// [`subscribe`](Self::subscribe), holding at most `capacity` change sets
+    /// unread before it lags ([`Event::Lagged`](crate::Event::Lagged)).
+    pub fn subscribe_with_capacity(&self, capacity: usize) -> Result<Subscription<ChangeSet<T>>> {
+        let (_, subscription) = self.engine.subscribe_with(capacity, |_| Ok(Filter::All))?;
+        Ok(subscription)
+    }
+
+    /// A snapshot and a subscription that starts exactly after it: every
+    /// change set committed after the snapshot, none that it already holds.
+    /// What a replica or a derived view starts from.
+    pub fn snapshot_and_subscribe(&self) -> Result<(Snapshot<T>, Subscription<ChangeSet<T>>)> {
+        let (state, subscription) = self
+            .engine
+            .subscribe_with(DEFAULT_BUFFER, |_| Ok(Filter::All))?;
+        Ok((Snapshot::new(state), subscription))
+    }
+
+    /// Starts `subscription` again, after a lag say: replaces it with one
+    /// aligned with the snapshot returned, keeping its capacity.
+    pub fn resync(&self, subscription: &mut Subscription<ChangeSet<T>>) -> Result<Snapshot<T>> {
+        let (state, fresh) = self
+            .engine
+            .subscribe_with(subscription.capacity(), |_| Ok(Filter::All))?;
+        *subscription = fresh;
+        Ok(Snapshot::new(state))
+    }
+
+    /// A subscription to the change sets that change the result of
+    /// `lookup(index, key)`: a document gaining, losing or keeping that key.
+    /// Silent for every other write.
+    pub fn watch<I: IndexRef<T>>(
+        &self,
+        index: I,
+        key: impl KeyFor<I::Key>,
+    ) -> Result<Subscription<ChangeSet<T>>> {
+        let (_, subscription) = self.engine.subscribe_with(DEFAULT_BUFFER, |state| {
+            watch::key_filter(state, index.index_name(), |out| key.write_key_for(out))
+        })?;
+        Ok(subscription)
+    }
+
+    /// A subscription to the change sets that change the result of
+    /// `range(index, range)`.
+    pub fn watch_range<I: IndexRef<T>>(
+        &self,
+        index: I,
+        range: impl KeyRange<I::Key>,
+    ) -> Result<Subscription<ChangeSet<T>>> {
+        let (_, subscription) = self.engine.subscribe_with(DEFAULT_BUFFER, |state| {
+            watch::range_filter(state, index.index_name(), |start, end| {
+                range.write_bounds(start, end)
+            })
+        })?;
+        Ok(subscription)
     }
 
     /// A point-in-time view of the whole collection. O(1).

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::commit::{Change, Commit, Sequence};
 use crate::engine::{Engine, IndexChange, State, Writer};
+use crate::feed::Feed;
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::published::Held as HeldReaders;
@@ -450,6 +451,8 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             part,
             writer: self.lock_writer(),
             sequence: self.sequence(),
+            feed: self.feed(),
+            address: Engine::address(self),
             next: None,
             readers: None,
             done: None,
@@ -468,9 +471,12 @@ pub(crate) trait Locked<'s> {
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
-    /// Publishes the new state as part of commit `seq`; readers see it when
-    /// [`release_readers`](Self::release_readers) lets them.
-    fn install(&mut self, seq: u64);
+    /// Whether the commit changes this store.
+    fn changes(&self) -> bool;
+    /// Publishes the new state as part of commit `seq`, which changes `parts`
+    /// stores; readers see it when [`release_readers`](Self::release_readers)
+    /// lets them.
+    fn install(&mut self, seq: u64, parts: usize);
     fn release_readers(&mut self);
     /// Lets the lock go; returns what must run after every lock is released.
     fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's>;
@@ -480,6 +486,8 @@ struct Held<'s, D> {
     part: &'s mut Part<D>,
     writer: Writer<'s, D>,
     sequence: &'s Sequence,
+    feed: &'s Feed<D>,
+    address: usize,
     next: Option<Built<D>>,
     readers: Option<HeldReaders<'s, State<D>>>,
     /// The state replaced and the commit made, once published.
@@ -514,12 +522,25 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
     }
 
-    fn install(&mut self, seq: u64) {
-        if let (Some(Built { state, changes }), Some(readers)) =
+    fn changes(&self) -> bool {
+        self.next.is_some()
+    }
+
+    fn install(&mut self, seq: u64, parts: usize) {
+        if let (Some(Built { mut state, changes }), Some(readers)) =
             (self.next.take(), self.readers.as_mut())
         {
+            let prev = self.writer.state().seq;
+            Arc::make_mut(&mut state).seq = seq;
             let old = self.writer.install(readers, state);
-            self.done = Some((old, Commit { seq, changes }));
+            let commit = Commit {
+                seq,
+                prev,
+                parts,
+                address: self.address,
+                changes,
+            };
+            self.done = Some((old, commit));
         }
     }
 
@@ -531,13 +552,14 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         let Held {
             writer,
             sequence,
+            feed,
             done,
             ..
         } = *self;
         drop(writer);
         Box::new(move || {
             if let Some((old, commit)) = done {
-                sequence.committed(commit);
+                sequence.committed(feed, commit);
                 drop(old);
             }
         })
