@@ -135,6 +135,8 @@ pub(crate) struct Commit<D> {
     pub(crate) parts: usize,
     /// Which store (its engine's address).
     pub(crate) address: usize,
+    /// Whether it removes documents past their deadline.
+    pub(crate) expired: bool,
     /// Each document it changed, once, in id order.
     pub(crate) changes: Vec<Change<D>>,
 }
@@ -154,6 +156,7 @@ impl<D> Commit<D> {
             prev,
             parts: 1,
             address,
+            expired: false,
             changes: vec![Change { id, old, new }],
         }
     }

@@ -34,6 +34,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::expiry::Deadlines;
+use crate::time::{Clock as TimeSource, Micros, Timekeeper};
+
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::commit::{Clock, Commit, Sequence};
@@ -57,6 +60,8 @@ pub(crate) struct State<D> {
     indexes_version: u64,
     /// The sequence number of the last commit it holds.
     pub(crate) seq: u64,
+    /// Documents' deadlines; none in a store where nothing has one.
+    pub(crate) deadlines: Option<Deadlines>,
 }
 
 impl<D> Clone for State<D> {
@@ -67,6 +72,7 @@ impl<D> Clone for State<D> {
             generation: self.generation,
             indexes_version: self.indexes_version,
             seq: self.seq,
+            deadlines: self.deadlines.clone(),
         }
     }
 }
@@ -79,6 +85,7 @@ impl<D> State<D> {
             generation: 0,
             indexes_version: 0,
             seq: 0,
+            deadlines: None,
         }
     }
 
@@ -92,6 +99,9 @@ impl<D> State<D> {
         record: Option<&Versioned<D>>,
         changes: Vec<IndexChange>,
     ) {
+        if record.is_none() {
+            self.forget_deadline(id);
+        }
         for (index, change) in self.indexes.iter_mut().zip(changes) {
             for key in change.removed {
                 index.entries.remove(&Entry { key, id });
@@ -207,6 +217,11 @@ pub(crate) struct Engine<D> {
     sequence: Sequence,
     /// Who hears of this store's commits (see `feed`).
     feed: Feed<D>,
+    /// Where deadlines are read against (see `expiry`).
+    time: Timekeeper,
+    /// Whether a document of this store ever had a deadline: until then
+    /// nothing looks for expired documents.
+    may_expire: AtomicBool,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -257,7 +272,41 @@ impl<D: Send + Sync + 'static> Engine<D> {
             closed: AtomicBool::new(closed),
             sequence,
             feed: Feed::default(),
+            time: Timekeeper::default(),
+            may_expire: AtomicBool::new(false),
         }
+    }
+
+    /// The engine, with deadlines read against `clock`.
+    pub(crate) fn with_clock(mut self, clock: Arc<dyn TimeSource>) -> Self {
+        self.time = Timekeeper::new(clock);
+        self
+    }
+
+    pub(crate) fn time(&self) -> &Timekeeper {
+        &self.time
+    }
+
+    pub(crate) fn may_expire(&self) -> &AtomicBool {
+        &self.may_expire
+    }
+
+    /// The current state, without removing what is due first.
+    pub(crate) fn current(&self) -> Result<Arc<State<D>>> {
+        self.read_shared(Arc::clone)
+    }
+
+    /// Changes the state under the writer lock, outside any commit: what
+    /// changes no document (a deadline).
+    pub(crate) fn with_writer_state<R>(
+        &self,
+        change: impl FnOnce(&mut State<D>) -> R,
+    ) -> Result<R> {
+        let mut guard = self.writer.lock();
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        Ok(self.published.change(&mut guard.state, change))
     }
 
     /// Who hears of this store's commits.
@@ -295,11 +344,13 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     /// Runs a short read against the current state.
     pub(crate) fn read<R>(&self, read: impl FnOnce(&State<D>) -> R) -> Result<R> {
+        self.expire_due()?;
         self.read_shared(|state| read(state))
     }
 
     /// The current state, to read at leisure.
     pub(crate) fn snapshot(&self) -> Result<Arc<State<D>>> {
+        self.expire_due()?;
         self.read_shared(Arc::clone)
     }
 
@@ -365,7 +416,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// lock and changes nothing. The write section then only checks that the plan
     /// still holds and applies it.
     fn plan(&self, id: Option<Id>, document: Option<&D>) -> Result<Plan<D>> {
-        let state = self.snapshot()?;
+        let state = self.current()?;
         let old = match id {
             Some(id) => Some(state.docs.get(&id).cloned().ok_or(Error::NotFound { id })?),
             None => None,
@@ -395,6 +446,21 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {
+        self.insert_until(document, None)
+    }
+
+    /// Inserts a document that expires at `deadline`, if one is given.
+    pub(crate) fn insert_until(
+        &self,
+        document: D,
+        deadline: Option<Micros>,
+    ) -> WriteResult<Versioned<D>, D> {
+        if let Err(error) = self.expire_due() {
+            return Err((error, document));
+        }
+        if deadline.is_some() {
+            self.may_expire.store(true, Ordering::Relaxed);
+        }
         loop {
             let plan = match self.plan(None, Some(&document)) {
                 Ok(plan) => plan,
@@ -417,6 +483,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 self.published.change(&mut inner.state, |state| {
                     state.docs.insert(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
+                    if deadline.is_some() {
+                        state
+                            .deadlines
+                            .get_or_insert_with(Deadlines::default)
+                            .set(id, deadline);
+                    }
                     (seq, std::mem::replace(&mut state.seq, seq))
                 })
             });
@@ -439,6 +511,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
         expected: Option<u64>,
         document: D,
     ) -> WriteResult<Versioned<D>, D> {
+        if let Err(error) = self.expire_due() {
+            return Err((error, document));
+        }
         loop {
             let plan = match self.plan(Some(id), Some(&document)) {
                 Ok(plan) => plan,
@@ -480,6 +555,28 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     /// Deletes a document, if it has version `expected` when one is given.
     pub(crate) fn delete(&self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
+        self.expire_due()?;
+        self.delete_as(id, expected, None)?
+            .ok_or(Error::NotFound { id })
+    }
+
+    /// Deletes document `id` as expired, if its deadline is at or before
+    /// `now`; whether it did.
+    pub(crate) fn delete_expired(&self, id: Id, now: Micros) -> Result<bool> {
+        match self.delete_as(id, None, Some(now)) {
+            Ok(removed) => Ok(removed.is_some()),
+            // Deleted meanwhile: nothing left to expire.
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn delete_as(
+        &self,
+        id: Id,
+        expected: Option<u64>,
+        expiring: Option<Micros>,
+    ) -> Result<Option<Versioned<D>>> {
         loop {
             let plan = self.plan(Some(id), None)?;
             let mut guard = self.writer.lock();
@@ -488,6 +585,13 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 Err(Stale::Retry) => continue,
                 Err(Stale::Fail(error)) => return Err(error),
             }
+            if let Some(now) = expiring {
+                let deadline = guard.state.deadlines.as_ref().and_then(|d| d.of(id));
+                if !deadline.is_some_and(|at| at <= now) {
+                    // Its deadline moved or went meanwhile.
+                    return Ok(None);
+                }
+            }
             let (removed, seq, prev) = self.sequence.commit(|seq| {
                 self.published.change(&mut guard.state, |state| {
                     let removed = state.docs.remove(&id);
@@ -495,15 +599,16 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
                 })
             });
-            let heard = self
-                .sequence
-                .heard_by(&self.feed)
-                .then(|| Commit::one(seq, prev, self.address(), id, removed.clone(), None));
+            let heard = self.sequence.heard_by(&self.feed).then(|| {
+                let mut commit = Commit::one(seq, prev, self.address(), id, removed.clone(), None);
+                commit.expired = expiring.is_some();
+                commit
+            });
             drop(guard);
             if let Some(commit) = heard {
                 self.sequence.committed(&self.feed, commit);
             }
-            return removed.ok_or(Error::NotFound { id });
+            return Ok(removed);
         }
     }
 
@@ -637,7 +742,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let floor = last_id(&state.docs).max(inner.id_floor);
         drop(inner);
         let sequence = Sequence::alone(self.sequence.last());
-        Engine::with_state(state, floor, closed, sequence)
+        let engine =
+            Engine::with_state(state, floor, closed, sequence).with_clock(self.time.clock());
+        engine
+            .may_expire
+            .store(self.may_expire.load(Ordering::Relaxed), Ordering::Relaxed);
+        engine
     }
 
     /// An independent engine with the documents `keep` accepts. `keep` runs on a
@@ -662,19 +772,21 @@ impl<D: Send + Sync + 'static> Engine<D> {
             });
         }
         let floor = last_id(&state.docs);
+        let deadlines = state.deadlines.as_ref().map(|d| d.kept(&docs));
         let new_state = State {
             docs,
             indexes,
             generation: 0,
             indexes_version: 0,
             seq: 0,
+            deadlines,
         };
-        Ok(Engine::with_state(
-            new_state,
-            floor,
-            false,
-            Sequence::alone(0),
-        ))
+        let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0))
+            .with_clock(self.time.clock());
+        engine
+            .may_expire
+            .store(self.may_expire.load(Ordering::Relaxed), Ordering::Relaxed);
+        Ok(engine)
     }
 
     /// Rebuilds every index from the documents and compares; describes each

@@ -48,6 +48,9 @@ pub enum Change<D> {
     },
     /// The document was deleted; this is the version it had.
     Deleted(Versioned<D>),
+    /// The document's deadline passed and it was removed; this is the version
+    /// it had.
+    Expired(Versioned<D>),
 }
 
 impl<D> Change<D> {
@@ -55,7 +58,7 @@ impl<D> Change<D> {
     pub fn id(&self) -> Id {
         match self {
             Change::Inserted(new) | Change::Updated { new, .. } => new.id(),
-            Change::Deleted(old) => old.id(),
+            Change::Deleted(old) | Change::Expired(old) => old.id(),
         }
     }
 
@@ -63,7 +66,7 @@ impl<D> Change<D> {
     pub fn old(&self) -> Option<&Versioned<D>> {
         match self {
             Change::Inserted(_) => None,
-            Change::Updated { old, .. } | Change::Deleted(old) => Some(old),
+            Change::Updated { old, .. } | Change::Deleted(old) | Change::Expired(old) => Some(old),
         }
     }
 
@@ -71,14 +74,15 @@ impl<D> Change<D> {
     pub fn new(&self) -> Option<&Versioned<D>> {
         match self {
             Change::Inserted(new) | Change::Updated { new, .. } => Some(new),
-            Change::Deleted(_) => None,
+            Change::Deleted(_) | Change::Expired(_) => None,
         }
     }
 
-    fn from_commit(change: commit::Change<D>) -> Option<Change<D>> {
+    fn from_commit(change: commit::Change<D>, expired: bool) -> Option<Change<D>> {
         match (change.old, change.new) {
             (None, Some(new)) => Some(Change::Inserted(new)),
             (Some(old), Some(new)) => Some(Change::Updated { old, new }),
+            (Some(old), None) if expired => Some(Change::Expired(old)),
             (Some(old), None) => Some(Change::Deleted(old)),
             (None, None) => None,
         }
@@ -95,6 +99,7 @@ impl<D: fmt::Debug> fmt::Debug for Change<D> {
                 .field("new", new)
                 .finish(),
             Change::Deleted(old) => f.debug_tuple("Deleted").field(old).finish(),
+            Change::Expired(old) => f.debug_tuple("Expired").field(old).finish(),
         }
     }
 }
@@ -117,12 +122,13 @@ impl<D> Clone for ChangeSet<D> {
 
 impl<D> ChangeSet<D> {
     pub(crate) fn from_commit(commit: Commit<D>) -> ChangeSet<D> {
+        let expired = commit.expired;
         ChangeSet {
             seq: commit.seq,
             changes: commit
                 .changes
                 .into_iter()
-                .filter_map(Change::from_commit)
+                .filter_map(|change| Change::from_commit(change, expired))
                 .collect(),
         }
     }

@@ -42,6 +42,7 @@ mod db;
 mod db_feed;
 mod engine;
 mod error;
+mod expiry;
 mod feed;
 mod id;
 mod index;
@@ -52,6 +53,7 @@ mod published;
 mod query;
 mod snapshot;
 mod store;
+mod time;
 mod tree;
 mod txn;
 mod typed;
@@ -70,6 +72,7 @@ pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange, KeyWrite
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
 pub use store::{Document, Store};
+pub use time::{Clock, ManualClock, SystemClock};
 pub use txn::{DEFAULT_RETRIES, Transaction, TxCollection, TxIter, TxOptions, TxStore};
 pub use typed::{Collection, IndexSpec, Indexed, Rejected};
 pub use value::{

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::commit::Clock;
 use crate::engine::Engine;
+use crate::expiry;
 use crate::feed::DEFAULT_BUFFER;
 use crate::index::{IndexOptions, field_index};
 use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange};
@@ -118,6 +119,68 @@ impl Store {
     pub fn insert(&self, document: Value) -> Result<Id> {
         self.engine.check_open()?;
         self.insert_object(to_object(document)?)
+    }
+
+    /// [`insert`](Self::insert), with a deadline `ttl` from now: see
+    /// [`expire_at`](Self::expire_at).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use docstore_core::{ManualClock, Store};
+    /// use serde_json::json;
+    ///
+    /// let clock = ManualClock::new(UNIX_EPOCH);
+    /// let store = Store::with_clock(clock.clone());
+    /// let id = store.insert_with_ttl(json!({"session": "abc"}), Duration::from_secs(60))?;
+    /// assert!(store.contains(id)?);
+    /// clock.advance(Duration::from_secs(60));
+    /// assert!(!store.contains(id)?);
+    /// assert_eq!(store.len()?, 0);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn insert_with_ttl(&self, document: Value, ttl: std::time::Duration) -> Result<Id> {
+        self.engine.check_open()?;
+        let document = to_object(document)?;
+        let deadline = self.engine.deadline_after(ttl);
+        self.engine
+            .insert_until(document, Some(deadline))
+            .map(|stored| stored.id())
+            .map_err(|(error, _)| error)
+    }
+
+    /// Like [`new`](Self::new), with deadlines read against `clock` (a
+    /// [`ManualClock`](crate::ManualClock) in tests) instead of the system clock.
+    pub fn with_clock(clock: impl crate::Clock) -> Self {
+        let mut made = Self::new();
+        made.engine = made.engine.with_clock(Arc::new(clock));
+        made
+    }
+
+    /// Gives document `id` a deadline: from `when` on, no read returns it, and
+    /// it is removed by a commit of its own, heard as
+    /// [`Change::Expired`](crate::Change::Expired). Replaces any deadline it
+    /// had; updates keep it. Fails with [`Error::NotFound`] if there is no
+    /// such document.
+    pub fn expire_at(&self, id: Id, when: std::time::SystemTime) -> Result<()> {
+        self.engine.set_deadline(id, Some(expiry::at(when)))
+    }
+
+    /// Takes document `id`'s deadline off, if it has one.
+    pub fn persist(&self, id: Id) -> Result<()> {
+        self.engine.set_deadline(id, None)
+    }
+
+    /// Document `id`'s deadline, if it has one.
+    pub fn deadline(&self, id: Id) -> Result<Option<std::time::SystemTime>> {
+        Ok(self.engine.deadline(id)?.map(expiry::when))
+    }
+
+    /// Removes every document past its deadline now, each by a commit of its
+    /// own; returns how many. Reads and writes do this by themselves first, so
+    /// this is needed only to free memory (or tell subscribers) when the store
+    /// is otherwise idle. Costs in proportion to what expires.
+    pub fn sweep(&self) -> Result<usize> {
+        self.engine.sweep()
     }
 
     /// Stores a document already in compact form.

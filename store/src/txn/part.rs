@@ -538,6 +538,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
                 prev,
                 parts,
                 address: self.address,
+                expired: false,
                 changes,
             };
             self.done = Some((old, commit));
