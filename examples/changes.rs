@@ -62,10 +62,10 @@ fn main() -> Result<(), docstore::Error> {
             break;
         };
         for change in set.changes() {
-            if let Some(old) = change.old() {
+            if let Some(old) = change.before() {
                 *totals.entry(old.customer.clone()).or_default() -= old.total;
             }
-            if let Some(new) = change.new() {
+            if let Some(new) = change.after() {
                 *totals.entry(new.customer.clone()).or_default() += new.total;
             }
             match change {

@@ -28,7 +28,7 @@ type Model = BTreeMap<Id, (u64, Value)>;
 
 fn apply(model: &mut Model, set: &ChangeSet<Object>) {
     for change in set.changes() {
-        match change.new() {
+        match change.after() {
             Some(new) => {
                 model.insert(new.id(), (new.version(), new.to_value()));
             }

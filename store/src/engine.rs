@@ -587,7 +587,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             }
             if let Some(now) = expiring {
                 let deadline = guard.state.deadlines.as_ref().and_then(|d| d.of(id));
-                if !deadline.is_some_and(|at| at <= now) {
+                if deadline.is_none_or(|at| at > now) {
                     // Its deadline moved or went meanwhile.
                     return Ok(None);
                 }

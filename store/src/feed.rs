@@ -63,7 +63,7 @@ impl<D> Change<D> {
     }
 
     /// The version before the change, if the document existed.
-    pub fn old(&self) -> Option<&Versioned<D>> {
+    pub fn before(&self) -> Option<&Versioned<D>> {
         match self {
             Change::Inserted(_) => None,
             Change::Updated { old, .. } | Change::Deleted(old) | Change::Expired(old) => Some(old),
@@ -71,7 +71,7 @@ impl<D> Change<D> {
     }
 
     /// The version after the change, if the document still exists.
-    pub fn new(&self) -> Option<&Versioned<D>> {
+    pub fn after(&self) -> Option<&Versioned<D>> {
         match self {
             Change::Inserted(new) | Change::Updated { new, .. } => Some(new),
             Change::Deleted(_) | Change::Expired(_) => None,
@@ -655,6 +655,9 @@ impl<D> Drop for Feed<D> {
     }
 }
 
+/// A state and a subscription starting exactly after it.
+pub(crate) type Aligned<D> = (Arc<State<D>>, Subscription<ChangeSet<D>>);
+
 /// Where a store's subscriptions start: under its writer lock, so that the
 /// subscription and the state it starts after are one moment.
 impl<D: Send + Sync + 'static> Engine<D> {
@@ -662,7 +665,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
         &self,
         capacity: usize,
         filter: impl FnOnce(&State<D>) -> Result<Filter<D>>,
-    ) -> Result<(Arc<State<D>>, Subscription<ChangeSet<D>>)> {
+    ) -> Result<Aligned<D>> {
         let writer = self.lock_writer();
         if writer.is_closed() {
             return Err(Error::Closed);

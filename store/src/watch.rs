@@ -54,13 +54,16 @@ fn in_range(key: &[u8], start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
     after_start && before_end
 }
 
+/// A range watch's bounds.
+type Span = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
 /// The watches on one index.
 struct Watched<D> {
     def: Arc<IndexDef<D>>,
     /// Subscribers watching one key, by that key.
     keys: BTreeMap<Vec<u8>, BTreeSet<u64>>,
     /// Subscribers watching a range, by the range's start (unbounded first).
-    ranges: BTreeMap<(Vec<u8>, u64), (Bound<Vec<u8>>, Bound<Vec<u8>>)>,
+    ranges: BTreeMap<(Vec<u8>, u64), Span>,
 }
 
 /// A store's watches, by index.
@@ -210,7 +213,7 @@ pub(crate) fn touched<D>(indexes: &[Arc<IndexDef<D>>], set: &ChangeSet<D>) -> To
             catch_unwind(AssertUnwindSafe(|| {
                 let mut keys = Vec::new();
                 for change in set.changes() {
-                    for document in change.old().into_iter().chain(change.new()) {
+                    for document in change.before().into_iter().chain(change.after()) {
                         keys.extend(def.keys_of(document.value(), &mut sink).unwrap_or_default());
                     }
                 }
