@@ -465,6 +465,9 @@ struct Hub<D> {
     /// Commits heard before the one they follow, by that one's number.
     early: BTreeMap<u64, Heard<D>>,
     subscribers: BTreeMap<u64, Subscriber<D>>,
+    /// The subscribers that receive every change set (not watches): a commit
+    /// walks these and the watches it matches, never every watch.
+    everything: Vec<u64>,
     watches: Watches<D>,
     next_id: u64,
     ended: bool,
@@ -479,6 +482,7 @@ impl<D> Default for Feed<D> {
                     delivered: 0,
                     early: BTreeMap::new(),
                     subscribers: BTreeMap::new(),
+                    everything: Vec::new(),
                     watches: Watches::default(),
                     next_id: 0,
                     ended: false,
@@ -518,6 +522,9 @@ impl<D: Send + Sync + 'static> Feed<D> {
         let id = hub.next_id;
         hub.next_id += 1;
         hub.watches.add(id, &filter);
+        if matches!(filter, Filter::All) {
+            hub.everything.push(id);
+        }
         hub.subscribers.insert(
             id,
             Subscriber {
@@ -598,8 +605,8 @@ impl<D> Hub<D> {
                 wake.push(waker);
             }
         };
-        for subscriber in self.subscribers.values() {
-            if matches!(subscriber.filter, Filter::All) {
+        for id in &self.everything {
+            if let Some(subscriber) = self.subscribers.get(id) {
                 push(subscriber);
             }
         }
@@ -618,6 +625,7 @@ impl<D: Send + Sync + 'static> Detach for Core<D> {
     fn detach(&self, subscriber: u64) {
         let mut hub = self.hub.lock();
         let removed = hub.subscribers.remove(&subscriber);
+        hub.everything.retain(|id| *id != subscriber);
         if let Some(removed) = &removed {
             hub.watches.remove(subscriber, &removed.filter);
         }

@@ -1,0 +1,105 @@
+//! What the change feed costs a writer: the workload's update phase (N
+//! updates of random documents, age + 1, three indexes) on a store with no
+//! subscription, 1, 100, and with 10 and 10,000 watches on keys no update
+//! touches, as ratios to the first, in one run. Subscriptions keep up (their
+//! buffers hold every change set), so this is the writer's own cost.
+//!
+//! `cargo run --release --example feed_cost -- --n 100000` prints the ratios;
+//! `--only CONFIG` runs one configuration, for callgrind with
+//! `--toggle-collect=*update_phase*`.
+
+use std::time::Instant;
+
+use docstore::{ChangeSet, Object, Store, Subscription};
+use serde_json::{Value, json};
+
+fn document(i: usize, age: usize) -> Value {
+    json!({"name": format!("user-{i}"), "age": age, "city": format!("city-{}", i % 50),
+           "score": i as f64 * 0.5, "active": i % 2 == 0,
+           "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
+           "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")}})
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// Listeners held for the phase: subscriptions and watches.
+type Listeners = Vec<Subscription<ChangeSet<Object>>>;
+
+fn setup(n: usize, subscriptions: usize, watches: usize) -> (Store, Vec<docstore::Id>, Listeners) {
+    let store = Store::new();
+    for (name, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
+        store.create_index(name, [field]).expect("index");
+    }
+    let ids = (0..n)
+        .map(|i| store.insert(document(i, i % 100)).expect("insert"))
+        .collect();
+    let mut listeners = Vec::new();
+    for _ in 0..subscriptions {
+        listeners.push(store.subscribe_with_capacity(n + 1).expect("subscribe"));
+    }
+    for w in 0..watches {
+        listeners.push(store.watch("by_name", format!("other-{w}")).expect("watch"));
+    }
+    (store, ids, listeners)
+}
+
+#[inline(never)]
+fn update_phase(store: &Store, ids: &[docstore::Id]) -> f64 {
+    let n = ids.len();
+    let mut ages: Vec<usize> = (0..n).map(|i| i % 100).collect();
+    let mut rng = Rng(42);
+    let start = Instant::now();
+    for _ in 0..n {
+        let j = (rng.next() % n as u64) as usize;
+        ages[j] = (ages[j] + 1) % 100;
+        store.update(ids[j], document(j, ages[j])).expect("update");
+    }
+    start.elapsed().as_secs_f64()
+}
+
+const CONFIGS: [(&str, usize, usize); 5] = [
+    ("none", 0, 0),
+    ("1_subscription", 1, 0),
+    ("100_subscriptions", 100, 0),
+    ("10_watches", 0, 10),
+    ("10000_watches", 0, 10_000),
+];
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut n = 100_000;
+    let mut only = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--n" => n = args.next().and_then(|v| v.parse().ok()).unwrap_or(n),
+            "--only" => only = args.next(),
+            other => eprintln!("ignored argument {other}"),
+        }
+    }
+    let mut first = None;
+    for (name, subscriptions, watches) in CONFIGS {
+        if only.as_deref().is_some_and(|only| only != name) {
+            continue;
+        }
+        let (store, ids, listeners) = setup(n, subscriptions, watches);
+        let seconds = update_phase(&store, &ids);
+        let base = *first.get_or_insert(seconds);
+        println!(
+            "feed_cost update {name} {n} {seconds:.3}s {:.0}/s ratio {:.2}",
+            n as f64 / seconds,
+            seconds / base
+        );
+        drop(listeners);
+    }
+}
