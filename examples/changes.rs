@@ -1,10 +1,14 @@
 //! The change feed: a subscriber keeping a derived view in step with a store,
-//! and a watch on one key. Run with `cargo run --example changes`.
+//! a watch on one key, and documents expiring. Run with
+//! `cargo run --example changes`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use docstore::{Change, Db, Event, Indexed};
+use std::time::{Duration, UNIX_EPOCH};
+
+use docstore::{Change, Db, Event, Indexed, ManualClock, Store};
+use serde_json::json;
 
 #[derive(Indexed, Clone, Debug)]
 struct Order {
@@ -69,8 +73,8 @@ fn main() -> Result<(), docstore::Error> {
                 *totals.entry(new.customer.clone()).or_default() += new.total;
             }
             match change {
-                Change::Inserted(new) => println!("seq {}: inserted {:?}", set.seq(), *new),
-                Change::Deleted(old) => println!("seq {}: deleted {:?}", set.seq(), *old),
+                Change::Inserted(new) => println!("seq {}: inserted {:?}", set.seq(), **new),
+                Change::Deleted(old) => println!("seq {}: deleted {:?}", set.seq(), **old),
                 other => println!("seq {}: {other:?}", set.seq()),
             }
         }
@@ -80,6 +84,24 @@ fn main() -> Result<(), docstore::Error> {
 
     while let Some(Event::Changes(set)) = ada.try_recv()? {
         println!("watch on ada heard seq {}", set.seq());
+    }
+
+    // Sessions that expire, on a clock moved by hand.
+    let clock = ManualClock::new(UNIX_EPOCH);
+    let sessions = Store::with_clock(clock.clone());
+    let expiring = sessions.subscribe()?;
+    sessions.insert_with_ttl(json!({"user": "ada"}), Duration::from_secs(30))?;
+    sessions.insert_with_ttl(json!({"user": "bob"}), Duration::from_secs(90))?;
+    clock.advance(Duration::from_secs(60));
+    println!("after 60s: {} session(s) live", sessions.len()?);
+    clock.advance(Duration::from_secs(60));
+    println!("swept {} more", sessions.sweep()?);
+    while let Some(Event::Changes(set)) = expiring.try_recv()? {
+        for change in set.changes() {
+            if let Change::Expired(old) = change {
+                println!("seq {}: expired {}", set.seq(), old.to_value());
+            }
+        }
     }
     Ok(())
 }

@@ -90,11 +90,18 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     /// What reads and writes do first: removes what is due, if anything in
     /// this store ever had a deadline.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn expire_due(&self) -> Result<()> {
-        if !self.may_expire().load(Ordering::Relaxed) {
-            return Ok(());
+        if self.may_expire().load(Ordering::Relaxed) {
+            self.expire_due_now()
+        } else {
+            Ok(())
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn expire_due_now(&self) -> Result<()> {
         let earliest = self
             .current()?
             .deadlines
