@@ -576,7 +576,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 
     fn len(&self) -> Result<usize> {
-        self.with(|part| Ok(part.all().len()))
+        self.with(|part| Ok(part.len()))
     }
 }
 

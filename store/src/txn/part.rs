@@ -110,13 +110,19 @@ impl<D> Part<D> {
     /// The entry of a document this transaction writes, made on its first
     /// write, when the snapshot has it as `base`.
     fn written(&mut self, id: Id, base: impl FnOnce() -> Option<Versioned<D>>) -> &mut Written<D> {
-        if !self.writes.contains_key(&id) {
+        let Part {
+            snapshot,
+            reads,
+            writes,
+            ..
+        } = self;
+        writes.entry(id).or_insert_with(|| {
             let base = base();
             // Keys the stored version was indexed under could be computed then,
             // so they can be now.
             let base_keys = match &base {
                 Some(base) => KeySink::with_spare(|sink| {
-                    self.snapshot
+                    snapshot
                         .indexes
                         .iter()
                         .map(|index| index.keys_of(base.value(), sink).unwrap_or_default())
@@ -124,21 +130,15 @@ impl<D> Part<D> {
                 }),
                 None => Vec::new(),
             };
-            self.reads.remove(&id);
-            self.writes.insert(
-                id,
-                Written {
-                    base,
-                    base_keys,
-                    new: None,
-                    new_keys: Vec::new(),
-                },
-            );
-        }
-        match self.writes.get_mut(&id) {
-            Some(written) => written,
-            None => unreachable!("inserted above"),
-        }
+            // Its base stands for the read from now on.
+            reads.remove(&id);
+            Written {
+                base,
+                base_keys,
+                new: None,
+                new_keys: Vec::new(),
+            }
+        })
     }
 
     /// Buffers a new document under a fresh id.
@@ -255,6 +255,21 @@ impl<D> Part<D> {
             results.extend(written.new.clone());
         }
         results
+    }
+
+    /// How many documents there are as this transaction sees it. Reads the
+    /// whole store, as [`all`](Self::all) does, without listing it.
+    pub(crate) fn len(&mut self) -> usize {
+        self.scanned = true;
+        let (mut added, mut removed) = (0, 0);
+        for written in self.writes.values() {
+            match (&written.base, &written.new) {
+                (None, Some(_)) => added += 1,
+                (Some(_), None) => removed += 1,
+                _ => {}
+            }
+        }
+        self.snapshot.docs.len() + added - removed
     }
 
     fn conflict(&self, id: Option<Id>, read: String) -> Error {
