@@ -23,11 +23,16 @@
 //! make it fail.
 //!
 //! Then unique indexes are checked against the current state and its own
-//! writes, the new state of each store is built on a private copy (readers go
-//! on reading the old one, however large the transaction), and every store is
-//! published in one step, under one sequence number. Index keys of the
-//! written documents were computed when they were written, so a computed key
-//! that panics does so before anything is locked.
+//! writes, and every store is published in one step, under one sequence
+//! number, with the readers' slots of all of them held across the swap (so a
+//! reader who sees the transaction in one store sees it in all). A store in
+//! which the transaction changes more than a few documents gets its new state
+//! built on a private copy first, while readers go on reading the old one, so
+//! however large the transaction they wait for a pointer swap only; a few
+//! changes are applied in place under the slots, as single writes are, which
+//! costs less than copying the shared nodes. Index keys of the written
+//! documents were computed when they were written, so a computed key that
+//! panics does so before anything is locked.
 //!
 //! [`Db`]: crate::Db
 
