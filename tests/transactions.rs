@@ -8,6 +8,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use docstore::{Db, Document, Error, IndexOptions, Indexed, Store, TxOptions, commit_testing};
 use serde_json::{Value, json};
 
+const fn assert_send_sync<T: Send + Sync>() {}
+const fn assert_send<T: Send>() {}
+const _: () = assert_send_sync::<Db>();
+const _: () = assert_send_sync::<docstore::DbSnapshot>();
+const _: () = assert_send::<docstore::Transaction<'static>>();
+
 fn n(doc: &Document) -> i64 {
     doc.get("n").and_then(|v| v.as_i64()).unwrap()
 }

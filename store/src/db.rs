@@ -136,10 +136,11 @@ impl Db {
 
     /// Every store's current state at one moment: between two commits of the
     /// database, never in the middle of one.
-    fn cut(&self) -> Vec<CutEntry> {
+    /// Also returns the sequence number of the last commit it holds.
+    fn cut(&self) -> (Vec<CutEntry>, u64) {
         let entries = self.entries.read();
-        self.clock.cut(|_| {
-            entries
+        self.clock.cut(|seq| {
+            let cut = entries
                 .iter()
                 .map(|entry| CutEntry {
                     address: entry.member.address(),
@@ -147,7 +148,8 @@ impl Db {
                     state: entry.member.snapshot_any(),
                     member: Some(Arc::clone(&entry.member)),
                 })
-                .collect()
+                .collect();
+            (cut, seq)
         })
     }
 
@@ -157,7 +159,7 @@ impl Db {
     /// [`commit`](Transaction::commit) it (which returns a conflict rather
     /// than retrying) or drop it to roll it back.
     pub fn begin(&self) -> Result<Transaction<'_>> {
-        Ok(Transaction::in_db(Arc::clone(&self.clock), self.cut()))
+        Ok(Transaction::in_db(Arc::clone(&self.clock), self.cut().0))
     }
 
     /// Runs `body` in a transaction across the database and commits it.
@@ -192,7 +194,8 @@ impl Db {
     /// Every store and collection as it was at one moment (no commit half
     /// seen), to read at leisure. O(number of stores).
     pub fn snapshot(&self) -> DbSnapshot {
-        DbSnapshot { cut: self.cut() }
+        let (cut, seq) = self.cut();
+        DbSnapshot { cut, seq }
     }
 }
 
@@ -223,13 +226,22 @@ impl fmt::Debug for Db {
 /// })?;
 /// let snapshot = db.snapshot();
 /// assert_eq!(snapshot.store(&a)?.len() + snapshot.store(&b)?.len(), 2);
+/// assert_eq!(snapshot.seq(), 1);
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct DbSnapshot {
     cut: Vec<CutEntry>,
+    seq: u64,
 }
 
 impl DbSnapshot {
+    /// The sequence number of the last commit it reflects: every commit of
+    /// the database numbered up to this one shows in it, none after. Every
+    /// write, a single-document one or a whole transaction, is one commit.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     fn find<D: Send + Sync + 'static>(&self, address: usize) -> Result<Snapshot<D>> {
         let entry = self
             .cut
@@ -258,6 +270,7 @@ impl DbSnapshot {
 impl fmt::Debug for DbSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DbSnapshot")
+            .field("seq", &self.seq)
             .field("stores", &self.cut.len())
             .finish()
     }
