@@ -15,9 +15,8 @@ use crate::{Collection, Error, Indexed, Result, Snapshot, Store, Transaction};
 /// One store or collection of a database.
 struct Entry {
     name: Arc<str>,
-    /// The type of its documents, for the error when a name is asked for with
-    /// another.
-    kind: &'static str,
+    /// What it is, for the error when a name is asked for with another type.
+    kind: String,
     /// The `Arc<Store>` or `Arc<Collection<T>>` handed out.
     handle: Arc<dyn Any + Send + Sync>,
     /// The same store, as a commit reaches it.
@@ -118,7 +117,7 @@ impl Db {
         let handle = Arc::new(make());
         entries.push(Entry {
             name: Arc::from(name),
-            kind: type_name::<H>(),
+            kind: H::kind(),
             handle: Arc::clone(&handle) as Arc<dyn Any + Send + Sync>,
             member: Arc::new(Handle(Arc::clone(&handle))),
         });
@@ -280,10 +279,15 @@ impl fmt::Debug for DbSnapshot {
 trait Holds {
     type Doc: Send + Sync + 'static;
     fn engine_of(&self) -> &Engine<Self::Doc>;
+    /// What it is, in an error's words.
+    fn kind() -> String;
 }
 
 impl Holds for Store {
     type Doc = Object;
+    fn kind() -> String {
+        "schemaless store".to_owned()
+    }
     fn engine_of(&self) -> &Engine<Object> {
         self.engine()
     }
@@ -291,6 +295,9 @@ impl Holds for Store {
 
 impl<T: Indexed> Holds for Collection<T> {
     type Doc = T;
+    fn kind() -> String {
+        format!("collection of {}", type_name::<T>())
+    }
     fn engine_of(&self) -> &Engine<T> {
         self.engine()
     }
