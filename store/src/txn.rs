@@ -496,10 +496,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 
     fn insert(&self, document: D) -> Result<Versioned<D>> {
-        // Touch the store first, so a foreign one fails before taking an id.
-        self.with(|_| Ok(()))?;
-        let id = self.engine.next_id();
-        self.with(|part| part.insert(id, document))
+        self.with(|part| part.insert(self.engine.next_id(), document))
     }
 
     fn replace(&self, id: Id, expected: Option<u64>, document: D) -> Result<u64> {
@@ -644,6 +641,10 @@ impl TxStore<'_> {
     }
 
     /// Buffers a new document; returns the id it has from now on.
+    ///
+    /// Ids follow the order of inserts, not of commits: a document inserted
+    /// here sorts before one another writer inserts later, even if this
+    /// transaction commits after it.
     pub fn insert(&self, document: Value) -> Result<Id> {
         let document = to_object(document)?;
         self.view.insert(document).map(|record| record.id())
