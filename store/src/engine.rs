@@ -38,7 +38,7 @@ use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::published::Published;
 use crate::tree::Tree;
-use crate::{Error, Id, Result, Versioned};
+use crate::{Error, Id, Result, Updated, Versioned};
 
 /// Everything a store holds at one moment. Immutable once published; cheap to clone.
 pub(crate) struct State<D> {
@@ -443,15 +443,15 @@ impl<D> Engine<D> {
         &self,
         id: Id,
         mut change: impl FnMut(&Versioned<D>) -> Result<Option<D>>,
-    ) -> Result<Versioned<D>> {
+    ) -> Result<Updated<D>> {
         loop {
             let current = self.get(id)?;
             let Some(next) = change(&current)? else {
-                return Ok(current);
+                return Ok(Updated::Declined(current));
             };
             match self.replace(id, Some(current.version()), next) {
                 Err((Error::VersionConflict { .. }, _)) => {}
-                other => return other.map_err(|(error, _)| error),
+                other => return other.map(Updated::Changed).map_err(|(error, _)| error),
             }
         }
     }

@@ -9,7 +9,7 @@ use crate::index::{IndexOptions, field_index};
 use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
 use crate::value::Object;
-use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Versioned};
+use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Updated, Versioned};
 
 /// A stored schemaless document: an [`Object`] with its id and version.
 pub type Document = Versioned<Object>;
@@ -192,11 +192,12 @@ impl Store {
         mut change: impl FnMut(&Document) -> Value,
     ) -> Result<Document> {
         self.try_update_with(id, |current| Some(change(current)))
+            .map(Updated::into_document)
     }
 
     /// Read-modify-write that may decline: like [`update_with`](Self::update_with),
     /// but `change` returns `None` to leave the document as it is (no new version),
-    /// as `AtomicUsize::fetch_update` does. Returns the document as stored.
+    /// as `AtomicUsize::fetch_update` does. Says which happened: see [`Updated`].
     ///
     /// ```
     /// use docstore_core::{Document, Store};
@@ -208,18 +209,49 @@ impl Store {
     ///     let stock = doc.get("stock")?.as_u64()?;
     ///     (stock > 0).then(|| json!({"stock": stock - 1}))
     /// };
-    /// assert_eq!(store.try_update_with(id, take_one)?.version(), 2);
+    /// assert!(store.try_update_with(id, take_one)?.is_changed());
     /// // Out of stock: declined, nothing written.
-    /// assert_eq!(store.try_update_with(id, take_one)?.version(), 2);
+    /// let declined = store.try_update_with(id, take_one)?;
+    /// assert!(declined.is_declined());
+    /// assert_eq!(declined.document().version(), 2);
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
     pub fn try_update_with(
         &self,
         id: Id,
         mut change: impl FnMut(&Document) -> Option<Value>,
-    ) -> Result<Document> {
+    ) -> Result<Updated<Object>> {
         self.engine
             .update_with(id, |current| change(current).map(to_object).transpose())
+    }
+
+    /// Atomic in-place edit: `edit` changes the document as JSON, and the result
+    /// is stored as one step, with the retry rules of
+    /// [`update_with`](Self::update_with) (`edit` runs on a fresh copy of the
+    /// current version each time, outside every lock). Returns the stored document.
+    ///
+    /// Fails with [`Error::InvalidDocument`] if `edit` leaves something other than
+    /// an object, changing nothing.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// let id = store.insert(json!({"status": "new", "items": 2}))?;
+    /// let paid = store.modify(id, |order| order["status"] = json!("paid"))?;
+    /// assert_eq!(*paid, json!({"status": "paid", "items": 2}));
+    /// assert_eq!(paid.version(), 2);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn modify(&self, id: Id, mut edit: impl FnMut(&mut Value)) -> Result<Document> {
+        self.engine
+            .update_with(id, |current| {
+                let mut value = current.value().to_value();
+                edit(&mut value);
+                to_object(value).map(Some)
+            })
+            .map(Updated::into_document)
     }
 
     /// Deletes a document and returns it as it was.

@@ -7,7 +7,7 @@ use crate::engine::Engine;
 use crate::index::{IndexDef, IndexInfo, KeySink, KeySource};
 use crate::key::{KeyFor, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
-use crate::{Cursor, Error, Id, Iter, Result, Snapshot, Versioned};
+use crate::{Cursor, Error, Id, Iter, Result, Snapshot, Updated, Versioned};
 
 /// A type that can live in a [`Collection`]: implemented by `#[derive(Indexed)]`,
 /// which also makes one handle per index (`User::email`) for queries.
@@ -256,18 +256,56 @@ impl<T: Indexed> Collection<T> {
     /// fields. `change` runs outside every lock; if it panics, nothing changes.
     pub fn update_with(&self, id: Id, mut change: impl FnMut(&T) -> T) -> Result<Versioned<T>> {
         self.try_update_with(id, |current| Some(change(current)))
+            .map(Updated::into_document)
     }
 
     /// Read-modify-write that may decline: like [`update_with`](Self::update_with),
     /// but `change` returns `None` to leave the document as it is (no new version).
-    /// Returns the document as stored.
+    /// Says which happened: [`Updated::Changed`] with the stored document, or
+    /// [`Updated::Declined`] with the document `change` last saw.
     pub fn try_update_with(
         &self,
         id: Id,
         mut change: impl FnMut(&T) -> Option<T>,
-    ) -> Result<Versioned<T>> {
+    ) -> Result<Updated<T>> {
         self.engine
             .update_with(id, |current| Ok(change(current.value())))
+    }
+
+    /// Atomic in-place edit: `edit` changes the document through `&mut T`, and
+    /// the result is stored as one step, with the retry rules of
+    /// [`update_with`](Self::update_with): `edit` runs on a copy of the current
+    /// version (so `T: Clone`), outside every lock, again if another write came
+    /// first. Returns the stored document. If `edit` panics, nothing changes.
+    ///
+    /// ```
+    /// use docstore::{Collection, Indexed};
+    ///
+    /// #[derive(Indexed, Clone, Debug, PartialEq)]
+    /// struct Order {
+    ///     #[index]
+    ///     status: String,
+    ///     total: u32,
+    /// }
+    ///
+    /// let orders = Collection::<Order>::new();
+    /// let id = orders
+    ///     .insert(Order { status: "new".into(), total: 30 })
+    ///     .map_err(docstore::Error::from)?;
+    /// let paid = orders.modify(id, |order| order.status = "paid".into())?;
+    /// assert_eq!(paid.version(), 2);
+    /// assert_eq!(orders.lookup(Order::status, "paid")?.count(), 1);
+    /// # Ok::<(), docstore::Error>(())
+    /// ```
+    pub fn modify(&self, id: Id, mut edit: impl FnMut(&mut T)) -> Result<Versioned<T>>
+    where
+        T: Clone,
+    {
+        self.update_with(id, |current| {
+            let mut next = current.clone();
+            edit(&mut next);
+            next
+        })
     }
 
     /// Deletes a document and returns it as it was.
