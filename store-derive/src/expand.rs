@@ -33,6 +33,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
     let markers = input.indexes.iter().map(|index| marker(input, index));
     let handles = input.indexes.iter().map(|index| handle(input, index));
     let index_refs = input.indexes.iter().map(|index| index_ref(input, index));
+    let name_eqs = input.indexes.iter().map(|index| name_eq(input, index));
     let specs = input.indexes.iter().map(|index| spec(input, index));
     let indexed_where = indexed_where_clause(input);
     let module_doc = format!("Index handle types of [`{ident}`], made by `#[derive(Indexed)]`.");
@@ -51,6 +52,8 @@ fn expand(input: &Input<'_>) -> TokenStream {
         }
 
         #(#index_refs)*
+
+        #(#name_eqs)*
 
         #[automatically_derived]
         impl #impl_generics ::docstore::__private::Indexed for #ident #ty_generics #indexed_where {
@@ -191,6 +194,34 @@ fn index_ref(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
     quote! {
         #index_ref
         #unique
+    }
+}
+
+/// `Error::index() == Struct::handle`: an error's index name compares equal to
+/// the handle of the index it names, so callers match errors without spelling
+/// names.
+fn name_eq(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
+    let (impl_generics, _, where_clause) = input.generics.split_for_impl();
+    let marker = marker_path(input, index);
+    let name = index.runtime_name();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::core::cmp::PartialEq<#marker>
+            for ::core::option::Option<&::core::primitive::str> #where_clause
+        {
+            fn eq(&self, _: &#marker) -> bool {
+                *self == ::core::option::Option::Some(#name)
+            }
+        }
+
+        #[automatically_derived]
+        impl #impl_generics ::core::cmp::PartialEq<::core::option::Option<&::core::primitive::str>>
+            for #marker #where_clause
+        {
+            fn eq(&self, name: &::core::option::Option<&::core::primitive::str>) -> bool {
+                *name == ::core::option::Option::Some(#name)
+            }
+        }
     }
 }
 

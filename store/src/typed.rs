@@ -100,6 +100,55 @@ impl<T: Indexed> IndexSpec<T> {
 /// Converts into [`Error`] with `?` where the document is not wanted back. It is
 /// one pointer wide (the error and document are boxed), so `Result<_, Rejected<T>>`
 /// stays small whatever the size of `T`.
+///
+/// It derefs to its [`Error`], so `matches!(*rejected, Error::UniqueViolation { .. })`
+/// and `rejected.index() == User::email` work as on the error itself.
+///
+/// # Into your own error type
+///
+/// `?` applies one `From`, and Rust cannot let docstore write "every type that
+/// converts from `Error` converts from `Rejected<T>`" for you (the impl would be
+/// for a type parameter, which coherence forbids). Write it beside your
+/// `From<docstore::Error>`; it is one line, and generic over `T`:
+///
+/// ```
+/// use docstore::{Collection, Indexed, Rejected};
+///
+/// #[derive(Debug)]
+/// enum AppError {
+///     Store(docstore::Error),
+/// }
+///
+/// impl From<docstore::Error> for AppError {
+///     fn from(error: docstore::Error) -> Self {
+///         AppError::Store(error)
+///     }
+/// }
+///
+/// impl<T> From<Rejected<T>> for AppError {
+///     fn from(rejected: Rejected<T>) -> Self {
+///         rejected.into_error().into()
+///     }
+/// }
+///
+/// #[derive(Indexed, Clone, Debug)]
+/// struct User {
+///     #[index(unique)]
+///     email: String,
+/// }
+///
+/// fn sign_up(users: &Collection<User>, email: &str) -> Result<docstore::Id, AppError> {
+///     Ok(users.insert(User { email: email.into() })?)
+/// }
+///
+/// let users = Collection::<User>::new();
+/// sign_up(&users, "ada@example.com")?;
+/// let again = sign_up(&users, "ada@example.com");
+/// assert!(matches!(again, Err(AppError::Store(docstore::Error::UniqueViolation { .. }))));
+/// # Ok::<(), AppError>(())
+/// ```
+///
+/// Without that impl, `.map_err(Rejected::into_error)?` does the same at the call.
 #[derive(Clone, PartialEq)]
 pub struct Rejected<T> {
     inner: Box<(Error, T)>,
@@ -124,6 +173,44 @@ impl<T> Rejected<T> {
     /// The error and the document.
     pub fn into_parts(self) -> (Error, T) {
         *self.inner
+    }
+
+    /// The error, by value, dropping the document.
+    pub fn into_error(self) -> Error {
+        self.inner.0
+    }
+}
+
+/// A refused write reads as its error, so it can be matched and asked about
+/// without unwrapping:
+///
+/// ```
+/// use docstore::{Collection, Error, Indexed};
+///
+/// #[derive(Indexed, Clone, Debug)]
+/// struct Customer {
+///     #[index(unique)]
+///     email: String,
+/// }
+///
+/// let customers = Collection::<Customer>::new();
+/// customers.insert(Customer { email: "ada@example.com".into() })?;
+/// let refused = customers
+///     .insert(Customer { email: "ada@example.com".into() })
+///     .unwrap_err();
+/// assert!(matches!(*refused, Error::UniqueViolation { .. }));
+/// assert!(refused.index() == Customer::email);
+/// match refused.into_error() {
+///     Error::UniqueViolation { key, .. } => assert_eq!(key, "\"ada@example.com\""),
+///     other => panic!("{other}"),
+/// }
+/// # Ok::<(), docstore::Error>(())
+/// ```
+impl<T> std::ops::Deref for Rejected<T> {
+    type Target = Error;
+
+    fn deref(&self) -> &Error {
+        self.error()
     }
 }
 
