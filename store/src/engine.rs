@@ -315,6 +315,16 @@ impl<D> Engine<D> {
     }
 
     pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {
+        self.insert_as(None, document)
+    }
+
+    /// Stores a new document under the id and version given (refused if a
+    /// document has the id), or with none given under a new id at version 1.
+    pub(crate) fn insert_as(
+        &self,
+        given: Option<(Id, u64)>,
+        document: D,
+    ) -> WriteResult<Versioned<D>, D> {
         loop {
             let plan = match self.plan(None, Some(&document)) {
                 Ok(plan) => plan,
@@ -327,12 +337,32 @@ impl<D> Engine<D> {
                     Stale::Fail(error) => return Err((error, document)),
                 }
             }
-            if let Err(error) = check_unique(&guard.state, &plan.changes, Id::nil()) {
+            let inner = &mut *guard;
+            let (id, version) = match given {
+                Some((id, version)) => {
+                    // The nil id stands for "no document" in uniqueness checks.
+                    if id == Id::nil() || inner.state.docs.get(&id).is_some() {
+                        return Err((Error::IdTaken { id }, document));
+                    }
+                    (id, version)
+                }
+                None => {
+                    let docs = &inner.state.docs;
+                    (
+                        inner
+                            .ids
+                            .next_free(inner.id_floor, |id| docs.get(&id).is_some()),
+                        1,
+                    )
+                }
+            };
+            if let Err(error) = check_unique(&inner.state, &plan.changes, Id::nil()) {
                 return Err((error, document));
             }
-            let inner = &mut *guard;
-            let id = inner.ids.next_after(inner.id_floor);
-            let record = Versioned::new(id, 1, document);
+            if given.is_some() {
+                inner.ids.note_given();
+            }
+            let record = Versioned::new(id, version, document);
             self.published.change(&mut inner.state, |state| {
                 state.docs.insert(id, record.clone());
                 state.apply(id, Some(&record), plan.changes);
@@ -525,8 +555,17 @@ impl<D> Engine<D> {
         let closed = self.closed.load(Ordering::Acquire);
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
+        let given = inner.ids.has_given();
         drop(inner);
-        Engine::with_state(state, floor, closed)
+        Engine::with_state(state, floor, closed).with_given_ids(given)
+    }
+
+    /// This engine, noting that its documents may hold ids callers chose.
+    fn with_given_ids(self, given: bool) -> Self {
+        if given {
+            self.writer.lock().ids.note_given();
+        }
+        self
     }
 
     /// An independent engine with the documents `keep` accepts. `keep` runs on a
@@ -557,7 +596,8 @@ impl<D> Engine<D> {
             generation: 0,
             indexes_version: 0,
         };
-        Ok(Engine::with_state(new_state, floor, false))
+        let given = self.writer.lock().ids.has_given();
+        Ok(Engine::with_state(new_state, floor, false).with_given_ids(given))
     }
 
     /// Rebuilds every index from the documents and compares; describes each

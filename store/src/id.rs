@@ -143,6 +143,9 @@ pub(crate) struct IdGenerator {
     last_millis: u64,
     counter: u128,
     rng: u64,
+    /// Whether the store also holds ids its caller chose, which a new id must
+    /// be checked against.
+    given: bool,
 }
 
 const RANDOM_BITS: u32 = 74;
@@ -155,7 +158,31 @@ impl IdGenerator {
             last_millis: 0,
             counter: 0,
             rng: (seed as u64) ^ ((seed >> 64) as u64) | 1,
+            given: false,
         }
+    }
+
+    /// Notes that the store holds ids its caller chose (`insert_with_id`, an
+    /// import): from now on every new id is checked against the store's.
+    pub(crate) fn note_given(&mut self) {
+        self.given = true;
+    }
+
+    /// Whether the store holds ids its caller chose.
+    pub(crate) fn has_given(&self) -> bool {
+        self.given
+    }
+
+    /// A new id, as [`next_after`](Self::next_after), that `taken` says no
+    /// document has. Made ids never repeat, so only a store holding given ids
+    /// pays for the check; that one runs under the write lock, so no given id
+    /// can slip in between.
+    pub(crate) fn next_free(&mut self, floor: Option<Id>, taken: impl Fn(Id) -> bool) -> Id {
+        let mut id = self.next_after(floor);
+        while self.given && taken(id) {
+            id = self.next_after(Some(id));
+        }
+        id
     }
 
     /// An id greater than every id this generator made before, and than `floor`.
@@ -257,6 +284,17 @@ mod tests {
         let id = generator.next_after(Some(future));
         assert!(id > future);
         assert!(generator.next_after(None) > id);
+    }
+
+    #[test]
+    fn a_new_id_skips_the_ids_callers_gave() {
+        let mut probe = IdGenerator::new();
+        let mut generator = probe.clone();
+        let taken: Vec<Id> = (0..3).map(|_| probe.next_after(None)).collect();
+        generator.note_given();
+        let id = generator.next_free(None, |id| taken.contains(&id));
+        assert!(!taken.contains(&id));
+        assert!(id > taken[2]);
     }
 
     #[test]

@@ -111,6 +111,36 @@ impl Store {
             .map_err(|(error, _)| error)
     }
 
+    /// Stores a document under an id the caller chose (the primary key of the
+    /// database this store caches, say). Its version is 1.
+    ///
+    /// Fails with [`Error::IdTaken`] if a document already has `id` (or `id` is
+    /// [`Id::nil`]), and otherwise as [`insert`](Self::insert) does; nothing is
+    /// stored. Ids the store makes afterwards never collide with given ones.
+    /// Any UUID will do, but only v7 ids keep iteration in insertion order.
+    ///
+    /// ```
+    /// use docstore_core::{Error, Id, Store};
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// let id: Id = "0190a6e2-8f3b-7c4d-9e5f-0123456789ab".parse().expect("a UUID");
+    /// store.insert_with_id(id, json!({"name": "Ada"}))?;
+    /// assert_eq!(*store.get(id)?, json!({"name": "Ada"}));
+    /// assert_eq!(
+    ///     store.insert_with_id(id, json!({"name": "Bob"})),
+    ///     Err(Error::IdTaken { id })
+    /// );
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn insert_with_id(&self, id: Id, document: Value) -> Result<()> {
+        self.engine.check_open()?;
+        self.engine
+            .insert_as(Some((id, 1)), to_object(document)?)
+            .map(drop)
+            .map_err(|(error, _)| error)
+    }
+
     /// The document with this id, as it is now. O(log n).
     pub fn get(&self, id: Id) -> Result<Document> {
         self.engine.get(id)

@@ -309,6 +309,19 @@ impl<T: Indexed> Collection<T> {
             .map_err(rejected)
     }
 
+    /// Stores a document under an id the caller chose; its version is 1.
+    ///
+    /// Fails (handing the document back) with [`Error::IdTaken`] if a document
+    /// already has `id` (or `id` is [`Id::nil`]), and otherwise as
+    /// [`insert`](Self::insert) does. Ids the collection makes afterwards never
+    /// collide with given ones.
+    pub fn insert_with_id(&self, id: Id, document: T) -> Result<(), Rejected<T>> {
+        self.engine
+            .insert_as(Some((id, 1)), document)
+            .map(drop)
+            .map_err(rejected)
+    }
+
     /// The document with this id, as it is now. O(log n).
     pub fn get(&self, id: Id) -> Result<Versioned<T>> {
         self.engine.get(id)
