@@ -9,6 +9,9 @@ pub use docstore_derive::Indexed;
 /// release.
 #[doc(hidden)]
 pub mod __private {
-    pub use docstore_core::{IndexKey, IndexRef, IndexSpec, Indexed, KeySink, UniqueIndexRef};
+    pub use docstore_core::{
+        IndexKey, IndexName, IndexRef, IndexSpec, Indexed, KeySink, Keyed, NamedIndex,
+        UniqueIndexRef,
+    };
     pub use std::vec::Vec;
 }

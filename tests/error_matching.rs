@@ -122,11 +122,12 @@ fn a_unique_violation_compares_with_the_handle_that_caused_it() {
 fn errors_that_concern_no_index_say_so() {
     let store = Store::new();
     let missing = store.get(Id::nil()).unwrap_err();
-    assert_eq!(missing.index(), None);
+    assert_eq!(missing.index().as_str(), None);
+    assert!(missing.index() == None);
     assert!(missing.index() != Customer::email);
     let unknown = store.lookup("by_city", "Oslo").err();
     assert_eq!(
-        unknown.as_ref().and_then(Error::index),
+        unknown.as_ref().and_then(|e| e.index().as_str()),
         Some("by_city"),
         "{unknown:?}"
     );

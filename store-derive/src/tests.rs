@@ -23,6 +23,8 @@ fn valid_inputs_expand() {
         "#[indexed(computed(y: Vec<u8> = f, each))] struct A { r#type: u8 }",
         "#[indexed(composite(x = (a, b), covering), computed(y: u8 = f, covering, unique))] \
          struct A { #[index(covering, unique)] a: u8, b: u8 }",
+        "struct A { #[key] a: String, #[index(unique)] b: u8 }",
+        "struct A<T> { #[key] a: T }",
     ] {
         assert_eq!(errors_of(source), Vec::<String>::new(), "{source}");
     }
@@ -77,6 +79,12 @@ fn malformed_inputs_give_errors_not_panics() {
         "struct A { #[index(each)] a: std::collections::HashMap<u8, u8> }",
         "struct A { #[index(each)] a: Option<u8> }",
         "struct A { #[index] a: u8, #[index(name = \"a\")] b: u8 }",
+        "struct A { #[key] a: u8, #[key] b: u8 }",
+        "struct A { #[key] a: Option<u8> }",
+        "struct A { #[key = 1] a: u8 }",
+        "struct A { #[key(name = \"b\")] a: u8 }",
+        "struct A { #[key] #[index] a: u8 }",
+        "struct A<#[key] T> { a: T }",
     ] {
         assert!(!errors_of(source).is_empty(), "{source} should be refused");
     }

@@ -36,6 +36,7 @@ use parking_lot::Mutex;
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::keyed;
 use crate::published::Published;
 use crate::tree::Tree;
 use crate::{Error, Id, Result, Updated, Versioned};
@@ -303,7 +304,11 @@ impl<D> Engine<D> {
                     Some(old) => index.keys_of(old.value(), sink).unwrap_or_default(),
                     None => Keys::None,
                 };
-                changes.push(IndexChange::between(old_keys, new_keys));
+                let change = IndexChange::between(old_keys, new_keys);
+                if let (Some(old), Some(_)) = (&old, document) {
+                    keyed::check_kept(&index.def, old.id(), &change.removed, &change.added)?;
+                }
+                changes.push(change);
             }
             Ok::<_, Error>(changes)
         })?;

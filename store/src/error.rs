@@ -117,7 +117,8 @@ impl Error {
     /// [`UniqueViolation`](Error::UniqueViolation), the index named in
     /// [`IndexNotFound`](Error::IndexNotFound), and so on.
     ///
-    /// A typed collection's handles compare equal to it, so a caller can tell
+    /// An [`IndexName`] compares equal to the index's name (`"email"`), to
+    /// `Some("email")`, and to a typed collection's handle, so a caller can tell
     /// which unique index refused a write without spelling its name:
     ///
     /// ```
@@ -137,11 +138,12 @@ impl Error {
     /// let refused = customers.insert(ada("2")).unwrap_err();
     /// assert!(refused.index() == Customer::email);
     /// assert!(refused.index() != Customer::phone);
-    /// assert_eq!(refused.index(), Some("email"));
+    /// assert_eq!(refused.index(), "email");
+    /// assert_eq!(refused.index().as_str(), Some("email"));
     /// # Ok::<(), docstore::Error>(())
     /// ```
-    pub fn index(&self) -> Option<&str> {
-        match self {
+    pub fn index(&self) -> IndexName<'_> {
+        IndexName(match self {
             Error::EmptyIndex { name }
             | Error::IndexExists { name }
             | Error::IndexNotFound { name }
@@ -156,7 +158,54 @@ impl Error {
             | Error::Closed
             | Error::VersionConflict { .. }
             | Error::IdTaken { .. } => None,
-        }
+        })
+    }
+}
+
+/// The index an [`Error`] is about, or none: what [`Error::index`] returns.
+///
+/// It compares equal to the index's name as a `&str` or an `Option<&str>`, and,
+/// through impls `#[derive(Indexed)]` writes, to the handle of a typed index
+/// (`err.index() == User::email`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct IndexName<'a>(Option<&'a str>);
+
+impl<'a> IndexName<'a> {
+    /// The index's name, if the error is about an index.
+    pub fn as_str(self) -> Option<&'a str> {
+        self.0
+    }
+}
+
+/// An index's handle, known by its name alone: what lets an [`IndexName`]
+/// compare equal to a typed handle. `#[derive(Indexed)]` implements it for
+/// every handle it makes.
+pub trait NamedIndex {
+    /// The index's name.
+    fn name(&self) -> &'static str;
+}
+
+impl<H: NamedIndex> PartialEq<H> for IndexName<'_> {
+    fn eq(&self, handle: &H) -> bool {
+        self.0 == Some(handle.name())
+    }
+}
+
+impl PartialEq<str> for IndexName<'_> {
+    fn eq(&self, name: &str) -> bool {
+        self.0 == Some(name)
+    }
+}
+
+impl PartialEq<&str> for IndexName<'_> {
+    fn eq(&self, name: &&str) -> bool {
+        self.0 == Some(*name)
+    }
+}
+
+impl PartialEq<Option<&str>> for IndexName<'_> {
+    fn eq(&self, name: &Option<&str>) -> bool {
+        self.0 == *name
     }
 }
 

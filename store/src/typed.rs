@@ -23,6 +23,7 @@ pub struct IndexSpec<T> {
     unique: bool,
     multi_key: bool,
     covering: bool,
+    own_key: bool,
     keys: fn(&T, &mut KeySink),
 }
 
@@ -39,6 +40,7 @@ impl<T> IndexSpec<T> {
             unique: false,
             multi_key: false,
             covering: false,
+            own_key: false,
             keys,
         }
     }
@@ -57,6 +59,17 @@ impl<T> IndexSpec<T> {
     pub const fn multi_key(self) -> Self {
         IndexSpec {
             multi_key: true,
+            ..self
+        }
+    }
+
+    /// Makes the index the documents' own key (`#[key]`): unique, and fixed
+    /// once a document is stored.
+    #[must_use]
+    pub const fn own_key(self) -> Self {
+        IndexSpec {
+            own_key: true,
+            unique: true,
             ..self
         }
     }
@@ -83,6 +96,7 @@ impl<T: Indexed> IndexSpec<T> {
     fn into_def(self) -> IndexDef<T> {
         IndexDef {
             arity: None,
+            own_key: self.own_key,
             info: IndexInfo {
                 name: self.name.to_owned(),
                 fields: self.fields.iter().map(|f| (*f).to_owned()).collect(),
@@ -240,7 +254,7 @@ impl<T> From<Rejected<T>> for Error {
     }
 }
 
-fn rejected<T>(parts: (Error, T)) -> Rejected<T> {
+pub(crate) fn rejected<T>(parts: (Error, T)) -> Rejected<T> {
     Rejected {
         inner: Box::new(parts),
     }
@@ -285,7 +299,7 @@ fn rejected<T>(parts: (Error, T)) -> Rejected<T> {
 /// # Ok::<(), docstore::Error>(())
 /// ```
 pub struct Collection<T: Indexed> {
-    engine: Engine<T>,
+    pub(crate) engine: Engine<T>,
 }
 
 impl<T: Indexed> Collection<T> {
