@@ -39,6 +39,7 @@
 mod cursor;
 mod engine;
 mod error;
+mod export;
 mod id;
 mod index;
 mod inline_bytes;
@@ -57,6 +58,7 @@ mod versioned;
 
 pub use cursor::Cursor;
 pub use error::{Error, IndexName, NamedIndex, Result};
+pub use export::Export;
 pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
 pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange, KeyWriter};

@@ -51,7 +51,7 @@ impl PartialEq<Value> for Document {
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct Store {
-    engine: Engine<Object>,
+    pub(crate) engine: Engine<Object>,
 }
 
 #[diagnostic::do_not_recommend]

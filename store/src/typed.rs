@@ -45,6 +45,11 @@ impl<T> IndexSpec<T> {
         }
     }
 
+    /// The index's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// Makes the index unique.
     #[must_use]
     pub const fn unique(self) -> Self {
