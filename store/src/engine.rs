@@ -304,11 +304,13 @@ impl<D> Engine<D> {
                     Some(old) => index.keys_of(old.value(), sink).unwrap_or_default(),
                     None => Keys::None,
                 };
-                let change = IndexChange::between(old_keys, new_keys);
-                if let (Some(old), Some(_)) = (&old, document) {
+                changes.push(IndexChange::between(old_keys, new_keys));
+                if index.def.own_key
+                    && document.is_some()
+                    && let (Some(old), Some(change)) = (&old, changes.last())
+                {
                     keyed::check_kept(&index.def, old.id(), &change.removed, &change.added)?;
                 }
-                changes.push(change);
             }
             Ok::<_, Error>(changes)
         })?;

@@ -31,10 +31,10 @@ pub trait Keyed: Indexed {
 /// The key type of `T`'s own key (`String` for `#[key] sku: String`).
 pub type KeyOf<T> = <<T as Keyed>::KeyIndex as IndexRef<T>>::Key;
 
-/// Fails if a write over document `id` would take away a key it has in an
-/// own-key index: the `removed` keys of a write that stores a new version.
+/// Fails if a write over document `id` would take away the key it has in the
+/// own-key index `def`: the `removed` keys of a write that stores a new version.
 pub(crate) fn check_kept<D>(def: &IndexDef<D>, id: Id, removed: &Keys, added: &Keys) -> Result<()> {
-    let Some(old) = removed.as_slice().first().filter(|_| def.own_key) else {
+    let Some(old) = removed.as_slice().first() else {
         return Ok(());
     };
     let new = added
