@@ -225,3 +225,30 @@ fn a_numeric_key_works_by_value() -> Result<(), Error> {
     assert!(accounts.delete_key(7)?.is_some());
     Ok(())
 }
+
+/// A generic cache entry keyed by the id of what it caches.
+#[derive(Indexed, Clone, Debug)]
+struct Cached<T> {
+    #[key]
+    id: u64,
+    value: T,
+}
+
+#[test]
+fn a_generic_struct_has_its_own_key_too() -> Result<(), Error> {
+    let cache = Collection::<Cached<String>>::new();
+    cache.upsert(Cached {
+        id: 1,
+        value: "one".to_owned(),
+    })?;
+    cache.upsert(Cached {
+        id: 1,
+        value: "uno".to_owned(),
+    })?;
+    assert_eq!(
+        cache.get_key(1)?.map(|c| c.value.clone()),
+        Some("uno".into())
+    );
+    assert_eq!(cache.len()?, 1);
+    Ok(())
+}

@@ -33,7 +33,7 @@
 //! # Panics
 //!
 //! No function here panics on any input. A closure you pass (to
-//! `update_with`, `clone_filtered`, or a computed key) may panic; it runs
+//! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
 mod cursor;
