@@ -212,6 +212,24 @@ fn a_broken_export_is_refused_with_a_reason() {
 }
 
 #[test]
+fn documents_may_come_before_the_index_definitions() -> Result<(), Error> {
+    let id = "0190a6e2-8f3b-7c4d-9e5f-0123456789ab";
+    let text = format!(
+        r#"{{"documents": [{{"id": "{id}", "version": 7, "document": {{"city": "Oslo"}}}}],
+            "indexes": [{{"name": "by_city", "fields": ["city"], "unique": true,
+                          "multi_key": false, "covering": false}}]}}"#
+    );
+    let store: Store = serde_json::from_str(&text).map_err(|e| Error::InvalidDocument {
+        reason: e.to_string(),
+    })?;
+    let oslo = store
+        .get_unique("by_city", "Oslo")?
+        .map(|d| (d.id().to_string(), d.version()));
+    assert_eq!(oslo, Some((id.to_owned(), 7)));
+    Ok(())
+}
+
+#[test]
 fn a_closed_store_does_not_export() {
     let store = Store::new();
     store.close();

@@ -160,3 +160,21 @@ fn a_schemaless_edit_that_leaves_no_object_is_refused() -> Result<(), Error> {
     assert_eq!(store.get(id)?.version(), 1);
     Ok(())
 }
+
+#[test]
+fn a_panicking_schemaless_edit_leaves_the_document_as_it_was() -> Result<(), Error> {
+    let store = Store::new();
+    store.create_index("by_n", ["n"])?;
+    let id = store.insert(json!({"n": 1}))?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        store.modify(id, |doc| {
+            doc["n"] = json!(2);
+            panic!("changed my mind");
+        })
+    }));
+    assert!(outcome.is_err());
+    assert_eq!(*store.get(id)?, json!({"n": 1}));
+    assert_eq!(store.lookup("by_n", 2)?.count(), 0);
+    assert!(store.verify()?.is_empty());
+    Ok(())
+}

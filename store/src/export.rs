@@ -337,7 +337,7 @@ impl<'de, S: Target> Visitor<'de> for DocumentsSeed<'_, S> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(entry) = seq.next_element::<Entry<S::Document>>()? {
+        while let Some(entry) = seq.next_element::<Exported<S::Document>>()? {
             self.0
                 .insert(entry.id, entry.version, entry.document)
                 .map_err(de::Error::custom)?;
@@ -347,28 +347,28 @@ impl<'de, S: Target> Visitor<'de> for DocumentsSeed<'_, S> {
 }
 
 /// One exported document.
-struct Entry<D> {
+struct Exported<D> {
     id: Id,
     version: u64,
     document: D,
 }
 
-impl<'de, D: DeserializeOwned> Deserialize<'de> for Entry<D> {
+impl<'de, D: DeserializeOwned> Deserialize<'de> for Exported<D> {
     fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
-        deserializer.deserialize_struct("Document", DOCUMENT_FIELDS, EntryVisitor(PhantomData))
+        deserializer.deserialize_struct("Document", DOCUMENT_FIELDS, ExportedVisitor(PhantomData))
     }
 }
 
-struct EntryVisitor<D>(PhantomData<fn() -> D>);
+struct ExportedVisitor<D>(PhantomData<fn() -> D>);
 
-impl<'de, D: DeserializeOwned> Visitor<'de> for EntryVisitor<D> {
-    type Value = Entry<D>;
+impl<'de, D: DeserializeOwned> Visitor<'de> for ExportedVisitor<D> {
+    type Value = Exported<D>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a document with its id and version")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry<D>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Exported<D>, A::Error> {
         let (mut id, mut version, mut document) = (None, None, None);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match &*key {
@@ -385,7 +385,7 @@ impl<'de, D: DeserializeOwned> Visitor<'de> for EntryVisitor<D> {
         )
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Entry<D>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Exported<D>, A::Error> {
         let id = seq
             .next_element()?
             .ok_or_else(|| de::Error::invalid_length(0, &self))?;
@@ -399,13 +399,13 @@ impl<'de, D: DeserializeOwned> Visitor<'de> for EntryVisitor<D> {
     }
 }
 
-fn entry<D, E: de::Error>(id: Id, version: u64, document: D) -> Result<Entry<D>, E> {
+fn entry<D, E: de::Error>(id: Id, version: u64, document: D) -> Result<Exported<D>, E> {
     if version == 0 {
         return Err(E::custom(format!(
             "document {id} has version 0; versions start at 1"
         )));
     }
-    Ok(Entry {
+    Ok(Exported {
         id,
         version,
         document,
