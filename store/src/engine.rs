@@ -367,7 +367,7 @@ impl<D> Engine<D> {
                 return Err((error, document));
             }
             if given.is_some() {
-                inner.ids.note_given();
+                inner.ids.note_given(id);
             }
             let record = Versioned::new(id, version, document);
             self.published.change(&mut inner.state, |state| {
@@ -562,15 +562,16 @@ impl<D> Engine<D> {
         let closed = self.closed.load(Ordering::Acquire);
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
-        let given = inner.ids.has_given();
+        let given = inner.ids.given_max();
         drop(inner);
         Engine::with_state(state, floor, closed).with_given_ids(given)
     }
 
-    /// This engine, noting that its documents may hold ids callers chose.
-    fn with_given_ids(self, given: bool) -> Self {
-        if given {
-            self.writer.lock().ids.note_given();
+    /// This engine, noting that its documents may hold ids callers chose, up
+    /// to `given`.
+    fn with_given_ids(self, given: Option<Id>) -> Self {
+        if let Some(given) = given {
+            self.writer.lock().ids.note_given(given);
         }
         self
     }
@@ -603,7 +604,7 @@ impl<D> Engine<D> {
             generation: 0,
             indexes_version: 0,
         };
-        let given = self.writer.lock().ids.has_given();
+        let given = self.writer.lock().ids.given_max();
         Ok(Engine::with_state(new_state, floor, false).with_given_ids(given))
     }
 

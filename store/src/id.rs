@@ -143,9 +143,10 @@ pub(crate) struct IdGenerator {
     last_millis: u64,
     counter: u128,
     rng: u64,
-    /// Whether the store also holds ids its caller chose, which a new id must
-    /// be checked against.
-    given: bool,
+    /// The largest id a caller chose (`insert_with_id`, an import), if any: a
+    /// new id up to it must be checked against the store's; past it, none can
+    /// collide, since made ids only grow.
+    given_max: Option<Id>,
 }
 
 const RANDOM_BITS: u32 = 74;
@@ -158,28 +159,28 @@ impl IdGenerator {
             last_millis: 0,
             counter: 0,
             rng: (seed as u64) ^ ((seed >> 64) as u64) | 1,
-            given: false,
+            given_max: None,
         }
     }
 
-    /// Notes that the store holds ids its caller chose (`insert_with_id`, an
-    /// import): from now on every new id is checked against the store's.
-    pub(crate) fn note_given(&mut self) {
-        self.given = true;
+    /// Notes that the store holds `id`, which its caller chose: new ids up to
+    /// it are checked against the store's.
+    pub(crate) fn note_given(&mut self, id: Id) {
+        self.given_max = self.given_max.max(Some(id));
     }
 
-    /// Whether the store holds ids its caller chose.
-    pub(crate) fn has_given(&self) -> bool {
-        self.given
+    /// The largest id a caller chose, if any.
+    pub(crate) fn given_max(&self) -> Option<Id> {
+        self.given_max
     }
 
     /// A new id, as [`next_after`](Self::next_after), that `taken` says no
-    /// document has. Made ids never repeat, so only a store holding given ids
-    /// pays for the check; that one runs under the write lock, so no given id
-    /// can slip in between.
+    /// document has. Made ids never repeat, so only an id no greater than a
+    /// given one pays for the check (which runs under the write lock, so no
+    /// given id can slip in between).
     pub(crate) fn next_free(&mut self, floor: Option<Id>, taken: impl Fn(Id) -> bool) -> Id {
         let mut id = self.next_after(floor);
-        while self.given && taken(id) {
+        while Some(id) <= self.given_max && taken(id) {
             id = self.next_after(Some(id));
         }
         id
@@ -291,7 +292,7 @@ mod tests {
         let mut probe = IdGenerator::new();
         let mut generator = probe.clone();
         let taken: Vec<Id> = (0..3).map(|_| probe.next_after(None)).collect();
-        generator.note_given();
+        generator.note_given(taken[2]);
         let id = generator.next_free(None, |id| taken.contains(&id));
         assert!(!taken.contains(&id));
         assert!(id > taken[2]);
