@@ -118,8 +118,7 @@ impl<T: Keyed> Collection<T> {
     ///
     /// Fails (handing the document back) with [`Error::KeyNotFound`] if no
     /// document has that key, and otherwise as [`update`](Self::update) does.
-    pub fn update_key(&self, document: T) -> Result<u64, Rejected<T>> {
-        let mut document = document;
+    pub fn update_key(&self, mut document: T) -> Result<u64, Rejected<T>> {
         loop {
             let found = self.found_by_own_key(&document);
             let current = match found {
@@ -165,8 +164,7 @@ impl<T: Keyed> Collection<T> {
     /// assert_eq!(products.get_key("A-1")?.map(|p| (p.price, p.version())), Some((25, 2)));
     /// # Ok::<(), docstore::Error>(())
     /// ```
-    pub fn upsert(&self, document: T) -> Result<Option<Versioned<T>>, Rejected<T>> {
-        let mut document = document;
+    pub fn upsert(&self, mut document: T) -> Result<Option<Versioned<T>>, Rejected<T>> {
         loop {
             let found = self.found_by_own_key(&document);
             let retry = match found {
