@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::engine::Engine;
 use crate::index::{IndexOptions, field_index};
-use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange};
+use crate::key::{JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
 use crate::value::Object;
 use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Versioned};
@@ -369,9 +369,40 @@ impl Store {
         self.snapshot()?.prefix(index, prefix)
     }
 
+    /// The documents of the composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`: see
+    /// [`Snapshot::range_within`]. `leading` is a value, a tuple or a slice of
+    /// values for the leading fields.
+    pub fn range_within(
+        &self,
+        index: &str,
+        leading: impl KeyLeading<JsonKey, Next = JsonKey>,
+        range: impl KeyRange<JsonKey>,
+    ) -> Result<Iter<Object>> {
+        self.snapshot()?.range_within(index, leading, range)
+    }
+
     /// Every document in `index`, in key order.
     pub fn by_index(&self, index: &str) -> Result<Iter<Object>> {
         self.snapshot()?.by_index(index)
+    }
+
+    /// The documents of `index` after the one with key `key` and id `id`: the
+    /// next page, for keyset pagination. See [`Snapshot::after`].
+    pub fn after(&self, index: &str, key: impl KeyFor<JsonKey>, id: Id) -> Result<Iter<Object>> {
+        self.snapshot()?.after(index, key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and id
+    /// `id`: the next page of a range. See [`Snapshot::range_after`].
+    pub fn range_after(
+        &self,
+        index: &str,
+        range: impl KeyRange<JsonKey>,
+        key: impl KeyFor<JsonKey>,
+        id: Id,
+    ) -> Result<Iter<Object>> {
+        self.snapshot()?.range_after(index, range, key, id)
     }
 
     /// An independent store holding only the documents `keep` accepts, with

@@ -94,6 +94,33 @@ pub trait KeyPrefix<K: ?Sized> {
     fn write_prefix(&self, out: &mut KeyWriter);
 }
 
+/// The leading fields of a composite key of type `K` that a
+/// [`range_within`](crate::Snapshot::range_within) query fixes, with `Next`, the
+/// type of the field after them, which its range is over: `("paid",)` for
+/// `(String, u64)` leaves a range over `u64`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the leading fields of keys of type `{K}`",
+    label = "expected a tuple of fewer fields than `{K}` has, such as `(first,)`",
+    note = "`range_within` needs a composite index: it fixes the leading fields and \
+            ranges over the next one"
+)]
+pub trait KeyLeading<K: ?Sized> {
+    /// The type of the field after the leading ones.
+    type Next: ?Sized;
+
+    /// Writes the leading fields.
+    fn write_leading(&self, out: &mut KeyWriter);
+}
+
+#[diagnostic::do_not_recommend]
+impl<Q: KeyFor<JsonKey>> KeyLeading<JsonKey> for Q {
+    type Next = JsonKey;
+
+    fn write_leading(&self, out: &mut KeyWriter) {
+        self.write_key_for(out);
+    }
+}
+
 impl<K: IndexKey + ?Sized> KeyFor<K> for &K {
     fn write_key_for(&self, out: &mut KeyWriter) {
         (**self).write_key(out);
@@ -378,6 +405,58 @@ impl KeyFor<JsonKey> for &serde_json::Value {
     }
 }
 
+/// Run-time composite keys: a Rust sequence of JSON values gives one value per
+/// field, for an index whose fields were chosen at run time. (A JSON array, a
+/// `Value::Array`, is one value: an array key.)
+fn write_fields(values: &[serde_json::Value], out: &mut KeyWriter) {
+    for value in values {
+        encode_json(out, value);
+    }
+    out.fields_given_one_by_one();
+}
+
+#[diagnostic::do_not_recommend]
+impl KeyFor<JsonKey> for [serde_json::Value] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl KeyFor<JsonKey> for &[serde_json::Value] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl KeyFor<JsonKey> for Vec<serde_json::Value> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl KeyFor<JsonKey> for &Vec<serde_json::Value> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize> KeyFor<JsonKey> for [serde_json::Value; N] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize> KeyFor<JsonKey> for &[serde_json::Value; N] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(*self, out);
+    }
+}
+
 #[diagnostic::do_not_recommend]
 impl<Q: KeyFor<JsonKey>> KeyFor<JsonKey> for Option<Q> {
     fn write_key_for(&self, out: &mut KeyWriter) {
@@ -413,6 +492,7 @@ macro_rules! tuple_keys {
         impl<$($q: KeyFor<JsonKey>),+> KeyFor<JsonKey> for ($($q,)+) {
             fn write_key_for(&self, out: &mut KeyWriter) {
                 $(self.$idx.write_key_for(out);)+
+                out.fields_given_one_by_one();
             }
         }
     )*};
@@ -526,3 +606,31 @@ impl<K: ?Sized> KeyRange<K> for RangeFull {
         (Bound::Unbounded, Bound::Unbounded)
     }
 }
+
+macro_rules! leading_fields {
+    ([$($key:ident)+] $next:ident; $($name:ident $q:ident $idx:tt)+) => {
+        impl<$($key,)+ $($q: KeyFor<$name>),+> KeyLeading<($($key,)+)> for ($($q,)+) {
+            type Next = $next;
+
+            fn write_leading(&self, out: &mut KeyWriter) {
+                $(self.$idx.write_key_for(out);)+
+            }
+        }
+    };
+}
+
+leading_fields!([A B] B; A QA 0);
+leading_fields!([A B C] B; A QA 0);
+leading_fields!([A B C] C; A QA 0 B QB 1);
+leading_fields!([A B C D] B; A QA 0);
+leading_fields!([A B C D] C; A QA 0 B QB 1);
+leading_fields!([A B C D] D; A QA 0 B QB 1 C QC 2);
+leading_fields!([A B C D E] B; A QA 0);
+leading_fields!([A B C D E] C; A QA 0 B QB 1);
+leading_fields!([A B C D E] D; A QA 0 B QB 1 C QC 2);
+leading_fields!([A B C D E] E; A QA 0 B QB 1 C QC 2 D QD 3);
+leading_fields!([A B C D E F] B; A QA 0);
+leading_fields!([A B C D E F] C; A QA 0 B QB 1);
+leading_fields!([A B C D E F] D; A QA 0 B QB 1 C QC 2);
+leading_fields!([A B C D E F] E; A QA 0 B QB 1 C QC 2 D QD 3);
+leading_fields!([A B C D E F] F; A QA 0 B QB 1 C QC 2 D QD 3 E QE 4);
