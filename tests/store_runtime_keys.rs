@@ -61,7 +61,11 @@ fn a_vec_of_values_is_a_composite_key_for_lookup_and_get_unique() {
 
     // A one-field index takes a one-element slice.
     let found = store.get_unique("by_ref", vec![json!("d")]).unwrap();
-    let geo = found.unwrap().get("geo").and_then(|g| g.as_str()).map(str::to_owned);
+    let geo = found
+        .unwrap()
+        .get("geo")
+        .and_then(|g| g.as_str())
+        .map(str::to_owned);
     assert_eq!(geo.as_deref(), Some("DE"));
     // The same arity rule as tuples: every field, no more, no less.
     assert!(matches!(

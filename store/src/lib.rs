@@ -70,3 +70,11 @@ pub use versioned::Versioned;
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
 pub use uuid;
+
+/// The `chrono` crate (feature `chrono`), whose dates and times are keys.
+#[cfg(feature = "chrono")]
+pub use chrono;
+
+/// The `time` crate (feature `time`), whose dates and times are keys.
+#[cfg(feature = "time")]
+pub use time;

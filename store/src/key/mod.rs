@@ -18,6 +18,7 @@
 
 mod decode;
 mod encode;
+mod time;
 mod typed;
 
 use std::cmp::Ordering;

@@ -18,15 +18,26 @@ use crate::Id;
 /// A type whose values can be index keys, with the order described in
 /// [the key module](crate#key-order).
 ///
-/// Implemented for integers, floats, `bool`, `char`, `str` and `String`, [`Id`],
-/// `Option` (where `None` is null), sequences (as arrays), tuples (as composite
-/// keys), and the usual smart pointers. Implement it for a type of your own by
-/// writing the key through [`KeyWriter`].
+/// Implemented for integers, floats, `bool`, `char`, `str` and `String`, [`Id`]
+/// and `uuid::Uuid` (as their hyphenated text), `std::time::SystemTime` and
+/// `Duration` (as nanoseconds; instants before the epoch are negative), behind
+/// the `chrono` feature chrono's `NaiveDate`, `NaiveDateTime` and
+/// `DateTime<Utc>`, behind the `time` feature time's `Date` and
+/// `OffsetDateTime` (dates as days since 1970-01-01, instants as nanoseconds
+/// since the epoch), `Option` (where `None` is null), sequences (as arrays),
+/// tuples (as composite keys), and the usual smart pointers.
+///
+/// For a type of your own, `#[derive(IndexKey)]` keys a fieldless enum by the
+/// order of its variants and a newtype as its field, and lets queries take it
+/// by value. Or implement it by writing the key through [`KeyWriter`]; to pass
+/// such a type to queries by value too, also implement `KeyFor<T> for T`
+/// (queries take `&T` either way).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an index key",
     label = "this type has no order docstore can index",
-    note = "index keys are integers, floats, bool, char, String/str, Id, Option, Vec or arrays \
-            of keys, or a type of yours that implements `docstore::IndexKey`"
+    note = "index keys are integers, floats, bool, char, String/str, Id, Uuid, SystemTime, \
+            Duration, Option, Vec or arrays of keys, or a type of yours that derives or \
+            implements `docstore::IndexKey`"
 )]
 pub trait IndexKey {
     /// Writes this key's fields.
@@ -45,7 +56,9 @@ pub struct JsonKey;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a key for an index whose keys are `{K}`",
     label = "expected a key of type `{K}` (or a borrowed form of it)",
-    note = "pass the index's own key type, a reference to it, or `&str` for a `String` key"
+    note = "pass the index's own key type, a reference to it, or `&str` for a `String` key; \
+            a key type of your own passes by value once it derives `IndexKey` (or implements \
+            `KeyFor<Self>`)"
 )]
 pub trait KeyFor<K: ?Sized> {
     /// Writes this argument as a key of type `K`.
@@ -242,6 +255,16 @@ impl IndexKey for Id {
     }
 }
 
+/// A UUID is keyed as its lowercase hyphenated text, as an [`Id`] is: the
+/// text's order is the bytes' order, and a schemaless document holding the
+/// UUID as a string has the same key.
+impl IndexKey for uuid::Uuid {
+    fn write_key(&self, out: &mut KeyWriter) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        out.write_str(self.hyphenated().encode_lower(&mut buffer));
+    }
+}
+
 impl IndexKey for serde_json::Value {
     fn write_key(&self, out: &mut KeyWriter) {
         encode_json(out, self);
@@ -313,8 +336,25 @@ impl<K: IndexKey> IndexKey for Vec<K> {
 }
 
 owned_keys!(
-    u8, u16, u32, u64, usize, u128, i8, i16, i32, i64, isize, i128, f32, f64, bool, char, String,
-    Id
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    u128,
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    i128,
+    f32,
+    f64,
+    bool,
+    char,
+    String,
+    Id,
+    uuid::Uuid
 );
 
 /// Sequences pass element by element: `vec![1, 2]` or `[1, 2]` for a `Vec<u32>` key.
