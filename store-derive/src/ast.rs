@@ -31,6 +31,10 @@ pub(crate) struct Field<'a> {
 pub(crate) struct Index<'a> {
     /// The handle's name, spanned where the user wrote it.
     pub name: Ident,
+    /// Where the handle is declared when it takes its field's name: the
+    /// `#[index]` attribute, where `name = "..."` would rename a handle that
+    /// clashes with a method of the same name.
+    pub declared_at: Option<Span>,
     pub unique: bool,
     /// Entries hold their documents (`IndexOptions::covering`).
     pub covering: bool,
@@ -103,6 +107,10 @@ impl<'a> Input<'a> {
             } else if attr.path().is_ident("index") {
                 match attr::field_attr(attr) {
                     Ok(options) => self.indexes.push(Index {
+                        declared_at: options
+                            .name
+                            .is_none()
+                            .then(|| attr.bracket_token.span.join()),
                         name: options.name.unwrap_or_else(|| field.ident.clone()),
                         unique: options.unique,
                         covering: options.covering,
@@ -195,6 +203,7 @@ impl From<StructAttr> for Index<'_> {
                 unique,
                 covering,
             } => Index {
+                declared_at: None,
                 name,
                 unique,
                 covering,
@@ -208,6 +217,7 @@ impl From<StructAttr> for Index<'_> {
                 each,
                 covering,
             } => Index {
+                declared_at: None,
                 name,
                 unique,
                 covering,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::engine::State;
 use crate::index::{Entry, IndexInfo, IndexState, KeySink};
-use crate::key::{KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
+use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, Source, UniqueIndexRef};
 use crate::tree::{Tree, Walk};
 use crate::{Cursor, Error, Id, Iter, Result, Versioned};
@@ -207,7 +207,7 @@ impl<D> Snapshot<D> {
     /// assert_eq!(store.range_within("by_status_at", "paid", 10..)?.count(), 1);
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
-    pub fn range_within<I: IndexRef<D>, L: KeyLeading<I::Key>>(
+    pub fn range_within<I: IndexRef<D, Key: CompositeKey>, L: KeyLeading<I::Key>>(
         &self,
         index: I,
         leading: L,
@@ -224,7 +224,7 @@ impl<D> Snapshot<D> {
 
     /// The documents whose key in the composite `index` starts with the fields of
     /// `prefix`, in key order.
-    pub fn prefix<I: IndexRef<D>>(
+    pub fn prefix<I: IndexRef<D, Key: CompositeKey>>(
         &self,
         index: I,
         prefix: impl KeyPrefix<I::Key>,

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::engine::Engine;
 use crate::index::{IndexDef, IndexInfo, KeySink, KeySource};
-use crate::key::{KeyFor, KeyLeading, KeyPrefix, KeyRange};
+use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
 use crate::{Cursor, Error, Id, Iter, Result, Snapshot, Versioned};
 
@@ -335,7 +335,7 @@ impl<T: Indexed> Collection<T> {
 
     /// The documents whose key in a composite `index` starts with the leading
     /// fields in `prefix` (a tuple: `("Paris",)`), in key order.
-    pub fn prefix<I: IndexRef<T>>(
+    pub fn prefix<I: IndexRef<T, Key: CompositeKey>>(
         &self,
         index: I,
         prefix: impl KeyPrefix<I::Key>,
@@ -348,7 +348,7 @@ impl<T: Indexed> Collection<T> {
     /// in `range`: "paid orders before t" is
     /// `range_within(Order::by_status_at, (Status::Paid,), ..t)`. See
     /// [`Snapshot::range_within`].
-    pub fn range_within<I: IndexRef<T>, L: KeyLeading<I::Key>>(
+    pub fn range_within<I: IndexRef<T, Key: CompositeKey>, L: KeyLeading<I::Key>>(
         &self,
         index: I,
         leading: L,

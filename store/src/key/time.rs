@@ -20,6 +20,7 @@ fn instant_key(nanos: i128, out: &mut KeyWriter) {
 }
 
 /// Days since 1970-01-01, negative before it.
+#[cfg(any(feature = "chrono", feature = "time"))]
 fn date_key(days: i64, out: &mut KeyWriter) {
     out.write_i64(days);
 }

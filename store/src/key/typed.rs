@@ -96,11 +96,41 @@ impl<K: ?Sized, Q: KeyFor<K>> KeyBound<K> for Q {
     }
 }
 
+/// The key type of a composite index: a tuple of its fields' key types (or
+/// [`JsonKey`], as a schemaless index may be composite). What `prefix` and
+/// `range_within` need, as only a composite index has leading fields.
+#[diagnostic::on_unimplemented(
+    message = "`prefix` and `range_within` need a composite index, and this index's keys are \
+               `{Self}`, one field",
+    label = "this index is not composite",
+    note = "a composite index is declared with `#[indexed(composite(name = (field, field)))]`; \
+            query a one-field index with `lookup` or `range` (`range(index, a..b)`)"
+)]
+pub trait CompositeKey {}
+
+impl CompositeKey for JsonKey {}
+
+macro_rules! composite_keys {
+    ($(($($name:ident),+))*) => {$(
+        impl<$($name),+> CompositeKey for ($($name,)+) {}
+    )*};
+}
+
+composite_keys! {
+    (A, B)
+    (A, B, C)
+    (A, B, C, D)
+    (A, B, C, D, E)
+    (A, B, C, D, E, F)
+}
+
 /// The leading fields of a composite key of type `K`, for a prefix query: a
 /// tuple of the first one or more fields (`("Paris",)` for `(String, u32)`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a prefix of keys of type `{K}`",
-    label = "expected a tuple of the leading fields of `{K}`, such as `(first,)`"
+    label = "expected a tuple of leading fields of a composite key",
+    note = "`prefix` needs a composite index, whose keys are tuples such as `(String, u32)`, \
+            and takes a tuple of their leading fields, such as `(\"Paris\",)`"
 )]
 pub trait KeyPrefix<K: ?Sized> {
     /// Writes the prefix's fields.
@@ -516,6 +546,7 @@ impl<Q: KeyFor<JsonKey>> KeyPrefix<JsonKey> for Q {
 
 macro_rules! tuple_keys {
     ($(($($name:ident $q:ident $idx:tt),+))*) => {$(
+
         impl<$($name: IndexKey),+> IndexKey for ($($name,)+) {
             fn write_key(&self, out: &mut KeyWriter) {
                 $(self.$idx.write_key(out);)+
