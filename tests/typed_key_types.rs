@@ -22,6 +22,10 @@ struct Sku {
     code: String,
 }
 
+/// A generic newtype: a key whenever its field is.
+#[derive(IndexKey, Clone, Copy, Debug, PartialEq)]
+struct Tagged<T>(T);
+
 #[derive(Indexed, Clone, Debug)]
 #[indexed(composite(by_status_at = (status, created_at)))]
 struct Order {
@@ -37,6 +41,8 @@ struct Order {
     took: Duration,
     #[index(unique)]
     trace: Uuid,
+    #[index]
+    tag: Tagged<u8>,
 }
 
 fn order(status: Status, at: i64, n: u8) -> Order {
@@ -54,6 +60,7 @@ fn order(status: Status, at: i64, n: u8) -> Order {
         placed,
         took: Duration::from_millis(u64::from(n) * 250),
         trace: Uuid::from_bytes([n; 16]),
+        tag: Tagged(n % 2),
     }
 }
 
@@ -136,6 +143,8 @@ fn a_newtype_is_keyed_as_its_field() {
     let orders = orders();
     let all = ats(orders.by_index(Order::created_at).unwrap());
     assert_eq!(all, [-20, -5, 0, 10, 50, 120]);
+    assert_eq!(orders.lookup(Order::tag, Tagged(1)).unwrap().count(), 3);
+    assert_eq!(orders.range(Order::tag, Tagged(0)..).unwrap().count(), 6);
 }
 
 #[test]

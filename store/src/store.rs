@@ -307,9 +307,27 @@ impl Store {
 
     /// The documents whose key in `index` is `key`, in id order.
     ///
-    /// `key` is a JSON-like value (`"Paris"`, `30`, `json!(...)`), or a tuple of
-    /// them for a composite index (`("Paris", 30)`). Numbers match by value:
-    /// `5` finds `5.0`.
+    /// `key` is a JSON-like value (`"Paris"`, `30`, `json!(...)`), or for a
+    /// composite index a tuple of them (`("Paris", 30)`) or, when the fields
+    /// are chosen at run time, a `Vec`, slice or array of `serde_json::Value`,
+    /// one per field. A JSON array value is one value (an array key), so on a
+    /// composite index it is refused with [`Error::InvalidKey`] rather than
+    /// matching nothing. Numbers match by value: `5` finds `5.0`.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::{Value, json};
+    ///
+    /// let store = Store::new();
+    /// let fields = ["geo", "type"]; // say, from a configuration file
+    /// store.create_index("by_geo_type", fields)?;
+    /// let event = json!({"geo": "FR", "type": "purchase"});
+    /// store.insert(event.clone())?;
+    /// let key: Vec<Value> = fields.iter().map(|field| event[field].clone()).collect();
+    /// assert_eq!(store.lookup("by_geo_type", &key)?.count(), 1);
+    /// assert!(store.lookup("by_geo_type", json!(["FR", "purchase"])).is_err());
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
     pub fn lookup(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Iter<Object>> {
         self.snapshot()?.lookup(index, key)
     }

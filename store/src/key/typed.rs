@@ -48,7 +48,9 @@ pub trait IndexKey {
 ///
 /// Queries on a [`Store`](crate::Store) accept anything that is
 /// `KeyFor<JsonKey>`: string slices and `String`s, numbers, booleans,
-/// `serde_json::Value`s, and tuples of these for composite indexes.
+/// `serde_json::Value`s, and for composite indexes tuples of these or a `Vec`,
+/// slice or array of `Value`s, one per field (a JSON array *value* is one
+/// value, an array key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonKey;
 
