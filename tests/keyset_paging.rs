@@ -229,3 +229,63 @@ fn a_resume_point_outside_the_range_or_gone_is_no_error() {
     // The key must be a whole key of the index.
     assert!(store.after("by_n", (4, 5), ids[4]).is_err());
 }
+
+mod paging_equals_one_scan {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pages of `size` through `index`, resuming after each page's last
+    /// document at the key `key_of` names for it.
+    fn all_pages(
+        store: &Store,
+        index: &str,
+        size: usize,
+        key_of: impl Fn(&docstore::Document) -> Value,
+    ) -> Vec<Id> {
+        let mut seen = Vec::new();
+        let mut resume: Option<(Value, Id)> = None;
+        loop {
+            let docs: Vec<_> = match &resume {
+                None => store.by_index(index).unwrap().take(size).collect(),
+                Some((key, id)) => store.after(index, key, *id).unwrap().take(size).collect(),
+            };
+            let Some(last) = docs.last() else { break };
+            resume = Some((key_of(last), last.id()));
+            seen.extend(docs.iter().map(|doc| doc.id()));
+        }
+        seen
+    }
+
+    proptest! {
+        #[test]
+        fn any_page_size_over_any_keys(
+            keys in proptest::collection::vec(0u8..6, 0..60),
+            tags in proptest::collection::vec(proptest::collection::vec(0u8..6, 1..4), 0..40),
+            size in 1usize..9,
+        ) {
+            let store = Store::new();
+            store.create_index("by_k", ["k"]).unwrap();
+            store
+                .create_index_with("by_tag", ["tags"], IndexOptions::new().multi_key())
+                .unwrap();
+            for k in &keys {
+                store.insert(json!({"k": k})).unwrap();
+            }
+            for t in &tags {
+                store.insert(json!({"tags": t})).unwrap();
+            }
+            let by_k: Vec<Id> = store.by_index("by_k").unwrap().map(|d| d.id()).collect();
+            let paged = all_pages(&store, "by_k", size, |doc| doc.get("k").unwrap().to_value());
+            prop_assert_eq!(paged, by_k);
+
+            let by_tag: Vec<Id> = store.by_index("by_tag").unwrap().map(|d| d.id()).collect();
+            let paged = all_pages(&store, "by_tag", size, |doc| {
+                let tags = doc.get("tags").unwrap().to_value();
+                let smallest = tags.as_array().unwrap().iter().filter_map(Value::as_u64).min();
+                json!(smallest)
+            });
+            prop_assert_eq!(paged.len(), tags.len());
+            prop_assert_eq!(paged, by_tag);
+        }
+    }
+}

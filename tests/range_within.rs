@@ -160,3 +160,49 @@ fn a_schemaless_store_takes_a_value_tuple_or_slice_for_the_leading_fields() {
         [4, 7, 3]
     );
 }
+
+mod agrees_with_a_filtered_scan {
+    use std::ops::{Bound, RangeBounds};
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn bound() -> impl Strategy<Value = Bound<u8>> {
+        prop_oneof![
+            (0u8..8).prop_map(Bound::Included),
+            (0u8..8).prop_map(Bound::Excluded),
+            Just(Bound::Unbounded),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_leading_value_and_any_bounds(
+            rows in proptest::collection::vec((0u8..4, 0u8..8), 0..50),
+            leading in 0u8..4,
+            start in bound(),
+            end in bound(),
+        ) {
+            let store = Store::new();
+            store.create_index("by_a_b", ["a", "b"]).unwrap();
+            for (a, b) in &rows {
+                store.insert(json!({"a": a, "b": b})).unwrap();
+            }
+            let field = |doc: &docstore::Document, name: &str| {
+                u8::try_from(doc.get(name).unwrap().as_u64().unwrap()).unwrap()
+            };
+            let want: Vec<_> = store
+                .by_index("by_a_b")
+                .unwrap()
+                .filter(|doc| field(doc, "a") == leading && (start, end).contains(&field(doc, "b")))
+                .map(|doc| doc.id())
+                .collect();
+            let got: Vec<_> = store
+                .range_within("by_a_b", leading, (start, end))
+                .unwrap()
+                .map(|doc| doc.id())
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
