@@ -365,7 +365,9 @@ impl Store {
     }
 
     /// The documents whose key in the composite `index` starts with `prefix`: a
-    /// value for the first field, or a tuple of the first fields.
+    /// value for the first field, or a tuple (or a slice of `Value`s) of the
+    /// first fields. A JSON array value is one value: on a composite index it
+    /// is refused, see [`lookup`](Self::lookup).
     ///
     /// ```
     /// use docstore_core::Store;
