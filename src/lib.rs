@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub use docstore_core::*;
+/// Derives [`IndexKey`] for a fieldless enum (declaration order) or a newtype
+/// (its field's key), so it can be indexed and passed to queries by value.
+pub use docstore_derive::IndexKey;
 /// Derives [`Indexed`] for a struct: see the crate documentation.
 pub use docstore_derive::Indexed;
 
@@ -10,8 +13,8 @@ pub use docstore_derive::Indexed;
 #[doc(hidden)]
 pub mod __private {
     pub use docstore_core::{
-        IndexKey, IndexName, IndexRef, IndexSpec, Indexed, KeySink, Keyed, NamedIndex,
-        UniqueIndexRef,
+        IndexKey, IndexName, IndexRef, IndexSpec, Indexed, KeyFor, KeySink, KeyWriter, Keyed,
+        NamedIndex, UniqueIndexRef,
     };
     pub use std::vec::Vec;
 }

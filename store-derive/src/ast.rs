@@ -31,6 +31,10 @@ pub(crate) struct Field<'a> {
 pub(crate) struct Index<'a> {
     /// The handle's name, spanned where the user wrote it.
     pub name: Ident,
+    /// Where the handle is declared when it takes its field's name: the
+    /// `#[index]` attribute, where `name = "..."` would rename a handle that
+    /// clashes with a method of the same name.
+    pub declared_at: Option<Span>,
     pub unique: bool,
     /// Entries hold their documents (`IndexOptions::covering`).
     pub covering: bool,
@@ -100,6 +104,7 @@ impl<'a> Input<'a> {
             if attr.path().is_ident("key") {
                 match attr::key_attr(attr) {
                     Ok(()) => self.indexes.push(Index {
+                        declared_at: Some(attr.bracket_token.span.join()),
                         name: field.ident.clone(),
                         unique: true,
                         covering: false,
@@ -116,6 +121,10 @@ impl<'a> Input<'a> {
             } else if attr.path().is_ident("index") {
                 match attr::field_attr(attr) {
                     Ok(options) => self.indexes.push(Index {
+                        declared_at: options
+                            .name
+                            .is_none()
+                            .then(|| attr.bracket_token.span.join()),
                         name: options.name.unwrap_or_else(|| field.ident.clone()),
                         unique: options.unique,
                         covering: options.covering,
@@ -212,6 +221,7 @@ impl From<StructAttr> for Index<'_> {
                 unique,
                 covering,
             } => Index {
+                declared_at: None,
                 name,
                 unique,
                 covering,
@@ -226,6 +236,7 @@ impl From<StructAttr> for Index<'_> {
                 each,
                 covering,
             } => Index {
+                declared_at: None,
                 name,
                 unique,
                 covering,

@@ -149,8 +149,13 @@ fn handle(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
     } else {
         quote!(#module::#name)
     };
-    let span = at(name.span());
+    // A method of the same name clashes with the handle ("duplicate
+    // definitions"): the error then points at the `#[index]` attribute, where
+    // `name = "..."` gives the handle another name.
+    let span = at(index.declared_at.unwrap_or_else(|| name.span()));
     let vis = respan(input.vis.to_token_stream(), span);
+    let mut name = name.clone();
+    name.set_span(span);
     let item = quote_spanned!(span=> #vis const #name: #ty = #value;);
     quote! {
         #[doc = #doc]

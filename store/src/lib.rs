@@ -45,6 +45,7 @@ mod index;
 mod inline_bytes;
 mod key;
 mod keyed;
+mod keyset;
 mod outcome;
 mod path;
 mod published;
@@ -61,7 +62,7 @@ pub use error::{Error, IndexName, NamedIndex, Result};
 pub use export::Export;
 pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
-pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange, KeyWriter};
+pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 pub use keyed::{KeyOf, Keyed};
 pub use outcome::Updated;
 pub use query::{IndexRef, Iter, UniqueIndexRef};
@@ -75,3 +76,11 @@ pub use versioned::Versioned;
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
 pub use uuid;
+
+/// The `chrono` crate (feature `chrono`), whose dates and times are keys.
+#[cfg(feature = "chrono")]
+pub use chrono;
+
+/// The `time` crate (feature `time`), whose dates and times are keys.
+#[cfg(feature = "time")]
+pub use time;

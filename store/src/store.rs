@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::engine::Engine;
 use crate::index::{IndexOptions, field_index};
-use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange};
+use crate::key::{JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
 use crate::value::Object;
 use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Updated, Versioned};
@@ -369,9 +369,27 @@ impl Store {
 
     /// The documents whose key in `index` is `key`, in id order.
     ///
-    /// `key` is a JSON-like value (`"Paris"`, `30`, `json!(...)`), or a tuple of
-    /// them for a composite index (`("Paris", 30)`). Numbers match by value:
-    /// `5` finds `5.0`.
+    /// `key` is a JSON-like value (`"Paris"`, `30`, `json!(...)`), or for a
+    /// composite index a tuple of them (`("Paris", 30)`) or, when the fields
+    /// are chosen at run time, a `Vec`, slice or array of `serde_json::Value`,
+    /// one per field. A JSON array value is one value (an array key), so on a
+    /// composite index it is refused with [`Error::InvalidKey`] rather than
+    /// matching nothing. Numbers match by value: `5` finds `5.0`.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::{Value, json};
+    ///
+    /// let store = Store::new();
+    /// let fields = ["geo", "type"]; // say, from a configuration file
+    /// store.create_index("by_geo_type", fields)?;
+    /// let event = json!({"geo": "FR", "type": "purchase"});
+    /// store.insert(event.clone())?;
+    /// let key: Vec<Value> = fields.iter().map(|field| event[field].clone()).collect();
+    /// assert_eq!(store.lookup("by_geo_type", &key)?.count(), 1);
+    /// assert!(store.lookup("by_geo_type", json!(["FR", "purchase"])).is_err());
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
     pub fn lookup(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Iter<Object>> {
         self.snapshot()?.lookup(index, key)
     }
@@ -409,7 +427,9 @@ impl Store {
     }
 
     /// The documents whose key in the composite `index` starts with `prefix`: a
-    /// value for the first field, or a tuple of the first fields.
+    /// value for the first field, or a tuple (or a slice of `Value`s) of the
+    /// first fields. A JSON array value is one value: on a composite index it
+    /// is refused, see [`lookup`](Self::lookup).
     ///
     /// ```
     /// use docstore_core::Store;
@@ -431,9 +451,40 @@ impl Store {
         self.snapshot()?.prefix(index, prefix)
     }
 
+    /// The documents of the composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`: see
+    /// [`Snapshot::range_within`]. `leading` is a value, a tuple or a slice of
+    /// values for the leading fields.
+    pub fn range_within(
+        &self,
+        index: &str,
+        leading: impl KeyLeading<JsonKey, Next = JsonKey>,
+        range: impl KeyRange<JsonKey>,
+    ) -> Result<Iter<Object>> {
+        self.snapshot()?.range_within(index, leading, range)
+    }
+
     /// Every document in `index`, in key order.
     pub fn by_index(&self, index: &str) -> Result<Iter<Object>> {
         self.snapshot()?.by_index(index)
+    }
+
+    /// The documents of `index` after the one with key `key` and id `id`: the
+    /// next page, for keyset pagination. See [`Snapshot::after`].
+    pub fn after(&self, index: &str, key: impl KeyFor<JsonKey>, id: Id) -> Result<Iter<Object>> {
+        self.snapshot()?.after(index, key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and id
+    /// `id`: the next page of a range. See [`Snapshot::range_after`].
+    pub fn range_after(
+        &self,
+        index: &str,
+        range: impl KeyRange<JsonKey>,
+        key: impl KeyFor<JsonKey>,
+        id: Id,
+    ) -> Result<Iter<Object>> {
+        self.snapshot()?.range_after(index, range, key, id)
     }
 
     /// An independent store holding only the documents `keep` accepts, with

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::engine::Engine;
 use crate::index::{IndexDef, IndexInfo, KeySink, KeySource};
-use crate::key::{KeyFor, KeyPrefix, KeyRange};
+use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
 use crate::{Cursor, Error, Id, Iter, Result, Snapshot, Updated, Versioned};
 
@@ -492,7 +492,7 @@ impl<T: Indexed> Collection<T> {
 
     /// The documents whose key in a composite `index` starts with the leading
     /// fields in `prefix` (a tuple: `("Paris",)`), in key order.
-    pub fn prefix<I: IndexRef<T>>(
+    pub fn prefix<I: IndexRef<T, Key: CompositeKey>>(
         &self,
         index: I,
         prefix: impl KeyPrefix<I::Key>,
@@ -500,9 +500,46 @@ impl<T: Indexed> Collection<T> {
         self.snapshot()?.prefix(index, prefix)
     }
 
+    /// The documents of a composite `index` whose leading fields are `leading`
+    /// (a tuple of fewer fields than the index has) and whose next field lies
+    /// in `range`: "paid orders before t" is
+    /// `range_within(Order::by_status_at, (Status::Paid,), ..t)`. See
+    /// [`Snapshot::range_within`].
+    pub fn range_within<I: IndexRef<T, Key: CompositeKey>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<Iter<T>> {
+        self.snapshot()?.range_within(index, leading, range)
+    }
+
     /// Every document in `index`, in key order.
     pub fn by_index<I: IndexRef<T>>(&self, index: I) -> Result<Iter<T>> {
         self.snapshot()?.by_index(index)
+    }
+
+    /// The documents of `index` after the one with key `key` and id `id`: the
+    /// next page, for keyset pagination. See [`Snapshot::after`].
+    pub fn after<I: IndexRef<T>>(
+        &self,
+        index: I,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<Iter<T>> {
+        self.snapshot()?.after(index, key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and id
+    /// `id`: the next page of a range. See [`Snapshot::range_after`].
+    pub fn range_after<I: IndexRef<T>>(
+        &self,
+        index: I,
+        range: impl KeyRange<I::Key>,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<Iter<T>> {
+        self.snapshot()?.range_after(index, range, key, id)
     }
 
     /// An independent collection with only the documents `keep` accepts, with
