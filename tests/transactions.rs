@@ -554,3 +554,47 @@ fn concurrent_transactions_lose_no_update_and_are_seen_whole_across_stores() {
     assert_eq!(to.get(b).unwrap().version(), moved as u64 + 1);
     assert_eq!(db.snapshot().seq(), 2 + moved as u64);
 }
+
+#[derive(Indexed, Clone, Debug, PartialEq)]
+struct Sku {
+    #[key]
+    sku: String,
+    price: u32,
+}
+
+#[test]
+fn a_transaction_cannot_change_an_own_key_and_keeps_its_writes_when_refused() {
+    let skus = docstore::Collection::<Sku>::new();
+    let id = skus
+        .insert(Sku {
+            sku: "A-1".into(),
+            price: 1,
+        })
+        .unwrap();
+    skus.transaction(|tx| {
+        tx.update(
+            id,
+            Sku {
+                sku: "A-1".into(),
+                price: 2,
+            },
+        )?;
+        let refused = tx.update(
+            id,
+            Sku {
+                sku: "B-2".into(),
+                price: 3,
+            },
+        );
+        assert!(matches!(refused, Err(Error::KeyChanged { id: d, .. }) if d == id));
+        // The refused write left the transaction's earlier one as it was.
+        assert_eq!(tx.get(id)?.price, 2);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let stored = skus.get(id).unwrap();
+    assert_eq!(
+        (stored.sku.as_str(), stored.price, stored.version()),
+        ("A-1", 2, 2)
+    );
+}

@@ -187,6 +187,7 @@ impl Parts {
                 Error::Conflict {
                     store: None,
                     id: None,
+                    index: None,
                     read: "the stores of the database (one was added after the transaction began)"
                         .to_owned(),
                 }
