@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 use crate::commit::{Clock, Sequence};
 use crate::engine::Engine;
 use crate::feed::DEFAULT_BUFFER;
-use crate::txn::{CutEntry, Locked, Member, Registry, TxOptions, run};
+use crate::txn::{CutEntry, Locked, Member, TxOptions, run};
 use crate::value::Object;
 use crate::{
     Collection, DbChangeSet, Error, Indexed, Result, Snapshot, Store, Subscription, Transaction,
@@ -18,9 +18,8 @@ use crate::{
 /// One store or collection of a database.
 struct Entry {
     name: Arc<str>,
-    /// The type of its documents, for the error when a name is asked for with
-    /// another.
-    kind: &'static str,
+    /// What it is, for the error when a name is asked for with another type.
+    kind: String,
     /// The `Arc<Store>` or `Arc<Collection<T>>` handed out.
     handle: Arc<dyn Any + Send + Sync>,
     /// The same store, as a commit reaches it.
@@ -121,7 +120,7 @@ impl Db {
         let handle = Arc::new(make());
         entries.push(Entry {
             name: Arc::from(name),
-            kind: type_name::<H>(),
+            kind: H::kind(),
             handle: Arc::clone(&handle) as Arc<dyn Any + Send + Sync>,
             member: Arc::new(Handle(Arc::clone(&handle))),
         });
@@ -139,17 +138,28 @@ impl Db {
 
     /// Every store's current state at one moment: between two commits of the
     /// database, never in the middle of one.
-    fn cut(&self) -> Vec<CutEntry> {
+    /// Also returns the sequence number of the last commit it holds.
+    fn cut(&self) -> (Vec<CutEntry>, u64) {
+        let (cut, seq, ()) = self.cut_then(|_| ());
+        (cut, seq)
+    }
+
+    /// A cut, and what `then` does with its sequence number while no commit
+    /// can start publishing (a subscription taken there starts exactly after
+    /// the cut).
+    fn cut_then<R>(&self, then: impl FnOnce(u64) -> R) -> (Vec<CutEntry>, u64, R) {
         let entries = self.entries.read();
-        self.clock.cut(|_| {
-            entries
+        self.clock.cut(|seq| {
+            let cut = entries
                 .iter()
                 .map(|entry| CutEntry {
                     address: entry.member.address(),
                     name: Some(Arc::clone(&entry.name)),
                     state: entry.member.snapshot_any(),
+                    member: Some(Arc::clone(&entry.member)),
                 })
-                .collect()
+                .collect();
+            (cut, seq, then(seq))
         })
     }
 
@@ -159,11 +169,7 @@ impl Db {
     /// [`commit`](Transaction::commit) it (which returns a conflict rather
     /// than retrying) or drop it to roll it back.
     pub fn begin(&self) -> Result<Transaction<'_>> {
-        Ok(Transaction::in_db(
-            self,
-            Arc::clone(&self.clock),
-            self.cut(),
-        ))
+        Ok(Transaction::in_db(Arc::clone(&self.clock), self.cut().0))
     }
 
     /// Runs `body` in a transaction across the database and commits it.
@@ -204,18 +210,8 @@ impl Db {
     /// A snapshot, and what `then` does with the sequence number it reflects
     /// while no commit can start publishing.
     fn snapshot_then<R>(&self, then: impl FnOnce(u64) -> R) -> (DbSnapshot, R) {
-        let entries = self.entries.read();
-        self.clock.cut(|seq| {
-            let cut = entries
-                .iter()
-                .map(|entry| CutEntry {
-                    address: entry.member.address(),
-                    name: Some(Arc::clone(&entry.name)),
-                    state: entry.member.snapshot_any(),
-                })
-                .collect();
-            (DbSnapshot { cut, seq }, then(seq))
-        })
+        let (cut, seq, then) = self.cut_then(then);
+        (DbSnapshot { cut, seq }, then)
     }
 
     /// A subscription to every commit of the database from now on, any of its
@@ -258,16 +254,6 @@ impl Db {
     }
 }
 
-impl Registry for Db {
-    fn member(&self, address: usize) -> Option<Arc<dyn Member>> {
-        self.entries
-            .read()
-            .iter()
-            .find(|entry| entry.member.address() == address)
-            .map(|entry| Arc::clone(&entry.member))
-    }
-}
-
 impl Default for Db {
     fn default() -> Self {
         Db::new()
@@ -295,6 +281,7 @@ impl fmt::Debug for Db {
 /// })?;
 /// let snapshot = db.snapshot();
 /// assert_eq!(snapshot.store(&a)?.len() + snapshot.store(&b)?.len(), 2);
+/// assert_eq!(snapshot.seq(), 1);
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct DbSnapshot {
@@ -303,7 +290,9 @@ pub struct DbSnapshot {
 }
 
 impl DbSnapshot {
-    /// The sequence number of the last commit it reflects.
+    /// The sequence number of the last commit it reflects: every commit of
+    /// the database numbered up to this one shows in it, none after. Every
+    /// write, a single-document one or a whole transaction, is one commit.
     pub fn seq(&self) -> u64 {
         self.seq
     }
@@ -336,6 +325,7 @@ impl DbSnapshot {
 impl fmt::Debug for DbSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DbSnapshot")
+            .field("seq", &self.seq)
             .field("stores", &self.cut.len())
             .finish()
     }
@@ -345,10 +335,15 @@ impl fmt::Debug for DbSnapshot {
 trait Holds {
     type Doc: Send + Sync + 'static;
     fn engine_of(&self) -> &Engine<Self::Doc>;
+    /// What it is, in an error's words.
+    fn kind() -> String;
 }
 
 impl Holds for Store {
     type Doc = Object;
+    fn kind() -> String {
+        "schemaless store".to_owned()
+    }
     fn engine_of(&self) -> &Engine<Object> {
         self.engine()
     }
@@ -356,6 +351,9 @@ impl Holds for Store {
 
 impl<T: Indexed> Holds for Collection<T> {
     type Doc = T;
+    fn kind() -> String {
+        format!("collection of {}", type_name::<T>())
+    }
     fn engine_of(&self) -> &Engine<T> {
         self.engine()
     }

@@ -34,8 +34,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::clock::{Clock as TimeSource, Micros, Timekeeper};
 use crate::expiry::Deadlines;
-use crate::time::{Clock as TimeSource, Micros, Timekeeper};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -44,9 +44,10 @@ use crate::feed::Feed;
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::keyed;
 use crate::published::{Held, Published};
 use crate::tree::Tree;
-use crate::{Error, Id, Result, Versioned};
+use crate::{Error, Id, Result, Updated, Versioned};
 
 /// Everything a store holds at one moment. Immutable once published; cheap to clone.
 pub(crate) struct State<D> {
@@ -78,7 +79,7 @@ impl<D> Clone for State<D> {
 }
 
 impl<D> State<D> {
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         State {
             docs: Tree::default(),
             indexes: Vec::new(),
@@ -337,9 +338,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// A new id, greater than every id this store gave before: a document a
     /// transaction inserts has its id as soon as it is inserted.
     pub(crate) fn next_id(&self) -> Id {
-        let mut inner = self.writer.lock();
-        let floor = inner.id_floor;
-        inner.ids.next_after(floor)
+        let mut guard = self.writer.lock();
+        let inner = &mut *guard;
+        let docs = &inner.state.docs;
+        inner
+            .ids
+            .next_free(inner.id_floor, |id| docs.get(&id).is_some())
     }
 
     /// Runs a short read against the current state.
@@ -435,6 +439,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     None => Keys::None,
                 };
                 changes.push(IndexChange::between(old_keys, new_keys));
+                if index.def.own_key
+                    && document.is_some()
+                    && let (Some(old), Some(change)) = (&old, changes.last())
+                {
+                    keyed::check_kept(&index.def, old.id(), &change.removed, &change.added)?;
+                }
             }
             Ok::<_, Error>(changes)
         })?;
@@ -446,12 +456,31 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {
-        self.insert_until(document, None)
+        self.insert_as(None, document)
     }
 
     /// Inserts a document that expires at `deadline`, if one is given.
     pub(crate) fn insert_until(
         &self,
+        document: D,
+        deadline: Option<Micros>,
+    ) -> WriteResult<Versioned<D>, D> {
+        self.insert_given(None, document, deadline)
+    }
+
+    /// Stores a new document under the id and version given (refused if a
+    /// document has the id), or with none given under a new id at version 1.
+    pub(crate) fn insert_as(
+        &self,
+        given: Option<(Id, u64)>,
+        document: D,
+    ) -> WriteResult<Versioned<D>, D> {
+        self.insert_given(given, document, None)
+    }
+
+    fn insert_given(
+        &self,
+        given: Option<(Id, u64)>,
         document: D,
         deadline: Option<Micros>,
     ) -> WriteResult<Versioned<D>, D> {
@@ -473,12 +502,32 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     Stale::Fail(error) => return Err((error, document)),
                 }
             }
-            if let Err(error) = check_unique(&guard.state, &plan.changes, Id::nil()) {
+            let inner = &mut *guard;
+            let (id, version) = match given {
+                Some((id, version)) => {
+                    // The nil id stands for "no document" in uniqueness checks.
+                    if id == Id::nil() || inner.state.docs.get(&id).is_some() {
+                        return Err((Error::IdTaken { id }, document));
+                    }
+                    (id, version)
+                }
+                None => {
+                    let docs = &inner.state.docs;
+                    (
+                        inner
+                            .ids
+                            .next_free(inner.id_floor, |id| docs.get(&id).is_some()),
+                        1,
+                    )
+                }
+            };
+            if let Err(error) = check_unique(&inner.state, &plan.changes, Id::nil()) {
                 return Err((error, document));
             }
-            let inner = &mut *guard;
-            let id = inner.ids.next_after(inner.id_floor);
-            let record = Versioned::new(id, 1, document);
+            if given.is_some() {
+                inner.ids.note_given(id);
+            }
+            let record = Versioned::new(id, version, document);
             let (seq, prev) = self.sequence.commit(|seq| {
                 self.published.change(&mut inner.state, |state| {
                     state.docs.insert(id, record.clone());
@@ -658,15 +707,15 @@ impl<D: Send + Sync + 'static> Engine<D> {
         &self,
         id: Id,
         mut change: impl FnMut(&Versioned<D>) -> Result<Option<D>>,
-    ) -> Result<Versioned<D>> {
+    ) -> Result<Updated<D>> {
         loop {
             let current = self.get(id)?;
             let Some(next) = change(&current)? else {
-                return Ok(current);
+                return Ok(Updated::Declined(current));
             };
             match self.replace(id, Some(current.version()), next) {
                 Err((Error::VersionConflict { .. }, _)) => {}
-                other => return other.map_err(|(error, _)| error),
+                other => return other.map(Updated::Changed).map_err(|(error, _)| error),
             }
         }
     }
@@ -740,14 +789,25 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let closed = self.closed.load(Ordering::Acquire);
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
+        let given = inner.ids.given_max();
         drop(inner);
         let sequence = Sequence::alone(self.sequence.last());
-        let engine =
-            Engine::with_state(state, floor, closed, sequence).with_clock(self.time.clock());
+        let engine = Engine::with_state(state, floor, closed, sequence)
+            .with_given_ids(given)
+            .with_clock(self.time.clock());
         engine
             .may_expire
             .store(self.may_expire.load(Ordering::Relaxed), Ordering::Relaxed);
         engine
+    }
+
+    /// This engine, noting that its documents may hold ids callers chose, up
+    /// to `given`.
+    fn with_given_ids(self, given: Option<Id>) -> Self {
+        if let Some(given) = given {
+            self.writer.lock().ids.note_given(given);
+        }
+        self
     }
 
     /// An independent engine with the documents `keep` accepts. `keep` runs on a
@@ -781,7 +841,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
             seq: 0,
             deadlines,
         };
+        let given = self.writer.lock().ids.given_max();
         let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0))
+            .with_given_ids(given)
             .with_clock(self.time.clock());
         engine
             .may_expire
@@ -943,6 +1005,17 @@ impl<'e, D> Writer<'e, D> {
     ) -> Arc<State<D>> {
         readers.set(&next);
         std::mem::replace(&mut self.inner.state, next)
+    }
+
+    /// Changes the current state in place and publishes it through `readers`
+    /// (this store's slots, held): for a change small enough that readers may
+    /// wait for it, since copying shared nodes would cost more than it.
+    pub(crate) fn change<R>(
+        &mut self,
+        readers: &mut Held<'e, State<D>>,
+        change: impl FnOnce(&mut State<D>) -> R,
+    ) -> R {
+        readers.change(&mut self.inner.state, change)
     }
 }
 

@@ -16,8 +16,8 @@
 use std::sync::atomic::Ordering;
 
 use crate::Id;
+use crate::clock::Micros;
 use crate::engine::{Engine, State};
-use crate::time::Micros;
 use crate::tree::Tree;
 use crate::{Error, Result};
 
@@ -170,7 +170,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
 /// A deadline as the caller gave it.
 pub(crate) fn at(when: std::time::SystemTime) -> Micros {
-    crate::time::micros(when)
+    crate::clock::micros(when)
 }
 
 /// A deadline as the caller reads it.

@@ -23,11 +23,16 @@
 //! make it fail.
 //!
 //! Then unique indexes are checked against the current state and its own
-//! writes, the new state of each store is built on a private copy (readers go
-//! on reading the old one, however large the transaction), and every store is
-//! published in one step, under one sequence number. Index keys of the
-//! written documents were computed when they were written, so a computed key
-//! that panics does so before anything is locked.
+//! writes, and every store is published in one step, under one sequence
+//! number, with the readers' slots of all of them held across the swap (so a
+//! reader who sees the transaction in one store sees it in all). A
+//! transaction that changes more than a few documents gets the new state of
+//! each store built on a private copy first, while readers go on reading the
+//! old one, so however large it is they wait for pointer swaps only; a few
+//! changes are applied in place under the slots, as a single write is, which
+//! costs less than copying the shared nodes. Index keys of the written
+//! documents were computed when they were written, so a computed key that
+//! panics does so before anything is locked.
 //!
 //! [`Db`]: crate::Db
 
@@ -46,9 +51,9 @@ use crate::commit::Clock;
 #[cfg(feature = "testing")]
 pub use crate::commit::CommitStage;
 use crate::engine::{Engine, State};
-use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange, KeyWriter};
+use crate::key::{CompositeKey, JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, UniqueIndexRef};
-use crate::snapshot::{Arity, checked, encode};
+use crate::snapshot::{Arity, bounds, checked, encode};
 use crate::store::to_object;
 use crate::value::Object;
 use crate::{Collection, Document, Error, Id, Indexed, Result, Store, Versioned};
@@ -60,6 +65,13 @@ use span::Span;
 /// How many times a transaction closure is run again after a conflict, unless
 /// [`TxOptions::retries`] says otherwise.
 pub const DEFAULT_RETRIES: u32 = 16;
+
+/// How many documents a commit may change and still be applied in place, with
+/// readers of its stores waiting for it, as they do for a single write; above
+/// this its stores' new states are built on private copies while readers go
+/// on, since the wait would grow with the commit. Below it, copying the nodes
+/// readers share would cost more than the wait.
+const IN_PLACE_MAX: usize = 8;
 
 /// Options of a transaction run as a closure.
 ///
@@ -101,16 +113,10 @@ impl TxOptions {
     }
 }
 
-/// What a transaction's commit asks of the stores it may touch.
-pub(crate) trait Registry: Sync {
-    /// The store of this database at `address`, if any.
-    fn member(&self, address: usize) -> Option<Arc<dyn Member>>;
-}
-
 /// Which stores a transaction may touch, and how its commit reaches them.
 enum Scope<'a> {
-    /// Those of a database, as they were when it began.
-    Db(&'a dyn Registry),
+    /// Those of a database, as they were when it began: the cut holds them.
+    Db,
     /// One store.
     Alone(&'a dyn Member),
 }
@@ -121,6 +127,9 @@ pub(crate) struct CutEntry {
     pub(crate) name: Option<Arc<str>>,
     /// An `Arc<State<D>>`, or why there is none (the store is closed).
     pub(crate) state: Result<Box<dyn std::any::Any + Send + Sync>>,
+    /// The store, for a commit to reach it (a database's store; none for a
+    /// standalone one, which the transaction borrows).
+    pub(crate) member: Option<Arc<dyn Member>>,
 }
 
 /// A transaction's snapshot and what it read and wrote, per store.
@@ -178,6 +187,7 @@ impl Parts {
                 Error::Conflict {
                     store: None,
                     id: None,
+                    index: None,
                     read: "the stores of the database (one was added after the transaction began)"
                         .to_owned(),
                 }
@@ -247,13 +257,9 @@ impl fmt::Debug for Transaction<'_> {
 
 impl<'a> Transaction<'a> {
     /// A transaction over the stores of a database, on the cut `cut`.
-    pub(crate) fn in_db(
-        registry: &'a dyn Registry,
-        clock: Arc<Clock>,
-        mut cut: Vec<CutEntry>,
-    ) -> Self {
+    pub(crate) fn in_db(clock: Arc<Clock>, mut cut: Vec<CutEntry>) -> Self {
         cut.sort_by_key(|entry| entry.address);
-        Transaction::new(Scope::Db(registry), cut, Some(clock))
+        Transaction::new(Scope::Db, cut, Some(clock))
     }
 
     /// A transaction over one store.
@@ -263,6 +269,7 @@ impl<'a> Transaction<'a> {
             address: Member::address(engine),
             name: None,
             state: Ok(Box::new(state)),
+            member: None,
         }];
         Ok(Transaction::new(Scope::Alone(engine), cut, None))
     }
@@ -315,11 +322,27 @@ impl<'a> Transaction<'a> {
     /// [`Error::Closed`]. A transaction that wrote nothing always succeeds and
     /// takes no lock.
     pub fn commit(self) -> Result<()> {
-        let mut touched = self.parts.touched.into_inner();
+        let Parts { cut, touched, .. } = self.parts;
+        let mut touched = touched.into_inner();
         if !touched.iter().any(|(_, part)| part.has_writes()) {
             return Ok(());
         }
         touched.retain(|(_, part)| !part.is_idle());
+        let shared: Vec<Arc<dyn Member>> = match self.scope {
+            Scope::Db => touched
+                .iter()
+                .map(|(address, _)| {
+                    let at = cut.binary_search_by_key(address, |entry| entry.address);
+                    at.ok()
+                        .and_then(|at| cut[at].member.clone())
+                        .ok_or(Error::ForeignStore)
+                })
+                .collect::<Result<_>>()?,
+            Scope::Alone(_) => Vec::new(),
+        };
+        // The cut's states would keep a small commit from changing the current
+        // state in place.
+        drop(cut);
         #[cfg(feature = "testing")]
         let pause = |stage| {
             if let Some(pause) = &self.pause {
@@ -328,20 +351,14 @@ impl<'a> Transaction<'a> {
         };
         #[cfg(feature = "testing")]
         pause(CommitStage::BeforeLocking);
-        let shared: Vec<Arc<dyn Member>> = match self.scope {
-            Scope::Db(registry) => touched
-                .iter()
-                .map(|(address, _)| registry.member(*address).ok_or(Error::ForeignStore))
-                .collect::<Result<_>>()?,
-            Scope::Alone(_) => Vec::new(),
-        };
         let members: Vec<&dyn Member> = match self.scope {
-            Scope::Db(_) => shared.iter().map(|member| &**member).collect(),
+            Scope::Db => shared.iter().map(|member| &**member).collect(),
             Scope::Alone(member) => vec![member],
         };
         let Some(sequence) = members.first().map(|member| member.sequence()) else {
             return Ok(());
         };
+        let written: usize = touched.iter().map(|(_, part)| part.write_count()).sum();
         // In address order, the one order every commit takes locks in.
         let mut locks: Vec<Box<dyn Locked<'_> + '_>> = Vec::with_capacity(members.len());
         for ((_, part), member) in touched.iter_mut().zip(&members) {
@@ -360,13 +377,13 @@ impl<'a> Transaction<'a> {
         #[cfg(not(feature = "testing"))]
         let halfway = || {};
         for lock in &mut locks {
-            lock.build(&halfway);
+            lock.build(written <= IN_PLACE_MAX, &halfway);
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Built);
+        let parts = locks.iter().filter(|lock| lock.changes()).count();
         // Every store changes before readers of any of them see one change:
         // whoever sees the transaction in one store sees it in all.
-        let parts = locks.iter().filter(|lock| lock.changes()).count();
         sequence.commit(|seq| {
             for lock in &mut locks {
                 lock.hold_readers();
@@ -489,10 +506,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 
     fn insert(&self, document: D) -> Result<Versioned<D>> {
-        // Touch the store first, so a foreign one fails before taking an id.
-        self.with(|_| Ok(()))?;
-        let id = self.engine.next_id();
-        self.with(|part| part.insert(id, document))
+        self.with(|part| part.insert(self.engine.next_id(), document))
     }
 
     fn replace(&self, id: Id, expected: Option<u64>, document: D) -> Result<u64> {
@@ -535,14 +549,26 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     fn range<I: IndexRef<D>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<TxIter<D>> {
         let name = index.index_name();
         self.with(|part| {
+            let (start, end) = bounds(part.index(name)?, &range, None)?;
+            part.query(name, Span::Range(start, end)).map(results)
+        })
+    }
+
+    fn range_within<I: IndexRef<D>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<TxIter<D>> {
+        let name = index.index_name();
+        self.with(|part| {
             let index = part.index(name)?;
-            let mut start = KeyWriter::new();
-            let mut end = KeyWriter::new();
-            let (start_bound, end_bound) = range.write_bounds(&mut start, &mut end);
-            let start = checked(index, Arity::UpTo, start, start_bound)?;
-            let end = checked(index, Arity::UpTo, end, end_bound)?;
-            let span = Span::Range(with_bytes(start_bound, start), with_bytes(end_bound, end));
-            part.query(name, span).map(results)
+            let mut out = KeyWriter::new();
+            leading.write_leading(&mut out);
+            let given = out.fields();
+            let leading = checked(index, Arity::Before, out, Bound::Included(()))?;
+            let (start, end) = bounds(index, &range, Some((&leading, given)))?;
+            part.query(name, Span::Range(start, end)).map(results)
         })
     }
 
@@ -574,15 +600,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 
     fn len(&self) -> Result<usize> {
-        self.with(|part| Ok(part.all().len()))
-    }
-}
-
-fn with_bytes(bound: Bound<()>, bytes: Vec<u8>) -> Bound<Vec<u8>> {
-    match bound {
-        Bound::Included(()) => Bound::Included(bytes),
-        Bound::Excluded(()) => Bound::Excluded(bytes),
-        Bound::Unbounded => Bound::Unbounded,
+        self.with(|part| Ok(part.len()))
     }
 }
 
@@ -637,6 +655,10 @@ impl TxStore<'_> {
     }
 
     /// Buffers a new document; returns the id it has from now on.
+    ///
+    /// Ids follow the order of inserts, not of commits: a document inserted
+    /// here sorts before one another writer inserts later, even if this
+    /// transaction commits after it.
     pub fn insert(&self, document: Value) -> Result<Id> {
         let document = to_object(document)?;
         self.view.insert(document).map(|record| record.id())
@@ -681,6 +703,18 @@ impl TxStore<'_> {
     /// The documents whose key in the composite `index` starts with `prefix`.
     pub fn prefix(&self, index: &str, prefix: impl KeyPrefix<JsonKey>) -> Result<TxIter<Object>> {
         self.view.prefix(index, prefix)
+    }
+
+    /// The documents of the composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`, in key order: see
+    /// [`Snapshot::range_within`](crate::Snapshot::range_within).
+    pub fn range_within(
+        &self,
+        index: &str,
+        leading: impl KeyLeading<JsonKey, Next = JsonKey>,
+        range: impl KeyRange<JsonKey>,
+    ) -> Result<TxIter<Object>> {
+        self.view.range_within(index, leading, range)
     }
 
     /// Every document in `index`, in key order.
@@ -779,12 +813,24 @@ impl<T: Indexed> TxCollection<'_, T> {
     }
 
     /// The documents whose key in a composite `index` starts with `prefix`.
-    pub fn prefix<I: IndexRef<T>>(
+    pub fn prefix<I: IndexRef<T, Key: CompositeKey>>(
         &self,
         index: I,
         prefix: impl KeyPrefix<I::Key>,
     ) -> Result<TxIter<T>> {
         self.view.prefix(index, prefix)
+    }
+
+    /// The documents of a composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`, in key order: see
+    /// [`Snapshot::range_within`](crate::Snapshot::range_within).
+    pub fn range_within<I: IndexRef<T, Key: CompositeKey>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<TxIter<T>> {
+        self.view.range_within(index, leading, range)
     }
 
     /// Every document in `index`, in key order.

@@ -11,6 +11,7 @@ use crate::engine::{Engine, IndexChange, State, Writer};
 use crate::feed::Feed;
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::keyed;
 use crate::published::Held as HeldReaders;
 use crate::tree::Walk;
 use crate::txn::span::{Described, Span};
@@ -108,44 +109,45 @@ impl<D> Part<D> {
         })
     }
 
-    /// The entry of a document this transaction writes, made on its first write.
-    fn written(&mut self, id: Id) -> &mut Written<D> {
-        if !self.writes.contains_key(&id) {
-            let base = self.snapshot.docs.get(&id).cloned();
-            // Keys the stored version was indexed under could be computed then,
-            // so they can be now.
-            let base_keys = match &base {
-                Some(base) => KeySink::with_spare(|sink| {
-                    self.snapshot
-                        .indexes
-                        .iter()
-                        .map(|index| index.keys_of(base.value(), sink).unwrap_or_default())
-                        .collect()
-                }),
-                None => Vec::new(),
-            };
-            self.reads.remove(&id);
-            self.writes.insert(
-                id,
-                Written {
-                    base,
-                    base_keys,
-                    new: None,
-                    new_keys: Vec::new(),
-                },
-            );
-        }
-        match self.writes.get_mut(&id) {
-            Some(written) => written,
-            None => unreachable!("inserted above"),
-        }
+    /// The keys a stored document is indexed under, in each index of the
+    /// snapshot. They could be computed when it was stored, so they can be now.
+    fn stored_keys(&self, stored: &Versioned<D>) -> Vec<Keys> {
+        KeySink::with_spare(|sink| {
+            self.snapshot
+                .indexes
+                .iter()
+                .map(|index| index.keys_of(stored.value(), sink).unwrap_or_default())
+                .collect()
+        })
+    }
+
+    /// The entry of a document this transaction writes, made on its first
+    /// write from `base` (what the snapshot has, and its keys).
+    fn stage(
+        &mut self,
+        id: Id,
+        base: impl FnOnce() -> (Option<Versioned<D>>, Vec<Keys>),
+    ) -> &mut Written<D> {
+        let Part { reads, writes, .. } = self;
+        writes.entry(id).or_insert_with(|| {
+            let (base, base_keys) = base();
+            // Its base stands for the read from now on.
+            reads.remove(&id);
+            Written {
+                base,
+                base_keys,
+                new: None,
+                new_keys: Vec::new(),
+            }
+        })
     }
 
     /// Buffers a new document under a fresh id.
     pub(crate) fn insert(&mut self, id: Id, document: D) -> Result<Versioned<D>> {
         let new_keys = self.keys_of(&document)?;
         let record = Versioned::new(id, 1, document);
-        let written = self.written(id);
+        // A fresh id: the snapshot has no document under it.
+        let written = self.stage(id, || (None, Vec::new()));
         written.new = Some(record.clone());
         written.new_keys = new_keys;
         Ok(record)
@@ -159,9 +161,21 @@ impl<D> Part<D> {
         expected: Option<u64>,
         document: D,
     ) -> Result<Versioned<D>> {
-        self.current(id, expected)?;
+        let current = self.current(id, expected)?;
         let new_keys = self.keys_of(&document)?;
-        let written = self.written(id);
+        let first = !self.writes.contains_key(&id);
+        let base_keys = if first {
+            self.stored_keys(&current)
+        } else {
+            Vec::new()
+        };
+        let seen_keys = self
+            .writes
+            .get(&id)
+            .map_or(&base_keys, |written| &written.new_keys);
+        self.check_own_keys(id, seen_keys, &new_keys)?;
+        // Unless the transaction wrote it before, what it sees is the snapshot's.
+        let written = self.stage(id, || (Some(current), base_keys));
         let version = written.base.as_ref().map_or(0, Versioned::version);
         let record = Versioned::new(id, version.saturating_add(1), document);
         written.new = Some(record.clone());
@@ -169,10 +183,33 @@ impl<D> Part<D> {
         Ok(record)
     }
 
+    /// Fails with [`Error::KeyChanged`] if a document's own key (`#[key]`)
+    /// would change from `seen` to `new`: it is fixed once stored.
+    fn check_own_keys(&self, id: Id, seen: &[Keys], new: &[Keys]) -> Result<()> {
+        for (position, index) in self.snapshot.indexes.iter().enumerate() {
+            if !index.def.own_key {
+                continue;
+            }
+            let (old, new) = (seen.get(position), new.get(position));
+            if old != new
+                && let Some(old) = old
+            {
+                let none = Keys::None;
+                keyed::check_kept(&index.def, id, old, new.unwrap_or(&none))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Buffers the deletion of document `id`; returns it as the transaction saw it.
     pub(crate) fn delete(&mut self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
         let current = self.current(id, expected)?;
-        let written = self.written(id);
+        let base_keys = if self.writes.contains_key(&id) {
+            Vec::new()
+        } else {
+            self.stored_keys(&current)
+        };
+        let written = self.stage(id, || (Some(current.clone()), base_keys));
         written.new = None;
         written.new_keys = Vec::new();
         Ok(current)
@@ -255,10 +292,26 @@ impl<D> Part<D> {
         results
     }
 
-    fn conflict(&self, id: Option<Id>, read: String) -> Error {
+    /// How many documents there are as this transaction sees it. Reads the
+    /// whole store, as [`all`](Self::all) does, without listing it.
+    pub(crate) fn len(&mut self) -> usize {
+        self.scanned = true;
+        let (mut added, mut removed) = (0, 0);
+        for written in self.writes.values() {
+            match (&written.base, &written.new) {
+                (None, Some(_)) => added += 1,
+                (Some(_), None) => removed += 1,
+                _ => {}
+            }
+        }
+        self.snapshot.docs.len() + added - removed
+    }
+
+    fn conflict(&self, id: Option<Id>, index: Option<&str>, read: String) -> Error {
         Error::Conflict {
             store: self.name.as_deref().map(str::to_owned),
             id,
+            index: index.map(str::to_owned),
             read,
         }
     }
@@ -269,7 +322,11 @@ impl<D> Part<D> {
     pub(crate) fn validate(&self, current: &State<D>) -> Result<()> {
         let snapshot = &*self.snapshot;
         if current.indexes_version() != snapshot.indexes_version() {
-            return Err(self.conflict(None, "the indexes (one was created or dropped)".to_owned()));
+            return Err(self.conflict(
+                None,
+                None,
+                "the indexes (one was created or dropped)".to_owned(),
+            ));
         }
         if current.generation() == snapshot.generation() {
             return Ok(());
@@ -281,17 +338,17 @@ impl<D> Part<D> {
             .map(|(id, written)| (id, written.base.as_ref()));
         for (id, seen) in read_ids.chain(written_ids) {
             if !same(current.docs.get(id), seen) {
-                return Err(self.conflict(Some(*id), format!("document {id}")));
+                return Err(self.conflict(Some(*id), None, format!("document {id}")));
             }
         }
         for (name, span) in &self.queries {
             if !same_results(snapshot, current, name, span) {
                 let described = Described { index: name, span };
-                return Err(self.conflict(None, described.to_string()));
+                return Err(self.conflict(None, Some(name), described.to_string()));
             }
         }
         if self.scanned {
-            return Err(self.conflict(None, "the documents it iterated".to_owned()));
+            return Err(self.conflict(None, None, "the documents it iterated".to_owned()));
         }
         Ok(())
     }
@@ -341,10 +398,30 @@ impl<D> Part<D> {
         Ok(())
     }
 
+    /// How many documents this transaction writes here.
+    pub(crate) fn write_count(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Lets go of the snapshot, so that the current state, if nobody else
+    /// holds it, can be changed in place.
+    pub(crate) fn release_snapshot(&mut self) {
+        self.snapshot = Arc::new(State::empty());
+    }
+
     /// The state after this transaction's writes, built on a private copy of
     /// `current` (which readers go on reading meanwhile), and what changed.
     pub(crate) fn build(&mut self, current: &Arc<State<D>>, halfway: &dyn Fn()) -> Built<D> {
         let mut next = (**current).clone();
+        let changes = self.apply_to(&mut next, halfway);
+        Built {
+            state: Arc::new(next),
+            changes,
+        }
+    }
+
+    /// Applies this transaction's writes to `next`; returns what changed.
+    pub(crate) fn apply_to(&mut self, next: &mut State<D>, halfway: &dyn Fn()) -> Vec<Change<D>> {
         let mut changes = Vec::with_capacity(self.writes.len());
         let half = self.writes.len() / 2;
         for (done, (id, written)) in std::mem::take(&mut self.writes).into_iter().enumerate() {
@@ -379,10 +456,7 @@ impl<D> Part<D> {
             next.apply(id, new.as_ref(), index_changes);
             changes.push(Change { id, old: base, new });
         }
-        Built {
-            state: Arc::new(next),
-            changes,
-        }
+        changes
     }
 }
 
@@ -454,7 +528,9 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             feed: self.feed(),
             address: Engine::address(self),
             next: None,
+            in_place: false,
             readers: None,
+            replaced: None,
             done: None,
         }))
     }
@@ -466,8 +542,9 @@ pub(crate) trait Locked<'s> {
     fn validate(&self) -> Result<()>;
     /// Checks the unique indexes.
     fn check(&self) -> Result<()>;
-    /// Builds the new state on a private copy; calls `halfway` midway.
-    fn build(&mut self, halfway: &dyn Fn());
+    /// Builds the new state on a private copy, calling `halfway` midway; or,
+    /// if the commit is `small`, readies the writes to be applied in place.
+    fn build(&mut self, small: bool, halfway: &dyn Fn());
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
@@ -488,10 +565,15 @@ struct Held<'s, D> {
     sequence: &'s Sequence,
     feed: &'s Feed<D>,
     address: usize,
+    /// The new state, when built on a private copy.
     next: Option<Built<D>>,
+    /// Whether the writes are applied in place instead, under the readers' slots.
+    in_place: bool,
     readers: Option<HeldReaders<'s, State<D>>>,
-    /// The state replaced and the commit made, once published.
-    done: Option<(Arc<State<D>>, Commit<D>)>,
+    /// The state replaced, when a new one was built: freed after unlocking.
+    replaced: Option<Arc<State<D>>>,
+    /// The commit made, once published.
+    done: Option<Commit<D>>,
 }
 
 impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
@@ -510,39 +592,55 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
     }
 
-    fn build(&mut self, halfway: &dyn Fn()) {
-        if self.part.has_writes() {
+    fn build(&mut self, small: bool, halfway: &dyn Fn()) {
+        if !self.part.has_writes() {
+            return;
+        }
+        if small {
+            halfway();
+            self.part.release_snapshot();
+            self.in_place = true;
+        } else {
             self.next = Some(self.part.build(self.writer.state(), halfway));
         }
     }
 
     fn hold_readers(&mut self) {
-        if self.next.is_some() {
+        if self.next.is_some() || self.in_place {
             self.readers = Some(self.writer.hold_readers());
         }
     }
 
     fn changes(&self) -> bool {
-        self.next.is_some()
+        self.next.is_some() || self.in_place
     }
 
     fn install(&mut self, seq: u64, parts: usize) {
-        if let (Some(Built { mut state, changes }), Some(readers)) =
-            (self.next.take(), self.readers.as_mut())
-        {
-            let prev = self.writer.state().seq;
+        let Some(readers) = self.readers.as_mut() else {
+            return;
+        };
+        let prev = self.writer.state().seq;
+        let changes = if let Some(Built { mut state, changes }) = self.next.take() {
             Arc::make_mut(&mut state).seq = seq;
-            let old = self.writer.install(readers, state);
-            let commit = Commit {
-                seq,
-                prev,
-                parts,
-                address: self.address,
-                expired: false,
-                changes,
-            };
-            self.done = Some((old, commit));
-        }
+            self.replaced = Some(self.writer.install(readers, state));
+            changes
+        } else if self.in_place {
+            let part = &mut *self.part;
+            self.writer.change(readers, |state| {
+                state.seq = seq;
+                part.apply_to(state, &|| {})
+            })
+        } else {
+            return;
+        };
+        self.done = Some(Commit {
+            seq,
+            prev,
+            parts,
+            address: self.address,
+            expired: false,
+            changes,
+        });
     }
 
     fn release_readers(&mut self) {
@@ -555,14 +653,17 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             sequence,
             feed,
             done,
+            replaced,
+            readers,
             ..
         } = *self;
+        drop(readers);
         drop(writer);
         Box::new(move || {
-            if let Some((old, commit)) = done {
+            if let Some(commit) = done {
                 sequence.committed(feed, commit);
-                drop(old);
             }
+            drop(replaced);
         })
     }
 }
@@ -570,6 +671,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
 /// A store's share of a transaction, whatever its document type.
 pub(crate) trait AnyPart: Send {
     fn has_writes(&self) -> bool;
+    fn write_count(&self) -> usize;
     fn is_idle(&self) -> bool;
     fn as_any(&mut self) -> &mut (dyn Any + Send);
 }
@@ -577,6 +679,10 @@ pub(crate) trait AnyPart: Send {
 impl<D: Send + Sync + 'static> AnyPart for Part<D> {
     fn has_writes(&self) -> bool {
         Part::has_writes(self)
+    }
+
+    fn write_count(&self) -> usize {
+        Part::write_count(self)
     }
 
     fn is_idle(&self) -> bool {
