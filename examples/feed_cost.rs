@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 fn document(i: usize, age: usize) -> Value {
     json!({"name": format!("user-{i}"), "age": age, "city": format!("city-{}", i % 50),
-           "score": i as f64 * 0.5, "active": i % 2 == 0,
+           "score": i as f64 * 0.5, "active": i.is_multiple_of(2),
            "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
            "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")}})
 }
