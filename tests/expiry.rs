@@ -5,7 +5,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use docstore::{Change, Collection, Error, Event, IndexOptions, Indexed, ManualClock, Store};
+use docstore::{Change, Collection, Db, Error, Event, IndexOptions, Indexed, ManualClock, Store};
 use serde_json::json;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -206,4 +206,32 @@ fn typed_collections_expire_the_same_way() {
         }));
     }
     assert_eq!(heard, ["inserted", "expired", "inserted"]);
+}
+
+#[test]
+fn a_database_snapshot_or_transaction_removes_what_is_due_first() {
+    let db = Db::new();
+    let sessions = db.store("sessions").unwrap();
+    let changes = db.subscribe();
+    // Due at once, on the system clock every store of a database reads.
+    let id = sessions
+        .insert_with_ttl(json!({"n": 1}), Duration::ZERO)
+        .unwrap();
+    let snapshot = db.snapshot();
+    assert_eq!(snapshot.store(&sessions).unwrap().len(), 0);
+    let tx = db.begin().unwrap();
+    assert!(matches!(
+        tx.store(&sessions).get(id),
+        Err(Error::NotFound { .. })
+    ));
+    let mut heard = Vec::new();
+    while let Some(Event::Changes(set)) = changes.try_recv().unwrap() {
+        let part = set.store(&sessions).unwrap();
+        heard.extend(
+            part.changes()
+                .iter()
+                .map(|c| matches!(c, Change::Expired(_))),
+        );
+    }
+    assert_eq!(heard, [false, true]);
 }

@@ -499,8 +499,12 @@ fn same_results<D>(before: &State<D>, now: &State<D>, name: &str, span: &Span) -
 pub(crate) trait Member: Send + Sync {
     /// What identifies the store within a transaction.
     fn address(&self) -> usize;
-    /// The current state, as an `Arc<State<D>>`.
+    /// The current state, as an `Arc<State<D>>`. Removes nothing past its
+    /// deadline: it is taken inside the database's publish gate, where a
+    /// commit cannot be made.
     fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>>;
+    /// Removes what is past its deadline, before a cut.
+    fn expire_due(&self) -> Result<()>;
     fn sequence(&self) -> &Sequence;
     /// Takes the writer lock for the commit of `part` (a `Part<D>`).
     fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>>;
@@ -512,7 +516,11 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
     }
 
     fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>> {
-        Ok(Box::new(self.snapshot()?))
+        Ok(Box::new(self.current()?))
+    }
+
+    fn expire_due(&self) -> Result<()> {
+        Engine::expire_due(self)
     }
 
     fn sequence(&self) -> &Sequence {
