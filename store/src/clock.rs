@@ -102,6 +102,12 @@ impl Timekeeper {
     /// The latest time seen: the clock's, unless it stepped back.
     pub(crate) fn now(&self) -> Micros {
         let now = micros(self.clock.now());
+        let latest = self.latest.load(Ordering::Acquire);
+        if now <= latest {
+            return latest;
+        }
+        // Readers on many threads mostly find the time already seen: they
+        // only read the shared word, and write it when the clock moved on.
         self.latest.fetch_max(now, Ordering::AcqRel).max(now)
     }
 }

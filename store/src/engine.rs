@@ -32,7 +32,7 @@
 //! swaps it in, so readers wait for pointer swaps only, however large it is.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::clock::{Clock as TimeSource, Micros, Timekeeper};
 use crate::expiry::Deadlines;
@@ -220,9 +220,11 @@ pub(crate) struct Engine<D> {
     feed: Feed<D>,
     /// Where deadlines are read against (see `expiry`).
     time: Timekeeper,
-    /// Whether a document of this store ever had a deadline: until then
-    /// nothing looks for expired documents.
-    may_expire: AtomicBool,
+    /// At or before the earliest deadline of a document (`u64::MAX` when
+    /// none has one): a read checks this word, and the clock only when a
+    /// deadline exists. Lowered under the writer lock when a deadline is set,
+    /// raised there after a sweep.
+    earliest: AtomicU64,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -274,7 +276,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             sequence,
             feed: Feed::default(),
             time: Timekeeper::default(),
-            may_expire: AtomicBool::new(false),
+            earliest: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -288,8 +290,21 @@ impl<D: Send + Sync + 'static> Engine<D> {
         &self.time
     }
 
-    pub(crate) fn may_expire(&self) -> &AtomicBool {
-        &self.may_expire
+    pub(crate) fn earliest(&self) -> &AtomicU64 {
+        &self.earliest
+    }
+
+    /// Sets [`earliest`](Self::earliest) to the state's earliest deadline,
+    /// under the writer lock, where deadlines are set.
+    pub(crate) fn refresh_earliest(&self) {
+        let inner = self.writer.lock();
+        let earliest = inner
+            .state
+            .deadlines
+            .as_ref()
+            .and_then(Deadlines::earliest)
+            .unwrap_or(u64::MAX);
+        self.earliest.store(earliest, Ordering::Release);
     }
 
     /// The current state, without removing what is due first.
@@ -487,9 +502,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
         if let Err(error) = self.expire_due() {
             return Err((error, document));
         }
-        if deadline.is_some() {
-            self.may_expire.store(true, Ordering::Relaxed);
-        }
         loop {
             let plan = match self.plan(None, Some(&document)) {
                 Ok(plan) => plan,
@@ -532,11 +544,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 self.published.change(&mut inner.state, |state| {
                     state.docs.insert(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
-                    if deadline.is_some() {
+                    if let Some(at) = deadline {
                         state
                             .deadlines
                             .get_or_insert_with(Deadlines::default)
-                            .set(id, deadline);
+                            .set(id, Some(at));
+                        self.earliest.fetch_min(at, Ordering::Release);
                     }
                     (seq, std::mem::replace(&mut state.seq, seq))
                 })
@@ -796,8 +809,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
             .with_given_ids(given)
             .with_clock(self.time.clock());
         engine
-            .may_expire
-            .store(self.may_expire.load(Ordering::Relaxed), Ordering::Relaxed);
+            .earliest
+            .store(self.earliest.load(Ordering::Acquire), Ordering::Release);
         engine
     }
 
@@ -846,8 +859,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
             .with_given_ids(given)
             .with_clock(self.time.clock());
         engine
-            .may_expire
-            .store(self.may_expire.load(Ordering::Relaxed), Ordering::Relaxed);
+            .earliest
+            .store(self.earliest.load(Ordering::Acquire), Ordering::Release);
         Ok(engine)
     }
 

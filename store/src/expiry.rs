@@ -5,7 +5,8 @@
 //! clones carry them), twice: by id, and in deadline order, so that finding
 //! what is due costs in proportion to what is due, never a scan. A store in
 //! which nothing ever had a deadline holds no deadline trees and pays one
-//! flag check per operation.
+//! check of one word per operation, and reads the clock only while some
+//! document has a deadline.
 //!
 //! Reads and writes first remove what is due (`expire_due`): each due
 //! document is deleted by its own commit, with a sequence number, heard by
@@ -85,32 +86,29 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 removed += 1;
             }
         }
+        self.refresh_earliest();
         Ok(removed)
     }
 
-    /// What reads and writes do first: removes what is due, if anything in
-    /// this store ever had a deadline.
+    /// What reads and writes do first: removes what is due, if any document
+    /// has a deadline.
     #[inline(always)]
     pub(crate) fn expire_due(&self) -> Result<()> {
-        if self.may_expire().load(Ordering::Relaxed) {
-            self.expire_due_now()
-        } else {
+        let earliest = self.earliest().load(Ordering::Acquire);
+        if earliest == u64::MAX {
             Ok(())
+        } else {
+            self.expire_due_at(earliest)
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn expire_due_now(&self) -> Result<()> {
-        let earliest = self
-            .current()?
-            .deadlines
-            .as_ref()
-            .and_then(Deadlines::earliest);
-        if earliest.is_some_and(|at| at <= self.time().now()) {
-            self.sweep()?;
+    fn expire_due_at(&self, earliest: Micros) -> Result<()> {
+        if earliest > self.time().now() {
+            return Ok(());
         }
-        Ok(())
+        self.sweep().map(drop)
     }
 
     /// Gives document `id` a deadline, or takes it off (`None`). Changes no
@@ -118,9 +116,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// same.
     pub(crate) fn set_deadline(&self, id: Id, at: Option<Micros>) -> Result<()> {
         self.expire_due()?;
-        if at.is_some() {
-            self.may_expire().store(true, Ordering::Relaxed);
-        }
         self.with_writer_state(|state| {
             if state.docs.get(&id).is_none() {
                 return Err(Error::NotFound { id });
@@ -132,6 +127,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 .deadlines
                 .get_or_insert_with(Deadlines::default)
                 .set(id, at);
+            if let Some(at) = at {
+                self.earliest().fetch_min(at, Ordering::Release);
+            }
             Ok(())
         })?
     }
