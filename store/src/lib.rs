@@ -39,6 +39,7 @@
 mod cursor;
 mod engine;
 mod error;
+mod field_keys;
 mod id;
 mod index;
 mod inline_bytes;

@@ -72,6 +72,11 @@ impl KeyWriter {
         self.invalid = None;
     }
 
+    /// Appends bytes another writer encoded, as whole fields.
+    pub(crate) fn append_encoded(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
     }
