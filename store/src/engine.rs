@@ -33,6 +33,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
+mod index_build;
+
+use index_build::WriteLog;
+
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
@@ -44,8 +48,8 @@ use crate::{Error, Id, Result, Versioned};
 pub(crate) struct State<D> {
     pub(crate) docs: Tree<Id, Versioned<D>>,
     pub(crate) indexes: Vec<IndexState<D>>,
-    /// Counts document writes, so that an index built outside the lock can tell
-    /// whether the documents changed meanwhile.
+    /// Counts document writes, one per document written, so that an index
+    /// built outside the lock can tell which writes it has caught up with.
     generation: u64,
     /// Counts index creations and drops, so that a write planned outside the lock
     /// can tell whether the indexes changed meanwhile.
@@ -111,6 +115,9 @@ struct Inner<D> {
     ids: IdGenerator,
     /// New ids must sort after this one (the largest id a clone started with).
     id_floor: Option<Id>,
+    /// The documents written while an index is being built; every write that
+    /// moves the generation on records its id here.
+    builds: WriteLog,
 }
 
 /// What one write does to one index.
@@ -178,6 +185,9 @@ pub(crate) struct Engine<D> {
     /// What readers read: the state as of the last write.
     published: Published<State<D>>,
     closed: AtomicBool,
+    /// Runs in each index build between its first pass and its catch-up.
+    #[cfg(feature = "testing")]
+    build_hook: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -209,8 +219,11 @@ impl<D> Engine<D> {
                 state,
                 ids: IdGenerator::new(),
                 id_floor,
+                builds: WriteLog::default(),
             }),
             closed: AtomicBool::new(closed),
+            #[cfg(feature = "testing")]
+            build_hook: Mutex::new(None),
         }
     }
 
@@ -337,6 +350,7 @@ impl<D> Engine<D> {
                 state.docs.insert(id, record.clone());
                 state.apply(id, Some(&record), plan.changes);
             });
+            inner.builds.record(id);
             return Ok(record);
         }
     }
@@ -369,6 +383,7 @@ impl<D> Engine<D> {
                 state.docs.insert(id, record.clone());
                 state.apply(id, Some(&record), plan.changes);
             });
+            guard.builds.record(id);
             drop(guard);
             // The old version's destructor (user code, for typed documents) runs
             // after the lock is released.
@@ -392,6 +407,7 @@ impl<D> Engine<D> {
                 state.apply(id, None, plan.changes);
                 removed
             });
+            guard.builds.record(id);
             drop(guard);
             return removed.ok_or(Error::NotFound { id });
         }
@@ -454,45 +470,6 @@ impl<D> Engine<D> {
                 other => return other.map_err(|(error, _)| error),
             }
         }
-    }
-
-    /// Adds an index and fills it from every document. The filling runs outside
-    /// the write lock, on a snapshot, so a large store keeps taking writes; if
-    /// writes landed meanwhile it is redone, and after a few tries redone under
-    /// the lock.
-    pub(crate) fn create_index(&self, def: IndexDef<D>) -> Result<()> {
-        const OPTIMISTIC_TRIES: usize = 3;
-        let def = Arc::new(def);
-        let name = def.info.name.clone();
-        for attempt in 0..=OPTIMISTIC_TRIES {
-            let (built, generation) = if attempt < OPTIMISTIC_TRIES {
-                let state = self.snapshot()?;
-                if state.index(&name).is_ok() {
-                    return Err(Error::IndexExists { name });
-                }
-                (Some(build_entries(&def, &state.docs)?), state.generation)
-            } else {
-                (None, 0)
-            };
-            let mut guard = self.writer.lock();
-            if self.closed.load(Ordering::Acquire) {
-                return Err(Error::Closed);
-            }
-            if guard.state.index(&name).is_ok() {
-                return Err(Error::IndexExists { name });
-            }
-            let entries = match built {
-                Some(entries) if guard.state.generation == generation => entries,
-                Some(_) => continue,
-                None => build_entries(&def, &guard.state.docs)?,
-            };
-            self.published.change(&mut guard.state, |state| {
-                state.indexes.push(IndexState { def, entries });
-                state.indexes_version += 1;
-            });
-            return Ok(());
-        }
-        Err(Error::Closed)
     }
 
     pub(crate) fn drop_index(&self, name: &str) -> Result<()> {

@@ -434,14 +434,19 @@ impl<D> IndexState<D> {
 
     /// The document other than `id` that holds `key`, if any.
     pub(crate) fn holder_other_than(&self, key: &KeyBytes, id: Id) -> Option<Id> {
-        let start = self.entries.rank_by(|entry| entry.key < *key);
-        (start..)
-            .map_while(|rank| {
-                self.entries
-                    .nth(rank)
-                    .filter(|(entry, _)| entry.key == *key)
-            })
-            .map(|(entry, _)| entry.id)
-            .find(|holder| *holder != id)
+        holder_other_than(&self.entries, key, id)
     }
+}
+
+/// The document other than `id` that holds `key` in `entries`, if any.
+pub(crate) fn holder_other_than<D>(
+    entries: &crate::tree::Tree<Entry, Option<Versioned<D>>>,
+    key: &KeyBytes,
+    id: Id,
+) -> Option<Id> {
+    let start = entries.rank_by(|entry| entry.key < *key);
+    (start..)
+        .map_while(|rank| entries.nth(rank).filter(|(entry, _)| entry.key == *key))
+        .map(|(entry, _)| entry.id)
+        .find(|holder| *holder != id)
 }
