@@ -260,7 +260,7 @@ fn first_keys_only<D>(
     start: usize,
     end: usize,
 ) -> Option<Arc<[usize]>> {
-    let mut seen = HashSet::with_capacity(end - start);
+    let mut seen = HashSet::new();
     let mut picks: Option<Vec<usize>> = None;
     for rank in start..end {
         let Some((entry, _)) = entries.at(rank) else {
