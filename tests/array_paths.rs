@@ -117,7 +117,10 @@ fn an_empty_array_beside_two_huge_ones_gives_no_key_without_combining_them() -> 
     store.create_index_with("abc", ["a", "b", "c"], IndexOptions::new().multi_key())?;
     // 4 x 10^8 combinations if walked: this test would never finish.
     let huge: Vec<u32> = (0..20_000).collect();
+    Store::key_work_for_tests();
     let id = store.insert(json!({"a": huge, "b": huge, "c": []}))?;
+    // Each element encoded once, no combination built.
+    assert!(Store::key_work_for_tests() <= 40_000);
     assert_eq!(store.by_index("abc")?.count(), 0);
     store.update(id, json!({"a": huge, "b": huge, "c": [], "d": 1}))?;
     assert!(store.verify()?.is_empty());
@@ -130,13 +133,18 @@ fn a_product_past_the_cap_is_refused_before_it_is_built() -> Result<(), Error> {
     let store = Store::new();
     store.create_index_with("ab", ["a", "b"], IndexOptions::new().multi_key())?;
     let huge: Vec<u32> = (0..20_000).collect();
+    Store::key_work_for_tests();
     let refused = store.insert(json!({"a": huge, "b": huge}));
     assert!(matches!(refused, Err(Error::InvalidKey { ref index, .. }) if index == "ab"));
+    assert!(Store::key_work_for_tests() <= 40_000);
     // 100 x 100 is exactly the cap; 100 x 101 is one past it.
     let hundred: Vec<u32> = (0..100).collect();
     let more: Vec<u32> = (0..101).collect();
     store.insert(json!({"a": hundred, "b": hundred}))?;
+    // 200 values encoded, 10,000 keys combined.
+    assert_eq!(Store::key_work_for_tests(), 10_200);
     assert!(store.insert(json!({"a": hundred, "b": more})).is_err());
+    assert_eq!(Store::key_work_for_tests(), 201);
     assert_eq!(store.lookup("ab", (99, 99))?.count(), 1);
     assert_eq!(store.lookup("ab", (0, 100))?.count(), 0);
     assert!(store.verify()?.is_empty());
@@ -147,7 +155,9 @@ fn a_product_past_the_cap_is_refused_before_it_is_built() -> Result<(), Error> {
 fn repeats_in_huge_arrays_combine_as_their_distinct_values() -> Result<(), Error> {
     let store = Store::new();
     store.create_index_with("ab", ["a", "b"], IndexOptions::new().multi_key())?;
+    Store::key_work_for_tests();
     let id = store.insert(json!({"a": vec!["x"; 20_000], "b": vec![1; 20_000]}))?;
+    assert_eq!(Store::key_work_for_tests(), 40_000 + 1);
     assert_eq!(ids(store.lookup("ab", ("x", 1))?), [id]);
     assert!(store.verify()?.is_empty());
     Ok(())
@@ -165,7 +175,9 @@ fn nested_products_are_bounded_by_the_combinations_budget() -> Result<(), Error>
     // ones in every item. Twenty items would try 200,000: past the budget.
     let hundred: Vec<u32> = (0..100).collect();
     let item = json!({"x": hundred, "y": hundred});
+    Store::key_work_for_tests();
     let few = store.insert(json!({"items": vec![item.clone(); 16]}))?;
+    assert_eq!(Store::key_work_for_tests(), 16 * (200 + 10_000));
     assert_eq!(store.by_index("xy")?.len(), 1);
     assert_eq!(store.lookup("xy", (99, 0))?.count(), 1);
     let refused = store.insert(json!({"items": vec![item; 20]}));

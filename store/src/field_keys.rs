@@ -27,6 +27,30 @@ use crate::value::{Object, ValueRef};
 /// total is what this bounds.
 pub(crate) const MAX_COMBINATIONS: usize = 16 * MAX_KEYS_PER_DOCUMENT;
 
+/// Values encoded and combinations built by the walks on this thread, so
+/// tests can count the work a document's keys cost.
+#[cfg(feature = "testing")]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static DONE: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn add(units: usize) {
+        DONE.with(|done| done.set(done.get() + units as u64));
+    }
+
+    pub(crate) fn take() -> u64 {
+        DONE.with(Cell::take)
+    }
+}
+
+#[cfg(not(feature = "testing"))]
+mod work {
+    pub(super) fn add(_: usize) {}
+}
+
 /// The keys of a schemaless index: the values at its field paths.
 pub(crate) struct Fields {
     paths: Vec<FieldPath>,
@@ -202,6 +226,7 @@ impl Walker {
             if field && matches!(value, ValueRef::Null) {
                 return Found::Rows(Vec::new());
             }
+            work::add(1);
             let mut out = KeyWriter::new();
             encode_value_ref(&mut out, value);
             if let Some(reason) = out.invalid() {
@@ -249,6 +274,7 @@ impl Walker {
             return Found::TooMany;
         };
         self.budget = budget;
+        work::add(total);
         let mut order: Vec<usize> = parts.iter().flat_map(|(slots, _)| slots.clone()).collect();
         order.sort_unstable();
         let place = |slot: usize| order.binary_search(&slot).unwrap_or_default();

@@ -414,6 +414,15 @@ impl Store {
         self.engine.corrupt_index(index, id)
     }
 
+    /// How many values the multi-key walks on this thread encoded and how many
+    /// combinations they built since the last call: the work a document's keys
+    /// cost, for tests to count.
+    #[doc(hidden)]
+    #[cfg(feature = "testing")]
+    pub fn key_work_for_tests() -> u64 {
+        crate::field_keys::work::take()
+    }
+
     /// Runs `hook` in every later index build of this store, after the build
     /// has read its snapshot and before it catches up with the writes made
     /// meanwhile; no lock is held while it runs. Lets a test hold a build there.
