@@ -16,9 +16,11 @@ fn paused_store() -> (Store, mpsc::Receiver<()>, mpsc::Sender<()>) {
     let (go, go_rx) = mpsc::channel::<()>();
     let reached_tx = Mutex::new(reached_tx);
     let go_rx = Mutex::new(go_rx);
-    store.set_index_build_hook_for_tests(move || {
-        let _ = reached_tx.lock().map(|tx| tx.send(()));
-        let _ = go_rx.lock().map(|rx| rx.recv());
+    store.set_index_build_hook_for_tests(move |round| {
+        if round == 0 {
+            let _ = reached_tx.lock().map(|tx| tx.send(()));
+            let _ = go_rx.lock().map(|rx| rx.recv());
+        }
     });
     (store, reached, go)
 }
@@ -134,6 +136,38 @@ fn a_build_ends_under_writes_that_never_stop() -> Result<(), Error> {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     writer.join().expect("the writer")?;
+    assert!(store.verify()?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn a_build_ends_after_nine_rounds_however_fast_writes_come() -> Result<(), Error> {
+    let store = Arc::new(Store::new());
+    let mut ids = Vec::new();
+    for n in 0..1_000 {
+        ids.push(store.insert(json!({"n": n, "m": n % 10}))?);
+    }
+    let rounds = Arc::new(Mutex::new(Vec::new()));
+    {
+        // Before every round, more writes than a round finishes under the
+        // lock: writers always outrun the catch-up.
+        let (writer, rounds) = (Arc::clone(&store), Arc::clone(&rounds));
+        store.set_index_build_hook_for_tests(move |round| {
+            if let Ok(mut rounds) = rounds.lock() {
+                rounds.push(round);
+            }
+            for (k, id) in ids.iter().enumerate().take(100) {
+                let _ = writer.update(*id, json!({"n": round * 1_000 + k, "m": round}));
+            }
+        });
+    }
+    store.create_index("by_m", ["m"])?;
+    // Round 0 right after the first pass, 8 rounds outside the lock; the
+    // ninth catch-up ran under the lock with one round's writes.
+    assert_eq!(*rounds.lock().expect("rounds"), (0..=8).collect::<Vec<_>>());
+    // The last round's 100 updates, and the 90 of documents 100.. with m = 8.
+    assert_eq!(store.lookup("by_m", 8)?.count(), 190);
+    assert_eq!(store.lookup("by_m", 7)?.count(), 90);
     assert!(store.verify()?.is_empty());
     Ok(())
 }

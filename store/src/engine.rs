@@ -185,9 +185,9 @@ pub(crate) struct Engine<D> {
     /// What readers read: the state as of the last write.
     published: Published<State<D>>,
     closed: AtomicBool,
-    /// Runs in each index build between its first pass and its catch-up.
+    /// Runs in each index build before each round of catching up.
     #[cfg(feature = "testing")]
-    build_hook: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+    build_hook: Mutex<Option<Arc<dyn Fn(usize) + Send + Sync>>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.

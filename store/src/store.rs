@@ -423,12 +423,13 @@ impl Store {
         crate::field_keys::work::take()
     }
 
-    /// Runs `hook` in every later index build of this store, after the build
-    /// has read its snapshot and before it catches up with the writes made
-    /// meanwhile; no lock is held while it runs. Lets a test hold a build there.
+    /// Runs `hook(round)` in every later index build of this store before each
+    /// round of catching up with the writes made meanwhile (round 0 right after
+    /// the build read its snapshot); no lock is held while it runs. Lets a test
+    /// hold a build there, or write between its rounds.
     #[doc(hidden)]
     #[cfg(feature = "testing")]
-    pub fn set_index_build_hook_for_tests(&self, hook: impl Fn() + Send + Sync + 'static) {
+    pub fn set_index_build_hook_for_tests(&self, hook: impl Fn(usize) + Send + Sync + 'static) {
         self.engine.set_build_hook(Some(std::sync::Arc::new(hook)));
     }
 

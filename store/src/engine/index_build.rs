@@ -93,9 +93,9 @@ impl<D> Engine<D> {
         };
         let _registration = Registration { engine: self };
         let mut entries = build_entries(&def, &seen.docs)?;
-        self.pause_build_for_tests();
         let mut rounds = 0;
         loop {
+            self.pause_build_for_tests(rounds);
             let mut guard = self.writer.lock();
             self.check_can_add(&guard.state, &def)?;
             let current = Arc::clone(&guard.state);
@@ -143,20 +143,20 @@ impl<D> Engine<D> {
     }
 
     #[cfg(feature = "testing")]
-    fn pause_build_for_tests(&self) {
+    fn pause_build_for_tests(&self, round: usize) {
         let hook = self.build_hook.lock().clone();
         if let Some(hook) = hook {
-            hook();
+            hook(round);
         }
     }
 
     #[cfg(not(feature = "testing"))]
-    fn pause_build_for_tests(&self) {}
+    fn pause_build_for_tests(&self, _round: usize) {}
 
-    /// Runs `hook` in every index build of this engine, after the first pass
-    /// over its snapshot and before catching up, outside every lock.
+    /// Runs `hook` in every index build of this engine before each round of
+    /// catching up (round 0 right after the first pass), outside every lock.
     #[cfg(feature = "testing")]
-    pub(crate) fn set_build_hook(&self, hook: Option<Arc<dyn Fn() + Send + Sync>>) {
+    pub(crate) fn set_build_hook(&self, hook: Option<Arc<dyn Fn(usize) + Send + Sync>>) {
         *self.build_hook.lock() = hook;
     }
 }
