@@ -187,7 +187,7 @@ pub(crate) struct Engine<D> {
     closed: AtomicBool,
     /// Runs in each index build before each round of catching up.
     #[cfg(feature = "testing")]
-    build_hook: Mutex<Option<Arc<dyn Fn(usize) + Send + Sync>>>,
+    build_hook: Mutex<Option<index_build::BuildHook>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.

@@ -26,6 +26,10 @@ const ROUNDS: usize = 8;
 /// any writer's wait for a whole round would otherwise be.
 const SMALL_ROUND: usize = 64;
 
+/// What a test runs before each catch-up round, given the round's number.
+#[cfg(feature = "testing")]
+pub(crate) type BuildHook = Arc<dyn Fn(usize) + Send + Sync>;
+
 /// The ids of documents written while an index build runs, in write order.
 #[derive(Default)]
 pub(crate) struct WriteLog {
@@ -156,7 +160,7 @@ impl<D> Engine<D> {
     /// Runs `hook` in every index build of this engine before each round of
     /// catching up (round 0 right after the first pass), outside every lock.
     #[cfg(feature = "testing")]
-    pub(crate) fn set_build_hook(&self, hook: Option<Arc<dyn Fn(usize) + Send + Sync>>) {
+    pub(crate) fn set_build_hook(&self, hook: Option<BuildHook>) {
         *self.build_hook.lock() = hook;
     }
 }
