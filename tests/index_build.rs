@@ -60,6 +60,40 @@ fn writes_complete_while_a_build_is_paused_and_the_index_is_exact() -> Result<()
 }
 
 #[test]
+fn a_multi_key_build_catches_up_with_documents_gaining_and_losing_keys() -> Result<(), Error> {
+    let (store, reached, go) = paused_store();
+    let mut ids = Vec::new();
+    for n in 0..200 {
+        ids.push(
+            store.insert(json!({"tags": if n % 2 == 0 { json!([n, n + 1]) } else { json!(n) }}))?,
+        );
+    }
+    let store = Arc::new(store);
+    let builder = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || {
+            store.create_index_with("by_tag", ["tags"], IndexOptions::new().multi_key())
+        })
+    };
+    reached.recv().expect("paused");
+    for (n, id) in ids.iter().enumerate() {
+        // Half the documents had two keys; now a quarter have.
+        let tags = if n % 4 == 1 {
+            json!([n, 1_000 + n, n])
+        } else {
+            json!(n)
+        };
+        store.update(*id, json!({ "tags": tags }))?;
+    }
+    go.send(()).expect("resume");
+    builder.join().expect("the build thread")?;
+    assert!(store.verify()?.is_empty());
+    assert_eq!(store.range("by_tag", 1_000..)?.len(), 50);
+    assert_eq!(store.by_index("by_tag")?.len(), 200);
+    Ok(())
+}
+
+#[test]
 fn a_unique_key_passed_between_documents_during_a_build_is_no_violation() -> Result<(), Error> {
     let (store, reached, go) = paused_store();
     let ada = store.insert(json!({"email": "a@x"}))?;

@@ -99,3 +99,41 @@ fn a_schemaless_range_returns_each_document_once_in_key_order() -> Result<(), Er
     );
     Ok(())
 }
+
+#[test]
+fn queries_stay_exact_as_documents_gain_and_lose_second_keys() -> Result<(), Error> {
+    let store = Store::new();
+    store.create_index_with("by_tag", ["tags"], IndexOptions::new().multi_key())?;
+    let a = store.insert(json!({"tags": [1]}))?;
+    let b = store.insert(json!({"tags": 2}))?;
+    let order = |store: &Store| -> Result<Vec<_>, Error> {
+        Ok(store.range("by_tag", ..)?.map(|doc| doc.id()).collect())
+    };
+    // One key each: every entry is a result.
+    assert_eq!(order(&store)?, [a, b]);
+    store.update(a, json!({"tags": [3, 1, 2]}))?;
+    assert_eq!(order(&store)?, [a, b]);
+    assert!(store.verify()?.is_empty());
+    let c = store.insert(json!({"tags": [0, 9]}))?;
+    assert_eq!(order(&store)?, [c, a, b]);
+    assert_eq!(
+        store
+            .range("by_tag", 2..)?
+            .rev()
+            .map(|doc| doc.id())
+            .collect::<Vec<_>>(),
+        [c, b, a]
+    );
+    store.update(a, json!({"tags": [5]}))?;
+    store.delete(c)?;
+    assert_eq!(order(&store)?, [b, a]);
+    assert!(store.verify()?.is_empty());
+    // A copy and an index built later count the same.
+    store.create_index_with("by_tag_again", ["tags"], IndexOptions::new().multi_key())?;
+    store.update(b, json!({"tags": [7, 8]}))?;
+    let copy = store.clone_filtered(|_| true)?;
+    assert_eq!(copy.range("by_tag_again", ..)?.len(), 2);
+    assert!(store.verify()?.is_empty());
+    assert!(copy.verify()?.is_empty());
+    Ok(())
+}

@@ -83,6 +83,12 @@ impl<D> State<D> {
     /// under keys it kept are pointed at the new version.
     fn apply(&mut self, id: Id, record: Option<&Versioned<D>>, changes: Vec<IndexChange>) {
         for (index, change) in self.indexes.iter_mut().zip(changes) {
+            let kept = change.kept.as_slice().len();
+            let after = match record {
+                Some(_) => change.added.as_slice().len() + kept,
+                None => 0,
+            };
+            index.recount(change.removed.as_slice().len() + kept, after);
             for key in change.removed {
                 index.entries.remove(&Entry { key, id });
             }
@@ -203,10 +209,7 @@ impl<D> Engine<D> {
         let mut state = State::empty();
         state.indexes = defs
             .into_iter()
-            .map(|def| IndexState {
-                def: Arc::new(def),
-                entries: Tree::default(),
-            })
+            .map(|def| IndexState::empty(Arc::new(def)))
             .collect();
         Engine::with_state(state, None, false)
     }
@@ -522,10 +525,7 @@ impl<D> Engine<D> {
         let docs = Tree::from_sorted(kept);
         let mut indexes = Vec::with_capacity(state.indexes.len());
         for index in &state.indexes {
-            indexes.push(IndexState {
-                def: Arc::clone(&index.def),
-                entries: build_entries(&index.def, &docs)?,
-            });
+            indexes.push(build_index(&index.def, &docs)?);
         }
         let floor = last_id(&state.docs);
         let new_state = State {
@@ -555,8 +555,16 @@ impl<D> Engine<D> {
             if let Err(problem) = index.entries.check() {
                 problems.push(format!("index {name:?}: {problem}"));
             }
-            let expected = match build_entries(&index.def, &state.docs) {
-                Ok(entries) => entries,
+            let expected = match build_index(&index.def, &state.docs) {
+                Ok(expected) => {
+                    if expected.several != index.several {
+                        problems.push(format!(
+                            "index {name:?} counts {} documents with several keys; they are {}",
+                            index.several, expected.several
+                        ));
+                    }
+                    expected.entries
+                }
                 Err(error) => {
                     problems.push(format!("index {name:?} cannot be rebuilt: {error}"));
                     continue;
@@ -702,16 +710,16 @@ fn check_unique<D>(state: &State<D>, changes: &[IndexChange], id: Id) -> Result<
     Ok(())
 }
 
-/// Every entry an index should hold for `docs`, checking uniqueness.
-fn build_entries<D>(
-    def: &IndexDef<D>,
-    docs: &Tree<Id, Versioned<D>>,
-) -> Result<Tree<Entry, Option<Versioned<D>>>> {
+/// The index `def` gives `docs`: every entry, checking uniqueness.
+fn build_index<D>(def: &Arc<IndexDef<D>>, docs: &Tree<Id, Versioned<D>>) -> Result<IndexState<D>> {
     let name = &def.info.name;
     let mut sink = KeySink::new();
     let mut entries = Vec::with_capacity(docs.len());
+    let mut several = 0;
     for (id, document) in docs.entries() {
-        for key in def.keys_of(document.value(), &mut sink)? {
+        let keys = def.keys_of(document.value(), &mut sink)?;
+        several += usize::from(keys.as_slice().len() >= 2);
+        for key in keys {
             let value = def.info.covering.then(|| document.clone());
             entries.push((Entry { key, id: *id }, value));
         }
@@ -728,5 +736,9 @@ fn build_entries<D>(
             existing: pair[0].0.id,
         });
     }
-    Ok(Tree::from_sorted(entries))
+    Ok(IndexState {
+        def: Arc::clone(def),
+        entries: Tree::from_sorted(entries),
+        several,
+    })
 }

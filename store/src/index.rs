@@ -406,6 +406,9 @@ where
 pub(crate) struct IndexState<D> {
     pub(crate) def: Arc<IndexDef<D>>,
     pub(crate) entries: crate::tree::Tree<Entry, Option<Versioned<D>>>,
+    /// How many documents have two or more keys here. While none does, no
+    /// document can come twice from a query, which then reads lazily.
+    pub(crate) several: usize,
 }
 
 impl<D> Clone for IndexState<D> {
@@ -413,11 +416,27 @@ impl<D> Clone for IndexState<D> {
         IndexState {
             def: Arc::clone(&self.def),
             entries: self.entries.clone(),
+            several: self.several,
         }
     }
 }
 
 impl<D> IndexState<D> {
+    /// An index with no entries yet.
+    pub(crate) fn empty(def: Arc<IndexDef<D>>) -> IndexState<D> {
+        IndexState {
+            def,
+            entries: crate::tree::Tree::default(),
+            several: 0,
+        }
+    }
+
+    /// Notes that a document's key count went from `before` to `after`.
+    pub(crate) fn recount(&mut self, before: usize, after: usize) {
+        self.several =
+            (self.several + usize::from(after >= 2)).saturating_sub(usize::from(before >= 2));
+    }
+
     pub(crate) fn name(&self) -> &str {
         &self.def.info.name
     }

@@ -169,11 +169,13 @@ impl<D> Snapshot<D> {
     /// includes all of Rome, `("Paris",)..("Rome",)` none of it.
     ///
     /// On a multi-key index a document with several keys in the range comes once,
-    /// at its first. Finding the repeats means reading every entry in the range
-    /// when the query runs: O(log n + e) for e entries, with a set of the ids met
-    /// (no key of a document is recomputed), and 8 bytes per result once a
-    /// document repeats. The count and both ends are then known, as for any
-    /// other query.
+    /// at its first. While some document in the index has several keys, finding
+    /// the repeats means reading every entry in the range when the query runs:
+    /// O(log n + e) for e entries, with a set of the ids met (no key of a
+    /// document is recomputed), and 8 bytes per result once a document repeats.
+    /// The count and both ends are then known, as for any other query. While
+    /// every document has at most one key, the query reads lazily, as over any
+    /// other index.
     pub fn range<I: IndexRef<D>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<Iter<D>> {
         let index = self.state.index(index.index_name())?;
         let mut start_key = KeyWriter::new();
@@ -229,6 +231,7 @@ impl<D> Snapshot<D> {
         let mut entries = Walk::new(index.entries.clone());
         let docs = self.state.docs.clone();
         if index.def.info.multi_key
+            && index.several > 0
             && start < end
             && let Some(picks) = first_keys_only(&mut entries, start, end)
         {

@@ -13,11 +13,10 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{Engine, State, build_entries};
+use super::{Engine, State, build_index};
 use crate::index::{Entry, IndexDef, IndexState, KeySink, holder_other_than};
 use crate::key::describe;
-use crate::tree::Tree;
-use crate::{Error, Id, Result, Versioned};
+use crate::{Error, Id, Result};
 
 /// Catch-up rounds run outside the lock before the last one runs under it.
 const ROUNDS: usize = 8;
@@ -96,7 +95,7 @@ impl<D> Engine<D> {
             Arc::clone(&guard.state)
         };
         let _registration = Registration { engine: self };
-        let mut entries = build_entries(&def, &seen.docs)?;
+        let mut index = build_index(&def, &seen.docs)?;
         let mut rounds = 0;
         loop {
             self.pause_build_for_tests(rounds);
@@ -105,18 +104,18 @@ impl<D> Engine<D> {
             let current = Arc::clone(&guard.state);
             let Some(written) = guard.builds.between(seen.generation, current.generation) else {
                 // A write went unrecorded: build again, this once under the lock.
-                entries = build_entries(&def, &current.docs)?;
-                self.publish_index(&mut guard.state, def, entries);
+                index = build_index(&def, &current.docs)?;
+                self.publish_index(&mut guard.state, index);
                 return Ok(());
             };
             if written.len() <= SMALL_ROUND || rounds >= ROUNDS {
-                catch_up(&def, &mut entries, &seen, &current, written)?;
-                self.publish_index(&mut guard.state, def, entries);
+                catch_up(&mut index, &seen, &current, written)?;
+                self.publish_index(&mut guard.state, index);
                 return Ok(());
             }
             let written = written.to_vec();
             drop(guard);
-            catch_up(&def, &mut entries, &seen, &current, &written)?;
+            catch_up(&mut index, &seen, &current, &written)?;
             seen = current;
             rounds += 1;
         }
@@ -134,14 +133,9 @@ impl<D> Engine<D> {
         Ok(())
     }
 
-    fn publish_index(
-        &self,
-        state: &mut Arc<State<D>>,
-        def: Arc<IndexDef<D>>,
-        entries: Tree<Entry, Option<Versioned<D>>>,
-    ) {
+    fn publish_index(&self, state: &mut Arc<State<D>>, index: IndexState<D>) {
         self.published.change(state, |state| {
-            state.indexes.push(IndexState { def, entries });
+            state.indexes.push(index);
             state.indexes_version += 1;
         });
     }
@@ -165,38 +159,45 @@ impl<D> Engine<D> {
     }
 }
 
-/// Brings `entries`, built for the documents of `before`, up to `after`, where
+/// Brings `index`, built for the documents of `before`, up to `after`, where
 /// only the documents `written` differ: their entries from `before` go, their
 /// entries from `after` come, and the new keys are checked for uniqueness once
 /// every old one is gone (a key may pass from one document to another).
 fn catch_up<D>(
-    def: &IndexDef<D>,
-    entries: &mut Tree<Entry, Option<Versioned<D>>>,
+    index: &mut IndexState<D>,
     before: &State<D>,
     after: &State<D>,
     written: &[Id],
 ) -> Result<()> {
+    let def = Arc::clone(&index.def);
     let mut ids = written.to_vec();
     ids.sort_unstable();
     ids.dedup();
     let mut sink = KeySink::new();
     let mut added = Vec::new();
     for &id in &ids {
+        let mut had = 0;
         if let Some(old) = before.docs.get(&id) {
             // The build (or an earlier round) keyed this version, so it can be again.
-            for key in def.keys_of(old.value(), &mut sink).unwrap_or_default() {
-                entries.remove(&Entry { key, id });
+            let keys = def.keys_of(old.value(), &mut sink).unwrap_or_default();
+            had = keys.as_slice().len();
+            for key in keys {
+                index.entries.remove(&Entry { key, id });
             }
         }
+        let mut has = 0;
         if let Some(new) = after.docs.get(&id) {
-            for key in def.keys_of(new.value(), &mut sink)? {
+            let keys = def.keys_of(new.value(), &mut sink)?;
+            has = keys.as_slice().len();
+            for key in keys {
                 added.push((Entry { key, id }, new));
             }
         }
+        index.recount(had, has);
     }
     for (entry, document) in added {
         if def.info.unique
-            && let Some(existing) = holder_other_than(entries, &entry.key, entry.id)
+            && let Some(existing) = holder_other_than(&index.entries, &entry.key, entry.id)
         {
             return Err(Error::UniqueViolation {
                 index: def.info.name.clone(),
@@ -205,7 +206,7 @@ fn catch_up<D>(
             });
         }
         let value = def.info.covering.then(|| document.clone());
-        entries.insert(entry, value);
+        index.entries.insert(entry, value);
     }
     Ok(())
 }
