@@ -234,3 +234,72 @@ fn readers_see_a_transaction_in_every_store_or_in_none() {
     assert_eq!(n(&snapshot.store(&a).unwrap().get(x).unwrap()), 1);
     assert_eq!(n(&snapshot.store(&b).unwrap().get(y).unwrap()), 1);
 }
+
+#[test]
+fn an_index_built_while_transactions_commit_catches_up_with_them() {
+    use docstore::IndexOptions;
+    let store = Store::new();
+    let ids: Vec<_> = (0..1_000)
+        .map(|i| {
+            store
+                .insert(json!({"n": i, "tags": [i % 7, 100 + i % 5]}))
+                .unwrap()
+        })
+        .collect();
+    let multi_key = || IndexOptions::new().multi_key();
+    // The work of building the index once, with nothing to catch up with.
+    let reference = store.clone();
+    Store::key_work_for_tests();
+    reference
+        .create_index_with("by_tag", ["tags", "n"], multi_key())
+        .unwrap();
+    let one_build = Store::key_work_for_tests();
+
+    let (reached_tx, reached) = channel();
+    let (go, go_rx) = channel::<()>();
+    let (reached_tx, go_rx) = (Mutex::new(reached_tx), Mutex::new(go_rx));
+    store.set_index_build_hook_for_tests(move |round| {
+        if round == 0 {
+            reached_tx.lock().unwrap().send(()).unwrap();
+            go_rx.lock().unwrap().recv().unwrap();
+        }
+    });
+    std::thread::scope(|s| {
+        let builder = s.spawn(|| {
+            Store::key_work_for_tests();
+            store
+                .create_index_with("by_tag", ["tags", "n"], multi_key())
+                .unwrap();
+            Store::key_work_for_tests()
+        });
+        reached.recv().unwrap();
+        // A large transaction (built on a private copy) and a small one
+        // (applied in place) commit while the build is paused.
+        store
+            .transaction(|tx| {
+                for id in &ids[..20] {
+                    tx.update(*id, json!({"n": 0, "tags": ["moved"]}))?;
+                }
+                for id in &ids[20..30] {
+                    tx.delete(*id)?;
+                }
+                tx.insert(json!({"n": 0, "tags": ["new", "moved"]}))
+            })
+            .unwrap();
+        store
+            .transaction(|tx| tx.update(ids[30], json!({"n": 0, "tags": ["small"]})))
+            .unwrap();
+        go.send(()).unwrap();
+        let work = builder.join().unwrap();
+        // It caught up with the 32 documents the transactions wrote instead of
+        // building the index again.
+        assert!(
+            work < one_build + one_build / 2,
+            "{work} against {one_build}"
+        );
+    });
+    assert!(store.verify().unwrap().is_empty());
+    assert_eq!(store.prefix("by_tag", "moved").unwrap().count(), 21);
+    assert_eq!(store.prefix("by_tag", "small").unwrap().count(), 1);
+    assert_eq!(store.len().unwrap(), 991);
+}

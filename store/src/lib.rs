@@ -44,6 +44,7 @@ mod db;
 mod engine;
 mod error;
 mod export;
+mod field_keys;
 mod id;
 mod index;
 mod inline_bytes;
