@@ -23,25 +23,29 @@
 //!   always agree, and every single-document operation is linearizable.
 //!
 //! Callers' closures (read-modify-write, filters, computed keys) never run under
-//! a lock, so a panicking closure leaves the store as it was. What comes next fits the same
-//! shape: a multi-document transaction is a batch of checked changes applied in
-//! one write section (snapshot isolation comes free from the persistent state),
-//! and change subscriptions are fed from the write section after it commits.
+//! a lock, so a panicking closure leaves the store as it was.
+//!
+//! Every write ends in one commit step (see `commit`): it takes its sequence
+//! number and publishes, as one step. A multi-document transaction (see `txn`)
+//! builds on the same pieces: it validates what it read under the writer lock
+//! (`Writer`), builds its new state on a private copy of the current one, and
+//! swaps it in, so readers wait for pointer swaps only, however large it is.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 mod index_build;
 
 use index_build::WriteLog;
 
+use crate::commit::{Clock, Sequence};
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::keyed;
-use crate::published::Published;
+use crate::published::{Held, Published};
 use crate::tree::Tree;
 use crate::{Error, Id, Result, Updated, Versioned};
 
@@ -69,7 +73,7 @@ impl<D> Clone for State<D> {
 }
 
 impl<D> State<D> {
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         State {
             docs: Tree::default(),
             indexes: Vec::new(),
@@ -82,7 +86,12 @@ impl<D> State<D> {
     /// version is `record` (none for a delete): entries under keys it lost go,
     /// entries under keys it gained come, and in a covering index the entries
     /// under keys it kept are pointed at the new version.
-    fn apply(&mut self, id: Id, record: Option<&Versioned<D>>, changes: Vec<IndexChange>) {
+    pub(crate) fn apply(
+        &mut self,
+        id: Id,
+        record: Option<&Versioned<D>>,
+        changes: Vec<IndexChange>,
+    ) {
         for (index, change) in self.indexes.iter_mut().zip(changes) {
             let kept = change.kept.as_slice().len();
             let after = match record {
@@ -107,6 +116,17 @@ impl<D> State<D> {
         self.generation += 1;
     }
 
+    /// Counts document writes: equal in two states of one store means the
+    /// same documents.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Counts index creations and drops.
+    pub(crate) fn indexes_version(&self) -> u64 {
+        self.indexes_version
+    }
+
     pub(crate) fn index(&self, name: &str) -> Result<&IndexState<D>> {
         self.indexes
             .iter()
@@ -129,7 +149,7 @@ struct Inner<D> {
 
 /// What one write does to one index.
 #[derive(Default)]
-struct IndexChange {
+pub(crate) struct IndexChange {
     removed: Keys,
     added: Keys,
     /// Keys the document has before and after: their entries stay, re-pointed.
@@ -138,7 +158,7 @@ struct IndexChange {
 
 impl IndexChange {
     /// The change from one sorted key set to another.
-    fn between(old: Keys, new: Keys) -> IndexChange {
+    pub(crate) fn between(old: Keys, new: Keys) -> IndexChange {
         if old == new {
             return IndexChange {
                 kept: new,
@@ -195,6 +215,8 @@ pub(crate) struct Engine<D> {
     /// Runs in each index build before each round of catching up.
     #[cfg(feature = "testing")]
     build_hook: Mutex<Option<index_build::BuildHook>>,
+    /// Where commits take their sequence numbers (see `commit`).
+    sequence: Sequence,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -202,20 +224,35 @@ pub(crate) type WriteResult<T, D> = std::result::Result<T, (Error, D)>;
 
 impl<D> Engine<D> {
     pub(crate) fn new() -> Self {
-        Engine::with_state(State::empty(), None, false)
+        Engine::with_state(State::empty(), None, false, Sequence::alone(0))
+    }
+
+    /// An empty engine of a database, committing in the database's order.
+    pub(crate) fn in_db(clock: &Arc<Clock>) -> Self {
+        Engine::with_state(
+            State::empty(),
+            None,
+            false,
+            Sequence::Shared(Arc::clone(clock)),
+        )
     }
 
     /// An empty engine with these indexes.
     pub(crate) fn with_indexes(defs: Vec<IndexDef<D>>) -> Self {
+        Engine::with_indexes_in(defs, Sequence::alone(0))
+    }
+
+    /// An empty engine with these indexes, committing in `sequence`'s order.
+    pub(crate) fn with_indexes_in(defs: Vec<IndexDef<D>>, sequence: Sequence) -> Self {
         let mut state = State::empty();
         state.indexes = defs
             .into_iter()
             .map(|def| IndexState::empty(Arc::new(def)))
             .collect();
-        Engine::with_state(state, None, false)
+        Engine::with_state(state, None, false, sequence)
     }
 
-    fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool) -> Self {
+    fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool, sequence: Sequence) -> Self {
         let state = Arc::new(state);
         Engine {
             published: Published::new(&state),
@@ -228,7 +265,33 @@ impl<D> Engine<D> {
             closed: AtomicBool::new(closed),
             #[cfg(feature = "testing")]
             build_hook: Mutex::new(None),
+            sequence,
         }
+    }
+
+    /// Where this store's commits take their sequence numbers.
+    pub(crate) fn sequence(&self) -> &Sequence {
+        &self.sequence
+    }
+
+    /// Takes the writer lock, for a transaction's commit.
+    pub(crate) fn lock_writer(&self) -> Writer<'_, D> {
+        Writer {
+            published: &self.published,
+            closed: &self.closed,
+            inner: self.writer.lock(),
+        }
+    }
+
+    /// A new id, greater than every id this store gave before: a document a
+    /// transaction inserts has its id as soon as it is inserted.
+    pub(crate) fn next_id(&self) -> Id {
+        let mut guard = self.writer.lock();
+        let inner = &mut *guard;
+        let docs = &inner.state.docs;
+        inner
+            .ids
+            .next_free(inner.id_floor, |id| docs.get(&id).is_some())
     }
 
     /// Runs a short read against the current state.
@@ -386,9 +449,11 @@ impl<D> Engine<D> {
                 inner.ids.note_given(id);
             }
             let record = Versioned::new(id, version, document);
-            self.published.change(&mut inner.state, |state| {
-                state.docs.insert(id, record.clone());
-                state.apply(id, Some(&record), plan.changes);
+            self.sequence.commit(|_| {
+                self.published.change(&mut inner.state, |state| {
+                    state.docs.insert(id, record.clone());
+                    state.apply(id, Some(&record), plan.changes);
+                })
             });
             inner.builds.record(id);
             return Ok(record);
@@ -419,9 +484,11 @@ impl<D> Engine<D> {
             }
             let version = plan.old.as_ref().map_or(0, Versioned::version);
             let record = Versioned::new(id, version.saturating_add(1), document);
-            self.published.change(&mut guard.state, |state| {
-                state.docs.insert(id, record.clone());
-                state.apply(id, Some(&record), plan.changes);
+            self.sequence.commit(|_| {
+                self.published.change(&mut guard.state, |state| {
+                    state.docs.insert(id, record.clone());
+                    state.apply(id, Some(&record), plan.changes);
+                })
             });
             guard.builds.record(id);
             drop(guard);
@@ -442,10 +509,12 @@ impl<D> Engine<D> {
                 Err(Stale::Retry) => continue,
                 Err(Stale::Fail(error)) => return Err(error),
             }
-            let removed = self.published.change(&mut guard.state, |state| {
-                let removed = state.docs.remove(&id);
-                state.apply(id, None, plan.changes);
-                removed
+            let removed = self.sequence.commit(|_| {
+                self.published.change(&mut guard.state, |state| {
+                    let removed = state.docs.remove(&id);
+                    state.apply(id, None, plan.changes);
+                    removed
+                })
             });
             guard.builds.record(id);
             drop(guard);
@@ -544,7 +613,8 @@ impl<D> Engine<D> {
         let floor = last_id(&state.docs).max(inner.id_floor);
         let given = inner.ids.given_max();
         drop(inner);
-        Engine::with_state(state, floor, closed).with_given_ids(given)
+        let sequence = Sequence::alone(self.sequence.last());
+        Engine::with_state(state, floor, closed, sequence).with_given_ids(given)
     }
 
     /// This engine, noting that its documents may hold ids callers chose, up
@@ -582,7 +652,7 @@ impl<D> Engine<D> {
             indexes_version: 0,
         };
         let given = self.writer.lock().ids.given_max();
-        Ok(Engine::with_state(new_state, floor, false).with_given_ids(given))
+        Ok(Engine::with_state(new_state, floor, false, Sequence::alone(0)).with_given_ids(given))
     }
 
     /// Rebuilds every index from the documents and compares; describes each
@@ -709,6 +779,64 @@ impl<D> Engine<D> {
             }
             !entries.is_empty()
         })
+    }
+}
+
+/// A store's writer lock, held by a transaction's commit: it validates its
+/// reads against [`state`](Self::state) and then [`install`](Self::install)s
+/// the state it built on a private copy.
+pub(crate) struct Writer<'e, D> {
+    published: &'e Published<State<D>>,
+    closed: &'e AtomicBool,
+    inner: MutexGuard<'e, Inner<D>>,
+}
+
+impl<'e, D> Writer<'e, D> {
+    /// The current state.
+    pub(crate) fn state(&self) -> &Arc<State<D>> {
+        &self.inner.state
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Holds the readers' slots, for [`install`](Self::install).
+    pub(crate) fn hold_readers(&self) -> Held<'e, State<D>> {
+        self.published.hold()
+    }
+
+    /// Publishes `next` through `readers` (this store's slots, held) in place
+    /// of the current state, which it returns so that its destructors run after
+    /// the locks are released. The slots are held only for pointer swaps,
+    /// however large the change.
+    pub(crate) fn install(
+        &mut self,
+        readers: &mut Held<'e, State<D>>,
+        next: Arc<State<D>>,
+    ) -> Arc<State<D>> {
+        readers.set(&next);
+        std::mem::replace(&mut self.inner.state, next)
+    }
+
+    /// Notes the documents a commit wrote, one per step of the state's
+    /// generation and in the order they were applied, so that an index build
+    /// running meanwhile catches up with them (see `index_build`).
+    pub(crate) fn record_writes(&mut self, ids: impl IntoIterator<Item = Id>) {
+        for id in ids {
+            self.inner.builds.record(id);
+        }
+    }
+
+    /// Changes the current state in place and publishes it through `readers`
+    /// (this store's slots, held): for a change small enough that readers may
+    /// wait for it, since copying shared nodes would cost more than it.
+    pub(crate) fn change<R>(
+        &mut self,
+        readers: &mut Held<'e, State<D>>,
+        change: impl FnOnce(&mut State<D>) -> R,
+    ) -> R {
+        readers.change(&mut self.inner.state, change)
     }
 }
 

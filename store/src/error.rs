@@ -110,6 +110,31 @@ pub enum Error {
         /// The key the update would give it.
         new: String,
     },
+    /// A transaction's commit found that a concurrent commit changed something
+    /// it read; nothing was committed. Running it again (as the closure form
+    /// does by itself) may succeed.
+    Conflict {
+        /// The database's name for the store, if it has one.
+        store: Option<String>,
+        /// The document that changed, when one did.
+        id: Option<Id>,
+        /// The index whose query results changed, when they did.
+        index: Option<String>,
+        /// What changed: the document, or the index and the keys it queried.
+        read: String,
+    },
+    /// A store or collection was used in a transaction (or a database
+    /// snapshot) it is not part of.
+    ForeignStore,
+    /// A database name was asked for with another type of document than it holds.
+    WrongType {
+        /// The name.
+        name: String,
+        /// What it holds ("schemaless store", "collection of app::User").
+        holds: String,
+        /// What was asked for.
+        asked: String,
+    },
 }
 
 impl Error {
@@ -153,11 +178,14 @@ impl Error {
             | Error::UniqueViolation { index, .. }
             | Error::KeyNotFound { index, .. }
             | Error::KeyChanged { index, .. } => Some(index),
+            Error::Conflict { index, .. } => index.as_deref(),
             Error::NotFound { .. }
             | Error::InvalidDocument { .. }
             | Error::Closed
             | Error::VersionConflict { .. }
-            | Error::IdTaken { .. } => None,
+            | Error::IdTaken { .. }
+            | Error::ForeignStore
+            | Error::WrongType { .. } => None,
         })
     }
 }
@@ -261,6 +289,22 @@ impl fmt::Display for Error {
                 "document {id} has key {old} in index {index:?}; an update may not change \
                  it to {new} (delete and insert instead)"
             ),
+            Error::Conflict { store, read, .. } => {
+                f.write_str("transaction conflict")?;
+                if let Some(store) = store {
+                    write!(f, " in {store:?}")?;
+                }
+                write!(
+                    f,
+                    ": {read} changed after the transaction read it; nothing was committed"
+                )
+            }
+            Error::ForeignStore => {
+                f.write_str("this store or collection is not part of the transaction's database")
+            }
+            Error::WrongType { name, holds, asked } => {
+                write!(f, "{name:?} holds a {holds}, not a {asked}")
+            }
         }
     }
 }

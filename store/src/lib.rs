@@ -8,6 +8,8 @@
 //!   run time and queried by index name.
 //! - [`Collection<T>`] holds typed structs as themselves, indexed as their
 //!   `#[derive(Indexed)]` declares and queried through handles the compiler checks.
+//! - [`Db`] holds named stores and collections, with serializable
+//!   [`Transaction`]s across them (and across one store: `store.transaction`).
 //!
 //! Both run on one engine: persistent B+trees behind a read-write lock, so reads
 //! never block each other, every single-document write is atomic and
@@ -36,7 +38,9 @@
 //! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
+mod commit;
 mod cursor;
+mod db;
 mod engine;
 mod error;
 mod export;
@@ -54,11 +58,13 @@ mod query;
 mod snapshot;
 mod store;
 mod tree;
+mod txn;
 mod typed;
 mod value;
 mod versioned;
 
 pub use cursor::Cursor;
+pub use db::{Db, DbSnapshot};
 pub use error::{Error, IndexName, NamedIndex, Result};
 pub use export::Export;
 pub use id::{Id, ParseIdError};
@@ -69,11 +75,15 @@ pub use outcome::Updated;
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
 pub use store::{Document, Store};
+pub use txn::{DEFAULT_RETRIES, Transaction, TxCollection, TxIter, TxOptions, TxStore};
 pub use typed::{Collection, IndexSpec, Indexed, Rejected};
 pub use value::{
     ArrayIter, ArrayRef, InvalidValue, MAX_DEPTH, Num, Object, ObjectIter, ObjectRef, ValueRef,
 };
 pub use versioned::Versioned;
+#[doc(hidden)]
+#[cfg(feature = "testing")]
+pub use {commit::testing as commit_testing, txn::CommitStage};
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
 pub use uuid;

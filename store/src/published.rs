@@ -71,8 +71,28 @@ impl<T> Published<T> {
 
     /// Publishes `next` in place of the current value.
     pub(crate) fn set(&self, next: &Arc<T>) {
-        for mut slot in self.lock_all() {
-            *slot = Some(Arc::clone(next));
+        self.hold().set(next);
+    }
+
+    /// Holds every slot, so that values published in several places (the
+    /// stores of one transaction) can all change before any reader sees one.
+    pub(crate) fn hold(&self) -> Held<'_, T> {
+        Held {
+            slots: self.lock_all(),
+        }
+    }
+}
+
+/// Every slot of a [`Published`], held by a writer.
+pub(crate) struct Held<'a, T> {
+    slots: [RwLockWriteGuard<'a, Option<Arc<T>>>; SLOTS],
+}
+
+impl<T> Held<'_, T> {
+    /// Publishes `next`; readers see it once the slots are let go.
+    pub(crate) fn set(&mut self, next: &Arc<T>) {
+        for slot in &mut self.slots {
+            **slot = Some(Arc::clone(next));
         }
     }
 }
@@ -80,18 +100,23 @@ impl<T> Published<T> {
 impl<T: Clone> Published<T> {
     /// Changes `master` (the writer's own handle on the published value) and
     /// publishes the result, as one step for readers.
+    pub(crate) fn change<R>(&self, master: &mut Arc<T>, change: impl FnOnce(&mut T) -> R) -> R {
+        self.hold().change(master, change)
+    }
+}
+
+impl<T: Clone> Held<'_, T> {
+    /// Changes `master` (the writer's own handle on the published value) and
+    /// publishes the result; readers see it once the slots are let go.
     ///
     /// The slots let go of their handles first, so that when no snapshot holds
     /// the value `Arc::make_mut` changes it in place rather than copying it.
-    pub(crate) fn change<R>(&self, master: &mut Arc<T>, change: impl FnOnce(&mut T) -> R) -> R {
-        let mut slots = self.lock_all();
-        for slot in &mut slots {
+    pub(crate) fn change<R>(&mut self, master: &mut Arc<T>, change: impl FnOnce(&mut T) -> R) -> R {
+        for slot in &mut self.slots {
             **slot = None;
         }
         let result = change(Arc::make_mut(master));
-        for slot in &mut slots {
-            **slot = Some(Arc::clone(master));
-        }
+        self.set(master);
         result
     }
 }

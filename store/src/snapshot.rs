@@ -381,7 +381,7 @@ pub(crate) fn encode<D>(
 }
 
 /// The key's bytes, if it is a valid key for `index` in this position.
-fn checked<D>(
+pub(crate) fn checked<D>(
     index: &IndexState<D>,
     arity: Arity,
     key: KeyWriter,

@@ -1,9 +1,11 @@
 //! The schemaless store: JSON documents in, indexed by field paths chosen at run time.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::commit::Clock;
 use crate::engine::Engine;
 use crate::index::{IndexOptions, field_index};
 use crate::key::{JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange};
@@ -78,7 +80,7 @@ impl IndexRef<Object> for &String {
 #[diagnostic::do_not_recommend]
 impl UniqueIndexRef<Object> for &String {}
 
-fn to_object(document: Value) -> Result<Object> {
+pub(crate) fn to_object(document: Value) -> Result<Object> {
     Object::from_value(document).map_err(|invalid| Error::InvalidDocument {
         reason: invalid.reason().to_owned(),
     })
@@ -90,6 +92,17 @@ impl Store {
         Store {
             engine: Engine::new(),
         }
+    }
+
+    /// An empty store of a database.
+    pub(crate) fn in_db(clock: &Arc<Clock>) -> Store {
+        Store {
+            engine: Engine::in_db(clock),
+        }
+    }
+
+    pub(crate) fn engine(&self) -> &Engine<Object> {
+        &self.engine
     }
 
     /// Stores a document (a JSON object) and returns its new id. Its version is 1.

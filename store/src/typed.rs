@@ -2,7 +2,9 @@
 //! `#[derive(Indexed)]` declares, queried through handles the compiler checks.
 
 use std::fmt;
+use std::sync::Arc;
 
+use crate::commit::{Clock, Sequence};
 use crate::engine::Engine;
 use crate::index::{IndexDef, IndexInfo, KeySink, KeySource};
 use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange};
@@ -314,6 +316,18 @@ impl<T: Indexed> Collection<T> {
         Collection {
             engine: Engine::with_indexes(defs),
         }
+    }
+
+    /// An empty collection of a database, with `T`'s indexes.
+    pub(crate) fn in_db(clock: &Arc<Clock>) -> Self {
+        let defs = T::indexes().into_iter().map(IndexSpec::into_def).collect();
+        Collection {
+            engine: Engine::with_indexes_in(defs, Sequence::Shared(Arc::clone(clock))),
+        }
+    }
+
+    pub(crate) fn engine(&self) -> &Engine<T> {
+        &self.engine
     }
 
     /// Stores a document and returns its new id. Its version is 1.

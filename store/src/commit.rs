@@ -1,0 +1,195 @@
+//! What a commit is: the step that makes a write visible, its place in the
+//! commit order, and what it changed.
+//!
+//! Every write ends here, a single-document write and a whole transaction
+//! alike: it takes the next sequence number and publishes its new state as one
+//! step ([`Sequence::commit`]). Data flows one way: the engine and transactions
+//! produce commits; the change feed and the durable log (later) consume them
+//! from [`Sequence::committed`]. This module knows nothing of the engine.
+//!
+//! Sequence numbers are gapless per database, or per standalone store. Stores
+//! of one database share a [`Clock`], whose publish gate is what makes a
+//! database-wide snapshot consistent: commits hold the gate shared only while
+//! they publish and take their number; a cut across stores holds it
+//! exclusively for the few `Arc` clones it takes. A standalone store has no
+//! gate and pays nothing for it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::RwLock;
+
+use crate::{Id, Versioned};
+
+/// The commit order of one database: its publish gate and last sequence number.
+#[derive(Default)]
+pub(crate) struct Clock {
+    gate: RwLock<()>,
+    last: AtomicU64,
+}
+
+impl Clock {
+    /// Runs `take` while no commit of this database is publishing, with the
+    /// sequence number of the last commit: what a cut across stores needs.
+    pub(crate) fn cut<R>(&self, take: impl FnOnce(u64) -> R) -> R {
+        let _gate = self.gate.write();
+        take(self.last.load(Ordering::Acquire))
+    }
+}
+
+/// Where a store's commits take their sequence numbers.
+pub(crate) enum Sequence {
+    /// A standalone store: its own numbers. Only the holder of the store's
+    /// writer lock commits, so this needs no atomic read-modify-write.
+    Alone(AtomicU64),
+    /// A store of a database: the database's numbers and gate.
+    Shared(Arc<Clock>),
+}
+
+impl Sequence {
+    /// Numbers for a new standalone store, continuing after `last`.
+    pub(crate) fn alone(last: u64) -> Sequence {
+        Sequence::Alone(AtomicU64::new(last))
+    }
+
+    /// Publishes one commit: runs `publish` with the commit's sequence number,
+    /// inside the database's gate. The caller holds the writer lock of every
+    /// store the commit changes, and `publish` cannot fail, so numbers have no
+    /// gaps.
+    #[inline]
+    pub(crate) fn commit<R>(&self, publish: impl FnOnce(u64) -> R) -> R {
+        match self {
+            Sequence::Alone(last) => {
+                let seq = last.load(Ordering::Relaxed) + 1;
+                last.store(seq, Ordering::Relaxed);
+                publish(seq)
+            }
+            Sequence::Shared(clock) => {
+                let _gate = clock.gate.read();
+                let seq = clock.last.fetch_add(1, Ordering::AcqRel) + 1;
+                publish(seq)
+            }
+        }
+    }
+
+    /// The sequence number of the last commit.
+    pub(crate) fn last(&self) -> u64 {
+        match self {
+            Sequence::Alone(last) => last.load(Ordering::Relaxed),
+            Sequence::Shared(clock) => clock.last.load(Ordering::Acquire),
+        }
+    }
+
+    /// The database clock, for a store of a database.
+    pub(crate) fn clock(&self) -> Option<&Arc<Clock>> {
+        match self {
+            Sequence::Alone(_) => None,
+            Sequence::Shared(clock) => Some(clock),
+        }
+    }
+
+    /// Hears of a published commit's changes to one store, after every lock is
+    /// released. Where the change feed and the log will be told; until then
+    /// the change set only lets the replaced documents' destructors (user code,
+    /// for typed documents) run outside the locks.
+    pub(crate) fn committed<D>(&self, commit: Commit<D>) {
+        #[cfg(feature = "testing")]
+        testing::heard(&commit);
+        drop(commit);
+    }
+}
+
+/// What one commit changed in one store.
+#[cfg_attr(
+    not(feature = "testing"),
+    expect(
+        dead_code,
+        reason = "read by the change feed and the log, which come next"
+    )
+)]
+pub(crate) struct Commit<D> {
+    /// Its place in the commit order.
+    pub(crate) seq: u64,
+    /// Each document it changed, once, in id order.
+    pub(crate) changes: Vec<Change<D>>,
+}
+
+/// One document's change: `old` is none for an insert, `new` none for a delete.
+#[cfg_attr(
+    not(feature = "testing"),
+    expect(
+        dead_code,
+        reason = "read by the change feed and the log, which come next"
+    )
+)]
+pub(crate) struct Change<D> {
+    pub(crate) id: Id,
+    pub(crate) old: Option<Versioned<D>>,
+    pub(crate) new: Option<Versioned<D>>,
+}
+
+/// Where a commit can be held still, so tests can drive two commits through
+/// each interleaving instead of hoping a stress run hits it.
+#[doc(hidden)]
+#[cfg(feature = "testing")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitStage {
+    /// Before any lock is taken.
+    BeforeLocking,
+    /// With every touched store's writer lock held, its reads validated and
+    /// its unique keys and versions checked; before the new state is built.
+    Validated,
+    /// Halfway through building the new state of a store (after half its
+    /// changed documents), with the writer locks held and nothing published.
+    /// A transaction changing a few documents of a store, which are changed in
+    /// place when it publishes, passes here before.
+    Building,
+    /// The new state is built on a private copy; before it is published.
+    Built,
+}
+
+/// What tests observe of commits.
+#[cfg(feature = "testing")]
+pub mod testing {
+    use std::cell::RefCell;
+
+    use super::Commit;
+    use crate::Id;
+
+    /// A commit as a test observes it: its number and, per document changed,
+    /// its id with the versions before and after.
+    pub type Heard = (u64, Vec<(Id, Option<u64>, Option<u64>)>);
+
+    thread_local! {
+        static HEARD: RefCell<Option<Vec<Heard>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn heard<D>(commit: &Commit<D>) {
+        HEARD.with(|heard| {
+            if let Some(heard) = heard.borrow_mut().as_mut() {
+                let changes = commit
+                    .changes
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.id,
+                            c.old.as_ref().map(|d| d.version()),
+                            c.new.as_ref().map(|d| d.version()),
+                        )
+                    })
+                    .collect();
+                heard.push((commit.seq, changes));
+            }
+        });
+    }
+
+    /// Starts recording the transaction commits this thread makes.
+    pub fn listen() {
+        HEARD.with(|heard| *heard.borrow_mut() = Some(Vec::new()));
+    }
+
+    /// What this thread's transaction commits changed since `listen`.
+    pub fn take() -> Vec<Heard> {
+        HEARD.with(|heard| heard.borrow_mut().replace(Vec::new()).unwrap_or_default())
+    }
+}

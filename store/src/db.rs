@@ -1,0 +1,325 @@
+//! A database: named stores and typed collections that transactions span.
+
+use std::any::{Any, type_name};
+use std::fmt;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::commit::{Clock, Sequence};
+use crate::engine::Engine;
+use crate::txn::{CutEntry, Locked, Member, TxOptions, run};
+use crate::value::Object;
+use crate::{Collection, Error, Indexed, Result, Snapshot, Store, Transaction};
+
+/// One store or collection of a database.
+struct Entry {
+    name: Arc<str>,
+    /// What it is, for the error when a name is asked for with another type.
+    kind: String,
+    /// The `Arc<Store>` or `Arc<Collection<T>>` handed out.
+    handle: Arc<dyn Any + Send + Sync>,
+    /// The same store, as a commit reaches it.
+    member: Arc<dyn Member>,
+}
+
+/// A database: any number of named schemaless [`Store`]s and typed
+/// [`Collection`]s, and transactions across them.
+///
+/// Each store works as a standalone one does, at the same speed: stores do not
+/// wait for one another. What a database adds is one commit order for all of
+/// them, which gives [`transaction`](Self::transaction)s that read and write
+/// several stores at once, all or nothing, and [`snapshot`](Self::snapshot)s of
+/// all of them at one moment.
+///
+/// ```
+/// use docstore::{Db, Indexed};
+/// use serde_json::json;
+///
+/// #[derive(Indexed, Clone)]
+/// struct Item {
+///     #[index(unique)]
+///     sku: String,
+///     stock: u32,
+/// }
+///
+/// let db = Db::new();
+/// let items = db.collection::<Item>("items")?;
+/// let orders = db.store("orders")?;
+/// items.insert(Item { sku: "tea".into(), stock: 3 }).map_err(docstore::Error::from)?;
+///
+/// db.transaction(|tx| {
+///     let items = tx.collection(&items);
+///     let tea = items.get_unique(Item::sku, "tea")?.expect("in stock");
+///     items.update(tea.id(), Item { stock: tea.stock - 1, ..(*tea).clone() })?;
+///     tx.store(&orders).insert(json!({"sku": "tea", "quantity": 1}))?;
+///     Ok::<_, docstore::Error>(())
+/// })?;
+/// assert_eq!(items.get_unique(Item::sku, "tea")?.map(|tea| tea.stock), Some(2));
+/// assert_eq!(orders.len()?, 1);
+/// # Ok::<(), docstore::Error>(())
+/// ```
+pub struct Db {
+    clock: Arc<Clock>,
+    entries: RwLock<Vec<Entry>>,
+}
+
+impl Db {
+    /// An empty database.
+    pub fn new() -> Db {
+        Db {
+            clock: Arc::new(Clock::default()),
+            entries: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The schemaless store named `name`, made empty if the database has none.
+    ///
+    /// Fails with [`Error::WrongType`] if `name` is a typed collection.
+    pub fn store(&self, name: &str) -> Result<Arc<Store>> {
+        self.get_or_add(name, || Store::in_db(&self.clock))
+    }
+
+    /// The typed collection named `name`, made empty (with `T`'s indexes) if
+    /// the database has none. The name is yours, and stable: the type's Rust
+    /// name is never used.
+    ///
+    /// Fails with [`Error::WrongType`] if `name` holds another type of document.
+    pub fn collection<T: Indexed>(&self, name: &str) -> Result<Arc<Collection<T>>> {
+        self.get_or_add(name, || Collection::in_db(&self.clock))
+    }
+
+    fn get_or_add<H>(&self, name: &str, make: impl FnOnce() -> H) -> Result<Arc<H>>
+    where
+        H: Holds + Send + Sync + 'static,
+    {
+        let find = |entries: &[Entry]| {
+            entries
+                .iter()
+                .find(|entry| &*entry.name == name)
+                .map(|entry| {
+                    Arc::clone(&entry.handle)
+                        .downcast::<H>()
+                        .map_err(|_| Error::WrongType {
+                            name: name.to_owned(),
+                            holds: entry.kind.to_owned(),
+                            asked: type_name::<H>().to_owned(),
+                        })
+                })
+        };
+        if let Some(found) = find(&self.entries.read()) {
+            return found;
+        }
+        let mut entries = self.entries.write();
+        if let Some(found) = find(&entries) {
+            return found;
+        }
+        let handle = Arc::new(make());
+        entries.push(Entry {
+            name: Arc::from(name),
+            kind: H::kind(),
+            handle: Arc::clone(&handle) as Arc<dyn Any + Send + Sync>,
+            member: Arc::new(Handle(Arc::clone(&handle))),
+        });
+        Ok(handle)
+    }
+
+    /// The names of its stores and collections, in the order they were made.
+    pub fn names(&self) -> Vec<String> {
+        self.entries
+            .read()
+            .iter()
+            .map(|entry| entry.name.to_string())
+            .collect()
+    }
+
+    /// Every store's current state at one moment: between two commits of the
+    /// database, never in the middle of one.
+    /// Also returns the sequence number of the last commit it holds.
+    fn cut(&self) -> (Vec<CutEntry>, u64) {
+        let entries = self.entries.read();
+        self.clock.cut(|seq| {
+            let cut = entries
+                .iter()
+                .map(|entry| CutEntry {
+                    address: entry.member.address(),
+                    name: Some(Arc::clone(&entry.name)),
+                    state: entry.member.snapshot_any(),
+                    member: Some(Arc::clone(&entry.member)),
+                })
+                .collect();
+            (cut, seq)
+        })
+    }
+
+    /// Begins an explicit transaction across the database's stores and
+    /// collections, reading all of them as they are now. Reach them with
+    /// [`Transaction::store`] and [`Transaction::collection`], then
+    /// [`commit`](Transaction::commit) it (which returns a conflict rather
+    /// than retrying) or drop it to roll it back.
+    pub fn begin(&self) -> Result<Transaction<'_>> {
+        Ok(Transaction::in_db(Arc::clone(&self.clock), self.cut().0))
+    }
+
+    /// Runs `body` in a transaction across the database and commits it.
+    ///
+    /// `body` may run more than once: after a conflict it runs again on a new
+    /// snapshot, at most [`DEFAULT_RETRIES`](crate::DEFAULT_RETRIES) more
+    /// times, then the conflict is returned. If `body` returns an error nothing
+    /// is committed and the error is returned; if it panics nothing is
+    /// committed and the panic goes on. Returns what `body` returned.
+    pub fn transaction<R, E>(
+        &self,
+        body: impl FnMut(&Transaction<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E>
+    where
+        E: From<Error>,
+    {
+        self.transaction_with(TxOptions::new(), body)
+    }
+
+    /// [`transaction`](Self::transaction) with [`TxOptions`].
+    pub fn transaction_with<R, E>(
+        &self,
+        options: TxOptions,
+        mut body: impl FnMut(&Transaction<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E>
+    where
+        E: From<Error>,
+    {
+        run(options, || self.begin(), |tx| body(tx))
+    }
+
+    /// Every store and collection as it was at one moment (no commit half
+    /// seen), to read at leisure. O(number of stores).
+    pub fn snapshot(&self) -> DbSnapshot {
+        let (cut, seq) = self.cut();
+        DbSnapshot { cut, seq }
+    }
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Db::new()
+    }
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("names", &self.names()).finish()
+    }
+}
+
+/// Every store and collection of a [`Db`] at one moment: see [`Db::snapshot`].
+///
+/// ```
+/// use docstore_core::Db;
+/// use serde_json::json;
+///
+/// let db = Db::new();
+/// let a = db.store("a")?;
+/// let b = db.store("b")?;
+/// db.transaction(|tx| {
+///     tx.store(&a).insert(json!({"n": 1}))?;
+///     tx.store(&b).insert(json!({"n": 1}))
+/// })?;
+/// let snapshot = db.snapshot();
+/// assert_eq!(snapshot.store(&a)?.len() + snapshot.store(&b)?.len(), 2);
+/// assert_eq!(snapshot.seq(), 1);
+/// # Ok::<(), docstore_core::Error>(())
+/// ```
+pub struct DbSnapshot {
+    cut: Vec<CutEntry>,
+    seq: u64,
+}
+
+impl DbSnapshot {
+    /// The sequence number of the last commit it reflects: every commit of
+    /// the database numbered up to this one shows in it, none after. Every
+    /// write, a single-document one or a whole transaction, is one commit.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn find<D: Send + Sync + 'static>(&self, address: usize) -> Result<Snapshot<D>> {
+        let entry = self
+            .cut
+            .iter()
+            .find(|entry| entry.address == address)
+            .ok_or(Error::ForeignStore)?;
+        let state = entry.state.as_ref().map_err(Clone::clone)?;
+        state
+            .downcast_ref()
+            .map(|state| Snapshot::new(Arc::clone(state)))
+            .ok_or(Error::ForeignStore)
+    }
+
+    /// The store as it was. Fails with [`Error::ForeignStore`] if it is not one
+    /// of the database's (or was added after the snapshot).
+    pub fn store(&self, store: &Store) -> Result<Snapshot<Object>> {
+        self.find(store.engine().address())
+    }
+
+    /// The collection as it was.
+    pub fn collection<T: Indexed>(&self, collection: &Collection<T>) -> Result<Snapshot<T>> {
+        self.find(collection.engine().address())
+    }
+}
+
+impl fmt::Debug for DbSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbSnapshot")
+            .field("seq", &self.seq)
+            .field("stores", &self.cut.len())
+            .finish()
+    }
+}
+
+/// A store or collection, as the database reaches its engine.
+trait Holds {
+    type Doc: Send + Sync + 'static;
+    fn engine_of(&self) -> &Engine<Self::Doc>;
+    /// What it is, in an error's words.
+    fn kind() -> String;
+}
+
+impl Holds for Store {
+    type Doc = Object;
+    fn kind() -> String {
+        "schemaless store".to_owned()
+    }
+    fn engine_of(&self) -> &Engine<Object> {
+        self.engine()
+    }
+}
+
+impl<T: Indexed> Holds for Collection<T> {
+    type Doc = T;
+    fn kind() -> String {
+        format!("collection of {}", type_name::<T>())
+    }
+    fn engine_of(&self) -> &Engine<T> {
+        self.engine()
+    }
+}
+
+/// A handed-out store, kept alive by the database, as a commit reaches it.
+struct Handle<H>(Arc<H>);
+
+impl<H: Holds + Send + Sync> Member for Handle<H> {
+    fn address(&self) -> usize {
+        self.0.engine_of().address()
+    }
+
+    fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>> {
+        self.0.engine_of().snapshot_any()
+    }
+
+    fn sequence(&self) -> &Sequence {
+        Member::sequence(self.0.engine_of())
+    }
+
+    fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>> {
+        self.0.engine_of().lock(part)
+    }
+}

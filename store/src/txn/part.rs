@@ -1,0 +1,673 @@
+//! One store's share of a transaction: the snapshot it reads, what it read,
+//! and the writes it buffers; then, at commit, the validation of those reads
+//! against the current state and the new state built from those writes.
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use crate::commit::{Change, Commit, Sequence};
+use crate::engine::{Engine, IndexChange, State, Writer};
+use crate::index::{IndexState, KeySink, Keys};
+use crate::key::describe;
+use crate::keyed;
+use crate::published::Held as HeldReaders;
+use crate::tree::Walk;
+use crate::txn::span::{Described, Span};
+use crate::{Error, Id, Result, Versioned};
+
+/// A store's share of a transaction.
+pub(crate) struct Part<D> {
+    /// The store's name in its database, for errors.
+    name: Option<Arc<str>>,
+    snapshot: Arc<State<D>>,
+    /// Documents read by id and not written, with the record seen (none: absent).
+    reads: BTreeMap<Id, Option<Versioned<D>>>,
+    /// Index queries run: index name and keys.
+    queries: Vec<(String, Span)>,
+    /// Whether every document was read.
+    scanned: bool,
+    /// Documents written, in id order.
+    writes: BTreeMap<Id, Written<D>>,
+}
+
+/// A document the transaction wrote: as the snapshot had it, and as it will be.
+/// Its keys in each index of the snapshot are worked out when it is written, so
+/// that key code (user code, for computed keys) never runs under a lock.
+struct Written<D> {
+    base: Option<Versioned<D>>,
+    base_keys: Vec<Keys>,
+    new: Option<Versioned<D>>,
+    new_keys: Vec<Keys>,
+}
+
+/// Whether two reads of one id saw the same stored version (or both nothing).
+fn same<D>(a: Option<&Versioned<D>>, b: Option<&Versioned<D>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.ptr_eq(b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+impl<D> Part<D> {
+    pub(crate) fn new(snapshot: Arc<State<D>>, name: Option<Arc<str>>) -> Self {
+        Part {
+            name,
+            snapshot,
+            reads: BTreeMap::new(),
+            queries: Vec::new(),
+            scanned: false,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the commit has anything to check or change here.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.reads.is_empty() && self.queries.is_empty() && !self.scanned && self.writes.is_empty()
+    }
+
+    /// Whether the commit changes this store.
+    pub(crate) fn has_writes(&self) -> bool {
+        self.writes
+            .values()
+            .any(|written| written.base.is_some() || written.new.is_some())
+    }
+
+    /// The document as this transaction sees it, recorded as read.
+    pub(crate) fn get(&mut self, id: Id) -> Option<Versioned<D>> {
+        if let Some(written) = self.writes.get(&id) {
+            return written.new.clone();
+        }
+        let seen = self.snapshot.docs.get(&id).cloned();
+        self.reads.entry(id).or_insert_with(|| seen.clone());
+        seen
+    }
+
+    /// The document `id` as this transaction sees it, which must exist and have
+    /// version `expected` when one is given.
+    fn current(&mut self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
+        let current = self.get(id).ok_or(Error::NotFound { id })?;
+        match expected {
+            Some(expected) if expected != current.version() => Err(Error::VersionConflict {
+                id,
+                expected,
+                actual: current.version(),
+            }),
+            _ => Ok(current),
+        }
+    }
+
+    fn keys_of(&self, document: &D) -> Result<Vec<Keys>> {
+        KeySink::with_spare(|sink| {
+            self.snapshot
+                .indexes
+                .iter()
+                .map(|index| index.keys_of(document, sink))
+                .collect()
+        })
+    }
+
+    /// The keys a stored document is indexed under, in each index of the
+    /// snapshot. They could be computed when it was stored, so they can be now.
+    fn stored_keys(&self, stored: &Versioned<D>) -> Vec<Keys> {
+        KeySink::with_spare(|sink| {
+            self.snapshot
+                .indexes
+                .iter()
+                .map(|index| index.keys_of(stored.value(), sink).unwrap_or_default())
+                .collect()
+        })
+    }
+
+    /// The entry of a document this transaction writes, made on its first
+    /// write from `base` (what the snapshot has, and its keys).
+    fn stage(
+        &mut self,
+        id: Id,
+        base: impl FnOnce() -> (Option<Versioned<D>>, Vec<Keys>),
+    ) -> &mut Written<D> {
+        let Part { reads, writes, .. } = self;
+        writes.entry(id).or_insert_with(|| {
+            let (base, base_keys) = base();
+            // Its base stands for the read from now on.
+            reads.remove(&id);
+            Written {
+                base,
+                base_keys,
+                new: None,
+                new_keys: Vec::new(),
+            }
+        })
+    }
+
+    /// Buffers a new document under a fresh id.
+    pub(crate) fn insert(&mut self, id: Id, document: D) -> Result<Versioned<D>> {
+        let new_keys = self.keys_of(&document)?;
+        let record = Versioned::new(id, 1, document);
+        // A fresh id: the snapshot has no document under it.
+        let written = self.stage(id, || (None, Vec::new()));
+        written.new = Some(record.clone());
+        written.new_keys = new_keys;
+        Ok(record)
+    }
+
+    /// Buffers a replacement of document `id`. Its version will be one more
+    /// than the stored one, however often the transaction writes it.
+    pub(crate) fn replace(
+        &mut self,
+        id: Id,
+        expected: Option<u64>,
+        document: D,
+    ) -> Result<Versioned<D>> {
+        let current = self.current(id, expected)?;
+        let new_keys = self.keys_of(&document)?;
+        let first = !self.writes.contains_key(&id);
+        let base_keys = if first {
+            self.stored_keys(&current)
+        } else {
+            Vec::new()
+        };
+        let seen_keys = self
+            .writes
+            .get(&id)
+            .map_or(&base_keys, |written| &written.new_keys);
+        self.check_own_keys(id, seen_keys, &new_keys)?;
+        // Unless the transaction wrote it before, what it sees is the snapshot's.
+        let written = self.stage(id, || (Some(current), base_keys));
+        let version = written.base.as_ref().map_or(0, Versioned::version);
+        let record = Versioned::new(id, version.saturating_add(1), document);
+        written.new = Some(record.clone());
+        written.new_keys = new_keys;
+        Ok(record)
+    }
+
+    /// Fails with [`Error::KeyChanged`] if a document's own key (`#[key]`)
+    /// would change from `seen` to `new`: it is fixed once stored.
+    fn check_own_keys(&self, id: Id, seen: &[Keys], new: &[Keys]) -> Result<()> {
+        for (position, index) in self.snapshot.indexes.iter().enumerate() {
+            if !index.def.own_key {
+                continue;
+            }
+            let (old, new) = (seen.get(position), new.get(position));
+            if old != new
+                && let Some(old) = old
+            {
+                let none = Keys::None;
+                keyed::check_kept(&index.def, id, old, new.unwrap_or(&none))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Buffers the deletion of document `id`; returns it as the transaction saw it.
+    pub(crate) fn delete(&mut self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
+        let current = self.current(id, expected)?;
+        let base_keys = if self.writes.contains_key(&id) {
+            Vec::new()
+        } else {
+            self.stored_keys(&current)
+        };
+        let written = self.stage(id, || (Some(current.clone()), base_keys));
+        written.new = None;
+        written.new_keys = Vec::new();
+        Ok(current)
+    }
+
+    pub(crate) fn index(&self, name: &str) -> Result<&IndexState<D>> {
+        self.snapshot.index(name)
+    }
+
+    /// The documents of an index query as this transaction sees it: the
+    /// snapshot's, less the documents it wrote, plus those it wrote that have a
+    /// key in the span; in key order, ties in id order, each once.
+    pub(crate) fn query(&mut self, name: &str, span: Span) -> Result<Vec<Versioned<D>>> {
+        let position = self
+            .snapshot
+            .indexes
+            .iter()
+            .position(|index| index.name() == name)
+            .ok_or_else(|| Error::IndexNotFound {
+                name: name.to_owned(),
+            })?;
+        let index = &self.snapshot.indexes[position];
+        let docs = &self.snapshot.docs;
+        let (start, end) = span.ranks(&index.entries);
+        let mut walk = Walk::new(index.entries.clone());
+        let mut found = Vec::with_capacity(end - start);
+        for rank in start..end {
+            let Some((entry, document)) = walk.at(rank) else {
+                break;
+            };
+            if self.writes.contains_key(&entry.id) {
+                continue;
+            }
+            if let Some(document) = document.as_ref().or_else(|| docs.get(&entry.id)) {
+                found.push((entry.key.clone(), document.clone()));
+            }
+        }
+        let mut merged = false;
+        for written in self.writes.values() {
+            let (Some(new), Some(keys)) = (&written.new, written.new_keys.get(position)) else {
+                continue;
+            };
+            for key in keys.as_slice() {
+                if span.contains(key.as_bytes()) {
+                    found.push((key.clone(), new.clone()));
+                    merged = true;
+                }
+            }
+        }
+        if merged {
+            found.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.id().cmp(&y.id())));
+        }
+        let mut results: Vec<Versioned<D>> =
+            found.into_iter().map(|(_, document)| document).collect();
+        if index.def.info.multi_key {
+            let mut seen = HashSet::with_capacity(results.len());
+            results.retain(|document| seen.insert(document.id()));
+        }
+        self.queries.push((name.to_owned(), span));
+        Ok(results)
+    }
+
+    /// Every document as this transaction sees it, in id order.
+    pub(crate) fn all(&mut self) -> Vec<Versioned<D>> {
+        self.scanned = true;
+        let mut results = Vec::with_capacity(self.snapshot.docs.len());
+        let mut writes = self.writes.iter().peekable();
+        for (id, document) in self.snapshot.docs.entries() {
+            while let Some((_, written)) = writes.next_if(|(written, _)| *written < id) {
+                results.extend(written.new.clone());
+            }
+            match writes.next_if(|(written, _)| *written == id) {
+                Some((_, written)) => results.extend(written.new.clone()),
+                None => results.push(document.clone()),
+            }
+        }
+        for (_, written) in writes {
+            results.extend(written.new.clone());
+        }
+        results
+    }
+
+    /// How many documents there are as this transaction sees it. Reads the
+    /// whole store, as [`all`](Self::all) does, without listing it.
+    pub(crate) fn len(&mut self) -> usize {
+        self.scanned = true;
+        let (mut added, mut removed) = (0, 0);
+        for written in self.writes.values() {
+            match (&written.base, &written.new) {
+                (None, Some(_)) => added += 1,
+                (Some(_), None) => removed += 1,
+                _ => {}
+            }
+        }
+        self.snapshot.docs.len() + added - removed
+    }
+
+    fn conflict(&self, id: Option<Id>, index: Option<&str>, read: String) -> Error {
+        Error::Conflict {
+            store: self.name.as_deref().map(str::to_owned),
+            id,
+            index: index.map(str::to_owned),
+            read,
+        }
+    }
+
+    /// Fails with [`Error::Conflict`] unless everything this transaction read
+    /// is still what `current` holds: then the transaction can take effect at
+    /// this instant as if it had run alone (serializable).
+    pub(crate) fn validate(&self, current: &State<D>) -> Result<()> {
+        let snapshot = &*self.snapshot;
+        if current.indexes_version() != snapshot.indexes_version() {
+            return Err(self.conflict(
+                None,
+                None,
+                "the indexes (one was created or dropped)".to_owned(),
+            ));
+        }
+        if current.generation() == snapshot.generation() {
+            return Ok(());
+        }
+        let read_ids = self.reads.iter().map(|(id, seen)| (id, seen.as_ref()));
+        let written_ids = self
+            .writes
+            .iter()
+            .map(|(id, written)| (id, written.base.as_ref()));
+        for (id, seen) in read_ids.chain(written_ids) {
+            if !same(current.docs.get(id), seen) {
+                return Err(self.conflict(Some(*id), None, format!("document {id}")));
+            }
+        }
+        for (name, span) in &self.queries {
+            if !same_results(snapshot, current, name, span) {
+                let described = Described { index: name, span };
+                return Err(self.conflict(None, Some(name), described.to_string()));
+            }
+        }
+        if self.scanned {
+            return Err(self.conflict(None, None, "the documents it iterated".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Fails with [`Error::UniqueViolation`] if the writes would give two
+    /// documents one key of a unique index, counting both the current state
+    /// and the transaction's own writes.
+    pub(crate) fn check_unique(&self, current: &State<D>) -> Result<()> {
+        for (position, index) in current.indexes.iter().enumerate() {
+            if !index.def.info.unique {
+                continue;
+            }
+            let mut keys: Vec<_> = self
+                .writes
+                .iter()
+                .filter(|(_, written)| written.new.is_some())
+                .filter_map(|(id, written)| Some((written.new_keys.get(position)?, *id)))
+                .flat_map(|(keys, id)| keys.as_slice().iter().map(move |key| (key, id)))
+                .collect();
+            keys.sort_unstable();
+            let violation = |key: &crate::key::KeyBytes, existing: Id| Error::UniqueViolation {
+                index: index.name().to_owned(),
+                key: describe(key.as_bytes()),
+                existing,
+            };
+            if let Some(pair) = keys.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+                return Err(violation(pair[0].0, pair[0].1));
+            }
+            for (key, id) in keys {
+                let start = index.entries.rank_by(|entry| entry.key < *key);
+                let holders = (start..).map_while(|rank| {
+                    index
+                        .entries
+                        .nth(rank)
+                        .filter(|(entry, _)| entry.key == *key)
+                        .map(|(entry, _)| entry.id)
+                });
+                for holder in holders {
+                    // A document this transaction writes holds the key after
+                    // it only if listed above.
+                    if holder != id && !self.writes.contains_key(&holder) {
+                        return Err(violation(key, holder));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How many documents this transaction writes here.
+    pub(crate) fn write_count(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Lets go of the snapshot, so that the current state, if nobody else
+    /// holds it, can be changed in place.
+    pub(crate) fn release_snapshot(&mut self) {
+        self.snapshot = Arc::new(State::empty());
+    }
+
+    /// The state after this transaction's writes, built on a private copy of
+    /// `current` (which readers go on reading meanwhile), and what changed.
+    pub(crate) fn build(&mut self, current: &Arc<State<D>>, halfway: &dyn Fn()) -> Built<D> {
+        let mut next = (**current).clone();
+        let changes = self.apply_to(&mut next, halfway);
+        Built {
+            state: Arc::new(next),
+            changes,
+        }
+    }
+
+    /// Applies this transaction's writes to `next`; returns what changed.
+    pub(crate) fn apply_to(&mut self, next: &mut State<D>, halfway: &dyn Fn()) -> Vec<Change<D>> {
+        let mut changes = Vec::with_capacity(self.writes.len());
+        let half = self.writes.len() / 2;
+        for (done, (id, written)) in std::mem::take(&mut self.writes).into_iter().enumerate() {
+            if done == half {
+                halfway();
+            }
+            let Written {
+                base,
+                mut base_keys,
+                new,
+                mut new_keys,
+            } = written;
+            if base.is_none() && new.is_none() {
+                continue;
+            }
+            let count = next.indexes.len();
+            base_keys.resize(count, Keys::None);
+            new_keys.resize(count, Keys::None);
+            let index_changes = base_keys
+                .into_iter()
+                .zip(new_keys)
+                .map(|(old, new)| IndexChange::between(old, new))
+                .collect();
+            match &new {
+                Some(record) => {
+                    next.docs.insert(id, record.clone());
+                }
+                None => {
+                    next.docs.remove(&id);
+                }
+            }
+            next.apply(id, new.as_ref(), index_changes);
+            changes.push(Change { id, old: base, new });
+        }
+        changes
+    }
+}
+
+/// A store's state after a transaction, and what the transaction changed.
+pub(crate) struct Built<D> {
+    state: Arc<State<D>>,
+    changes: Vec<Change<D>>,
+}
+
+/// Whether an index query returns the same entries with the same stored
+/// versions in two states.
+fn same_results<D>(before: &State<D>, now: &State<D>, name: &str, span: &Span) -> bool {
+    let (Ok(a), Ok(b)) = (before.index(name), now.index(name)) else {
+        return false;
+    };
+    let (start_a, end_a) = span.ranks(&a.entries);
+    let (start_b, end_b) = span.ranks(&b.entries);
+    if end_a - start_a != end_b - start_b {
+        return false;
+    }
+    let mut walk_a = Walk::new(a.entries.clone());
+    let mut walk_b = Walk::new(b.entries.clone());
+    (start_a..end_a)
+        .zip(start_b..end_b)
+        .all(
+            |(rank_a, rank_b)| match (walk_a.at(rank_a), walk_b.at(rank_b)) {
+                (Some((entry_a, doc_a)), Some((entry_b, doc_b))) => {
+                    entry_a == entry_b
+                        && same(
+                            doc_a.as_ref().or_else(|| before.docs.get(&entry_a.id)),
+                            doc_b.as_ref().or_else(|| now.docs.get(&entry_b.id)),
+                        )
+                }
+                _ => false,
+            },
+        )
+}
+
+/// A store as a transaction's commit sees it, whatever its document type.
+pub(crate) trait Member: Send + Sync {
+    /// What identifies the store within a transaction.
+    fn address(&self) -> usize;
+    /// The current state, as an `Arc<State<D>>`.
+    fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>>;
+    fn sequence(&self) -> &Sequence;
+    /// Takes the writer lock for the commit of `part` (a `Part<D>`).
+    fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>>;
+}
+
+impl<D: Send + Sync + 'static> Member for Engine<D> {
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>> {
+        Ok(Box::new(self.snapshot()?))
+    }
+
+    fn sequence(&self) -> &Sequence {
+        Engine::sequence(self)
+    }
+
+    fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>> {
+        let part = part.downcast_mut::<Part<D>>()?;
+        Some(Box::new(Held {
+            part,
+            writer: self.lock_writer(),
+            sequence: self.sequence(),
+            next: None,
+            in_place: false,
+            readers: None,
+            replaced: None,
+            done: None,
+        }))
+    }
+}
+
+/// One store's part of a commit, with its writer lock held.
+pub(crate) trait Locked<'s> {
+    /// Checks that the store is open and what the transaction read is current.
+    fn validate(&self) -> Result<()>;
+    /// Checks the unique indexes.
+    fn check(&self) -> Result<()>;
+    /// Builds the new state on a private copy, calling `halfway` midway; or,
+    /// if the commit is `small`, readies the writes to be applied in place.
+    fn build(&mut self, small: bool, halfway: &dyn Fn());
+    /// Holds the readers' slots, so that every store of the commit can change
+    /// before any reader sees one.
+    fn hold_readers(&mut self);
+    /// Publishes the new state as part of commit `seq`; readers see it when
+    /// [`release_readers`](Self::release_readers) lets them.
+    fn install(&mut self, seq: u64);
+    fn release_readers(&mut self);
+    /// Lets the lock go; returns what must run after every lock is released.
+    fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's>;
+}
+
+struct Held<'s, D> {
+    part: &'s mut Part<D>,
+    writer: Writer<'s, D>,
+    sequence: &'s Sequence,
+    /// The new state, when built on a private copy.
+    next: Option<Built<D>>,
+    /// Whether the writes are applied in place instead, under the readers' slots.
+    in_place: bool,
+    readers: Option<HeldReaders<'s, State<D>>>,
+    /// The state replaced, when a new one was built: freed after unlocking.
+    replaced: Option<Arc<State<D>>>,
+    /// The commit made, once published.
+    done: Option<Commit<D>>,
+}
+
+impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
+    fn validate(&self) -> Result<()> {
+        if self.writer.is_closed() {
+            return Err(Error::Closed);
+        }
+        self.part.validate(self.writer.state())
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.part.has_writes() {
+            self.part.check_unique(self.writer.state())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn build(&mut self, small: bool, halfway: &dyn Fn()) {
+        if !self.part.has_writes() {
+            return;
+        }
+        if small {
+            halfway();
+            self.part.release_snapshot();
+            self.in_place = true;
+        } else {
+            self.next = Some(self.part.build(self.writer.state(), halfway));
+        }
+    }
+
+    fn hold_readers(&mut self) {
+        if self.next.is_some() || self.in_place {
+            self.readers = Some(self.writer.hold_readers());
+        }
+    }
+
+    fn install(&mut self, seq: u64) {
+        let Some(readers) = self.readers.as_mut() else {
+            return;
+        };
+        let changes = if let Some(Built { state, changes }) = self.next.take() {
+            self.replaced = Some(self.writer.install(readers, state));
+            changes
+        } else if self.in_place {
+            let part = &mut *self.part;
+            self.writer
+                .change(readers, |state| part.apply_to(state, &|| {}))
+        } else {
+            return;
+        };
+        self.writer
+            .record_writes(changes.iter().map(|change| change.id));
+        self.done = Some(Commit { seq, changes });
+    }
+
+    fn release_readers(&mut self) {
+        self.readers = None;
+    }
+
+    fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's> {
+        let Held {
+            writer,
+            sequence,
+            done,
+            replaced,
+            readers,
+            ..
+        } = *self;
+        drop(readers);
+        drop(writer);
+        Box::new(move || {
+            if let Some(commit) = done {
+                sequence.committed(commit);
+            }
+            drop(replaced);
+        })
+    }
+}
+
+/// A store's share of a transaction, whatever its document type.
+pub(crate) trait AnyPart: Send {
+    fn has_writes(&self) -> bool;
+    fn write_count(&self) -> usize;
+    fn is_idle(&self) -> bool;
+    fn as_any(&mut self) -> &mut (dyn Any + Send);
+}
+
+impl<D: Send + Sync + 'static> AnyPart for Part<D> {
+    fn has_writes(&self) -> bool {
+        Part::has_writes(self)
+    }
+
+    fn write_count(&self) -> usize {
+        Part::write_count(self)
+    }
+
+    fn is_idle(&self) -> bool {
+        Part::is_idle(self)
+    }
+
+    fn as_any(&mut self) -> &mut (dyn Any + Send) {
+        self
+    }
+}
