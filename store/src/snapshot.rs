@@ -328,6 +328,36 @@ pub(crate) fn span<D, K: ?Sized>(
     range: &impl KeyRange<K>,
     leading: Option<(&[u8], usize)>,
 ) -> Result<(usize, usize)> {
+    let (start_bound, end_bound) = bounds(index, range, leading)?;
+    let entries = &index.entries;
+    // A key that starts with a bound's bytes extends it (self-delimiting fields
+    // make that exact): an inclusive end and an exclusive start cover those too.
+    let at_or_extending = |key: &[u8], bound: &[u8]| key <= bound || key.starts_with(bound);
+    let start = match &start_bound {
+        Bound::Included(start_key) => entries.rank_by(|e| e.key.as_bytes() < start_key.as_slice()),
+        Bound::Excluded(start_key) => {
+            entries.rank_by(|e| at_or_extending(e.key.as_bytes(), start_key))
+        }
+        Bound::Unbounded => 0,
+    };
+    let end = match &end_bound {
+        Bound::Included(end_key) => entries.rank_by(|e| at_or_extending(e.key.as_bytes(), end_key)),
+        Bound::Excluded(end_key) => entries.rank_by(|e| e.key.as_bytes() < end_key.as_slice()),
+        Bound::Unbounded => entries.len(),
+    };
+    Ok((start, end.max(start)))
+}
+
+/// One end of a range of encoded keys.
+pub(crate) type EncodedBound = Bound<Vec<u8>>;
+
+/// The encoded bounds of a range query, checked against the index: what
+/// [`span`] ranks, and what a transaction keeps to run the query again.
+pub(crate) fn bounds<D, K: ?Sized>(
+    index: &IndexState<D>,
+    range: &impl KeyRange<K>,
+    leading: Option<(&[u8], usize)>,
+) -> Result<(EncodedBound, EncodedBound)> {
     let mut start_key = KeyWriter::new();
     let mut end_key = KeyWriter::new();
     let (start_bound, end_bound) = range.write_bounds(&mut start_key, &mut end_key);
@@ -352,21 +382,11 @@ pub(crate) fn span<D, K: ?Sized>(
             (start_key, start_bound, end_key, end_bound)
         }
     };
-    let entries = &index.entries;
-    // A key that starts with a bound's bytes extends it (self-delimiting fields
-    // make that exact): an inclusive end and an exclusive start cover those too.
-    let at_or_extending = |key: &[u8], bound: &[u8]| key <= bound || key.starts_with(bound);
-    let start = match start_bound {
-        Bound::Included(()) => entries.rank_by(|e| e.key.as_bytes() < start_key.as_slice()),
-        Bound::Excluded(()) => entries.rank_by(|e| at_or_extending(e.key.as_bytes(), &start_key)),
-        Bound::Unbounded => 0,
-    };
-    let end = match end_bound {
-        Bound::Included(()) => entries.rank_by(|e| at_or_extending(e.key.as_bytes(), &end_key)),
-        Bound::Excluded(()) => entries.rank_by(|e| e.key.as_bytes() < end_key.as_slice()),
-        Bound::Unbounded => entries.len(),
-    };
-    Ok((start, end.max(start)))
+    let with_key = |bound: Bound<()>, key: Vec<u8>| bound.map(|()| key);
+    Ok((
+        with_key(start_bound, start_key),
+        with_key(end_bound, end_key),
+    ))
 }
 
 /// Encodes a query key and checks it against the index.
