@@ -222,3 +222,66 @@ fn a_build_racing_close_answers_closed_and_the_store_stays_closed() -> Result<()
     assert!(matches!(result, Err(Error::Closed)), "{result:?}");
     Ok(())
 }
+
+/// The keying work an index build over items' skus and quantities does on its
+/// own thread, with `meanwhile` run while the build is paused after its first
+/// pass.
+fn build_work(
+    store: &Arc<Store>,
+    reached: &mpsc::Receiver<()>,
+    go: &mpsc::Sender<()>,
+    meanwhile: impl FnOnce(),
+) -> u64 {
+    let builder = {
+        let store = Arc::clone(store);
+        thread::spawn(move || {
+            Store::key_work_for_tests();
+            let built = store.create_index_with(
+                "by_item",
+                ["items.sku", "items.qty"],
+                IndexOptions::new().multi_key(),
+            );
+            (built, Store::key_work_for_tests())
+        })
+    };
+    reached.recv().expect("the build reached its pause");
+    meanwhile();
+    go.send(()).expect("resume the build");
+    let (built, work) = builder.join().expect("the build thread");
+    assert_eq!(built, Ok(()));
+    work
+}
+
+#[test]
+fn a_transaction_committed_during_a_build_is_caught_up_not_rebuilt() -> Result<(), Error> {
+    let (store, reached, go) = paused_store();
+    let store = Arc::new(store);
+    let mut ids = Vec::new();
+    for n in 0..1_000 {
+        let items = json!([{"sku": format!("a{n}"), "qty": 1}, {"sku": format!("b{n}"), "qty": 2}]);
+        ids.push(store.insert(json!({"n": n, "items": items}))?);
+    }
+    let quiet = build_work(&store, &reached, &go, || {});
+    store.drop_index("by_item")?;
+
+    let busy = build_work(&store, &reached, &go, || {
+        let committed = store.transaction(|tx| {
+            for id in &ids[..10] {
+                tx.update(*id, json!({"items": [{"sku": "moved", "qty": 3}]}))?;
+            }
+            tx.delete(ids[10])?;
+            tx.insert(json!({"items": [{"sku": "new", "qty": 4}]}))
+        });
+        assert!(committed.is_ok());
+    });
+    // Catching up keys the 12 documents the transaction wrote, old and new
+    // versions; a rebuild would key all 1,000 again.
+    assert!(busy > quiet, "the build caught up: {busy} vs {quiet}");
+    assert!(busy < quiet + quiet / 10, "no rebuild: {busy} vs {quiet}");
+    assert!(store.verify()?.is_empty());
+    assert_eq!(store.lookup("by_item", ("moved", 3))?.count(), 10);
+    assert_eq!(store.lookup("by_item", ("new", 4))?.count(), 1);
+    assert_eq!(store.prefix("by_item", "a10")?.count(), 0);
+    assert_eq!(store.prefix("by_item", "a11")?.count(), 1);
+    Ok(())
+}

@@ -212,11 +212,11 @@ pub(crate) struct Engine<D> {
     /// What readers read: the state as of the last write.
     published: Published<State<D>>,
     closed: AtomicBool,
-    /// Where commits take their sequence numbers (see `commit`).
-    sequence: Sequence,
     /// Runs in each index build before each round of catching up.
     #[cfg(feature = "testing")]
     build_hook: Mutex<Option<index_build::BuildHook>>,
+    /// Where commits take their sequence numbers (see `commit`).
+    sequence: Sequence,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -263,9 +263,9 @@ impl<D> Engine<D> {
                 builds: WriteLog::default(),
             }),
             closed: AtomicBool::new(closed),
-            sequence,
             #[cfg(feature = "testing")]
             build_hook: Mutex::new(None),
+            sequence,
         }
     }
 
@@ -819,10 +819,13 @@ impl<'e, D> Writer<'e, D> {
         std::mem::replace(&mut self.inner.state, next)
     }
 
-    /// Notes that the commit wrote document `id`, having moved the state's
-    /// generation on by one for it: an index being built catches up with it.
-    pub(crate) fn record_write(&mut self, id: Id) {
-        self.inner.builds.record(id);
+    /// Notes the documents a commit wrote, one per step of the state's
+    /// generation and in the order they were applied, so that an index build
+    /// running meanwhile catches up with them (see `index_build`).
+    pub(crate) fn record_writes(&mut self, ids: impl IntoIterator<Item = Id>) {
+        for id in ids {
+            self.inner.builds.record(id);
+        }
     }
 
     /// Changes the current state in place and publishes it through `readers`

@@ -617,11 +617,8 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         } else {
             return;
         };
-        // Each change moved the generation on by one, in this order: an index
-        // being built catches up with them.
-        for change in &changes {
-            self.writer.record_write(change.id);
-        }
+        self.writer
+            .record_writes(changes.iter().map(|change| change.id));
         self.done = Some(Commit { seq, changes });
     }
 
