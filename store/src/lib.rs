@@ -48,6 +48,7 @@ mod error;
 mod expiry;
 mod export;
 mod feed;
+mod field_keys;
 mod id;
 mod index;
 mod inline_bytes;

@@ -641,6 +641,8 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         } else {
             return;
         };
+        self.writer
+            .record_writes(changes.iter().map(|change| change.id));
         self.done = Some(Commit {
             seq,
             prev,
