@@ -164,10 +164,6 @@ impl<D> Commit<D> {
 
 /// One document's change: `old` is none for an insert, `new` none for a delete.
 pub(crate) struct Change<D> {
-    #[cfg_attr(
-        not(feature = "testing"),
-        expect(dead_code, reason = "the durable log, which comes next, writes it")
-    )]
     pub(crate) id: Id,
     pub(crate) old: Option<Versioned<D>>,
     pub(crate) new: Option<Versioned<D>>,
