@@ -139,6 +139,9 @@ pub enum CommitStage {
     /// With every touched store's writer lock held, its reads validated and
     /// its unique keys and versions checked; before the new state is built.
     Validated,
+    /// Halfway through building the new state of a store (after half its
+    /// changed documents), with the writer locks held and nothing published.
+    Building,
     /// The new state is built on a private copy; before it is published.
     Built,
 }

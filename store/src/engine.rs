@@ -23,10 +23,13 @@
 //!   always agree, and every single-document operation is linearizable.
 //!
 //! Callers' closures (read-modify-write, filters, computed keys) never run under
-//! a lock, so a panicking closure leaves the store as it was. What comes next fits the same
-//! shape: a multi-document transaction is a batch of checked changes applied in
-//! one write section (snapshot isolation comes free from the persistent state),
-//! and change subscriptions are fed from the write section after it commits.
+//! a lock, so a panicking closure leaves the store as it was.
+//!
+//! Every write ends in one commit step (see `commit`): it takes its sequence
+//! number and publishes, as one step. A multi-document transaction (see `txn`)
+//! builds on the same pieces: it validates what it read under the writer lock
+//! (`Writer`), builds its new state on a private copy of the current one, and
+//! swaps it in, so readers wait for pointer swaps only, however large it is.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +40,7 @@ use crate::commit::{Clock, Sequence};
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
-use crate::published::Published;
+use crate::published::{Held, Published};
 use crate::tree::Tree;
 use crate::{Error, Id, Result, Versioned};
 
@@ -757,7 +760,7 @@ pub(crate) struct Writer<'e, D> {
     inner: MutexGuard<'e, Inner<D>>,
 }
 
-impl<D> Writer<'_, D> {
+impl<'e, D> Writer<'e, D> {
     /// The current state.
     pub(crate) fn state(&self) -> &Arc<State<D>> {
         &self.inner.state
@@ -767,11 +770,21 @@ impl<D> Writer<'_, D> {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Publishes `next` in place of the current state, which it returns so
-    /// that its destructors run after the locks are released. Holds the
-    /// readers' slots only for the pointer swap, however large the change.
-    pub(crate) fn install(&mut self, next: Arc<State<D>>) -> Arc<State<D>> {
-        self.published.set(&next);
+    /// Holds the readers' slots, for [`install`](Self::install).
+    pub(crate) fn hold_readers(&self) -> Held<'e, State<D>> {
+        self.published.hold()
+    }
+
+    /// Publishes `next` through `readers` (this store's slots, held) in place
+    /// of the current state, which it returns so that its destructors run after
+    /// the locks are released. The slots are held only for pointer swaps,
+    /// however large the change.
+    pub(crate) fn install(
+        &mut self,
+        readers: &mut Held<'e, State<D>>,
+        next: Arc<State<D>>,
+    ) -> Arc<State<D>> {
+        readers.set(&next);
         std::mem::replace(&mut self.inner.state, next)
     }
 }

@@ -71,8 +71,28 @@ impl<T> Published<T> {
 
     /// Publishes `next` in place of the current value.
     pub(crate) fn set(&self, next: &Arc<T>) {
-        for mut slot in self.lock_all() {
-            *slot = Some(Arc::clone(next));
+        self.hold().set(next);
+    }
+
+    /// Holds every slot, so that values published in several places (the
+    /// stores of one transaction) can all change before any reader sees one.
+    pub(crate) fn hold(&self) -> Held<'_, T> {
+        Held {
+            slots: self.lock_all(),
+        }
+    }
+}
+
+/// Every slot of a [`Published`], held by a writer.
+pub(crate) struct Held<'a, T> {
+    slots: [RwLockWriteGuard<'a, Option<Arc<T>>>; SLOTS],
+}
+
+impl<T> Held<'_, T> {
+    /// Publishes `next`; readers see it once the slots are let go.
+    pub(crate) fn set(&mut self, next: &Arc<T>) {
+        for slot in &mut self.slots {
+            **slot = Some(Arc::clone(next));
         }
     }
 }

@@ -355,14 +355,26 @@ impl<'a> Transaction<'a> {
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Validated);
+        #[cfg(feature = "testing")]
+        let halfway = || pause(CommitStage::Building);
+        #[cfg(not(feature = "testing"))]
+        let halfway = || {};
         for lock in &mut locks {
-            lock.build();
+            lock.build(&halfway);
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Built);
+        // Every store changes before readers of any of them see one change:
+        // whoever sees the transaction in one store sees it in all.
         sequence.commit(|seq| {
             for lock in &mut locks {
+                lock.hold_readers();
+            }
+            for lock in &mut locks {
                 lock.install(seq);
+            }
+            for lock in &mut locks {
+                lock.release_readers();
             }
         });
         let after: Vec<_> = locks.into_iter().map(|lock| lock.unlock()).collect();

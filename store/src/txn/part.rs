@@ -10,6 +10,7 @@ use crate::commit::{Change, Commit, Sequence};
 use crate::engine::{Engine, IndexChange, State, Writer};
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::published::Held as HeldReaders;
 use crate::tree::Walk;
 use crate::txn::span::{Described, Span};
 use crate::{Error, Id, Result, Versioned};
@@ -341,10 +342,14 @@ impl<D> Part<D> {
 
     /// The state after this transaction's writes, built on a private copy of
     /// `current` (which readers go on reading meanwhile), and what changed.
-    pub(crate) fn build(&mut self, current: &Arc<State<D>>) -> Built<D> {
+    pub(crate) fn build(&mut self, current: &Arc<State<D>>, halfway: &dyn Fn()) -> Built<D> {
         let mut next = (**current).clone();
         let mut changes = Vec::with_capacity(self.writes.len());
-        for (id, written) in std::mem::take(&mut self.writes) {
+        let half = self.writes.len() / 2;
+        for (done, (id, written)) in std::mem::take(&mut self.writes).into_iter().enumerate() {
+            if done == half {
+                halfway();
+            }
             let Written {
                 base,
                 mut base_keys,
@@ -446,6 +451,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             writer: self.lock_writer(),
             sequence: self.sequence(),
             next: None,
+            readers: None,
             done: None,
         }))
     }
@@ -457,10 +463,15 @@ pub(crate) trait Locked<'s> {
     fn validate(&self) -> Result<()>;
     /// Checks the unique indexes.
     fn check(&self) -> Result<()>;
-    /// Builds the new state on a private copy.
-    fn build(&mut self);
-    /// Publishes the new state as part of commit `seq`.
+    /// Builds the new state on a private copy; calls `halfway` midway.
+    fn build(&mut self, halfway: &dyn Fn());
+    /// Holds the readers' slots, so that every store of the commit can change
+    /// before any reader sees one.
+    fn hold_readers(&mut self);
+    /// Publishes the new state as part of commit `seq`; readers see it when
+    /// [`release_readers`](Self::release_readers) lets them.
     fn install(&mut self, seq: u64);
+    fn release_readers(&mut self);
     /// Lets the lock go; returns what must run after every lock is released.
     fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's>;
 }
@@ -470,6 +481,7 @@ struct Held<'s, D> {
     writer: Writer<'s, D>,
     sequence: &'s Sequence,
     next: Option<Built<D>>,
+    readers: Option<HeldReaders<'s, State<D>>>,
     /// The state replaced and the commit made, once published.
     done: Option<(Arc<State<D>>, Commit<D>)>,
 }
@@ -490,17 +502,29 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
     }
 
-    fn build(&mut self) {
+    fn build(&mut self, halfway: &dyn Fn()) {
         if self.part.has_writes() {
-            self.next = Some(self.part.build(self.writer.state()));
+            self.next = Some(self.part.build(self.writer.state(), halfway));
+        }
+    }
+
+    fn hold_readers(&mut self) {
+        if self.next.is_some() {
+            self.readers = Some(self.writer.hold_readers());
         }
     }
 
     fn install(&mut self, seq: u64) {
-        if let Some(Built { state, changes }) = self.next.take() {
-            let old = self.writer.install(state);
+        if let (Some(Built { state, changes }), Some(readers)) =
+            (self.next.take(), self.readers.as_mut())
+        {
+            let old = self.writer.install(readers, state);
             self.done = Some((old, Commit { seq, changes }));
         }
+    }
+
+    fn release_readers(&mut self) {
+        self.readers = None;
     }
 
     fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's> {
