@@ -47,9 +47,10 @@
 //! `workload-K` per use) and run their transactions as the database's, while a
 //! thread of its own writes to another store of that database throughout,
 //! plain updates and two-document transactions in turn, pausing
-//! `BACKGROUND_PAUSE` after each (about ten thousand writes a second: enough
-//! to show any lock or gate the stores share, without taking a core from the
-//! phases on a two-core machine). The lines then name the system `NAME-db`.
+//! `BACKGROUND_PAUSE` after each (a few thousand writes a second: enough to
+//! show any lock or gate the stores share, without taking a core from the
+//! phases on a two-core machine; it prints how many it made, on stderr). The
+//! lines then name the system `NAME-db`.
 
 mod baseline;
 mod baseline_typed;
