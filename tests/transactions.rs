@@ -8,6 +8,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use docstore::{Db, Document, Error, IndexOptions, Indexed, Store, TxOptions, commit_testing};
 use serde_json::{Value, json};
 
+const fn assert_send_sync<T: Send + Sync>() {}
+const fn assert_send<T: Send>() {}
+const _: () = assert_send_sync::<Db>();
+const _: () = assert_send_sync::<docstore::DbSnapshot>();
+const _: () = assert_send::<docstore::Transaction<'static>>();
+
 fn n(doc: &Document) -> i64 {
     doc.get("n").and_then(|v| v.as_i64()).unwrap()
 }
@@ -484,4 +490,67 @@ fn one_transaction_spans_typed_collections_and_a_schemaless_store() {
         .unwrap()
         .map(|d| d.value().to_value())
         .collect();
+}
+
+#[test]
+fn concurrent_transactions_lose_no_update_and_are_seen_whole_across_stores() {
+    const THREADS: usize = 4;
+    const MOVES: i64 = 200;
+    let db = Db::new();
+    let from = db.store("from").unwrap();
+    let to = db.store("to").unwrap();
+    let a = from.insert(json!({"n": 10_000})).unwrap();
+    let b = to.insert(json!({"n": 0})).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let movers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..MOVES {
+                        db.transaction_with(TxOptions::new().retries(u32::MAX), |tx| {
+                            let (f, t) = (tx.store(&from), tx.store(&to));
+                            let (x, y) = (n(&f.get(a)?), n(&t.get(b)?));
+                            f.update(a, json!({"n": x - 1}))?;
+                            t.update(b, json!({"n": y + 1}))
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        let watcher = s.spawn(|| {
+            let mut looks = 0_u64;
+            loop {
+                let last = done.load(std::sync::atomic::Ordering::Acquire);
+                // Both stores as of one moment: never one move half seen.
+                let snapshot = db.snapshot();
+                let x = n(&snapshot.store(&from).unwrap().get(a).unwrap());
+                let y = n(&snapshot.store(&to).unwrap().get(b).unwrap());
+                assert_eq!(x + y, 10_000);
+                // Inside a transaction too.
+                db.transaction(|tx| {
+                    let x = n(&tx.store(&from).get(a)?);
+                    let y = n(&tx.store(&to).get(b)?);
+                    assert_eq!(x + y, 10_000);
+                    Ok::<_, Error>(())
+                })
+                .unwrap();
+                looks += 1;
+                if last {
+                    break looks;
+                }
+            }
+        });
+        for mover in movers {
+            mover.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        watcher.join().unwrap();
+    });
+    let moved = THREADS as i64 * MOVES;
+    assert_eq!(n(&from.get(a).unwrap()), 10_000 - moved);
+    assert_eq!(n(&to.get(b).unwrap()), moved);
+    // One version per transaction, none lost.
+    assert_eq!(to.get(b).unwrap().version(), moved as u64 + 1);
+    assert_eq!(db.snapshot().seq(), 2 + moved as u64);
 }

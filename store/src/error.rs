@@ -103,7 +103,7 @@ pub enum Error {
     WrongType {
         /// The name.
         name: String,
-        /// What it holds.
+        /// What it holds ("schemaless store", "collection of app::User").
         holds: String,
         /// What was asked for.
         asked: String,

@@ -8,6 +8,8 @@
 //!   run time and queried by index name.
 //! - [`Collection<T>`] holds typed structs as themselves, indexed as their
 //!   `#[derive(Indexed)]` declares and queried through handles the compiler checks.
+//! - [`Db`] holds named stores and collections, with serializable
+//!   [`Transaction`]s across them (and across one store: `store.transaction`).
 //!
 //! Both run on one engine: persistent B+trees behind a read-write lock, so reads
 //! never block each other, every single-document write is atomic and

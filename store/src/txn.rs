@@ -23,11 +23,16 @@
 //! make it fail.
 //!
 //! Then unique indexes are checked against the current state and its own
-//! writes, the new state of each store is built on a private copy (readers go
-//! on reading the old one, however large the transaction), and every store is
-//! published in one step, under one sequence number. Index keys of the
-//! written documents were computed when they were written, so a computed key
-//! that panics does so before anything is locked.
+//! writes, and every store is published in one step, under one sequence
+//! number, with the readers' slots of all of them held across the swap (so a
+//! reader who sees the transaction in one store sees it in all). A
+//! transaction that changes more than a few documents gets the new state of
+//! each store built on a private copy first, while readers go on reading the
+//! old one, so however large it is they wait for pointer swaps only; a few
+//! changes are applied in place under the slots, as a single write is, which
+//! costs less than copying the shared nodes. Index keys of the written
+//! documents were computed when they were written, so a computed key that
+//! panics does so before anything is locked.
 //!
 //! [`Db`]: crate::Db
 
@@ -60,6 +65,13 @@ use span::Span;
 /// How many times a transaction closure is run again after a conflict, unless
 /// [`TxOptions::retries`] says otherwise.
 pub const DEFAULT_RETRIES: u32 = 16;
+
+/// How many documents a commit may change and still be applied in place, with
+/// readers of its stores waiting for it, as they do for a single write; above
+/// this its stores' new states are built on private copies while readers go
+/// on, since the wait would grow with the commit. Below it, copying the nodes
+/// readers share would cost more than the wait.
+const IN_PLACE_MAX: usize = 8;
 
 /// Options of a transaction run as a closure.
 ///
@@ -345,6 +357,7 @@ impl<'a> Transaction<'a> {
         let Some(sequence) = members.first().map(|member| member.sequence()) else {
             return Ok(());
         };
+        let written: usize = touched.iter().map(|(_, part)| part.write_count()).sum();
         // In address order, the one order every commit takes locks in.
         let mut locks: Vec<Box<dyn Locked<'_> + '_>> = Vec::with_capacity(members.len());
         for ((_, part), member) in touched.iter_mut().zip(&members) {
@@ -363,7 +376,7 @@ impl<'a> Transaction<'a> {
         #[cfg(not(feature = "testing"))]
         let halfway = || {};
         for lock in &mut locks {
-            lock.build(&halfway);
+            lock.build(written <= IN_PLACE_MAX, &halfway);
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Built);
@@ -491,10 +504,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 
     fn insert(&self, document: D) -> Result<Versioned<D>> {
-        // Touch the store first, so a foreign one fails before taking an id.
-        self.with(|_| Ok(()))?;
-        let id = self.engine.next_id();
-        self.with(|part| part.insert(id, document))
+        self.with(|part| part.insert(self.engine.next_id(), document))
     }
 
     fn replace(&self, id: Id, expected: Option<u64>, document: D) -> Result<u64> {
@@ -639,6 +649,10 @@ impl TxStore<'_> {
     }
 
     /// Buffers a new document; returns the id it has from now on.
+    ///
+    /// Ids follow the order of inserts, not of commits: a document inserted
+    /// here sorts before one another writer inserts later, even if this
+    /// transaction commits after it.
     pub fn insert(&self, document: Value) -> Result<Id> {
         let document = to_object(document)?;
         self.view.insert(document).map(|record| record.id())

@@ -358,14 +358,9 @@ impl<D> Part<D> {
         Ok(())
     }
 
-    /// How many documents a transaction may change in one store and still be
-    /// applied in place, with readers of the store waiting for it; above this
-    /// its new state is built on a private copy while readers go on.
-    pub(crate) const IN_PLACE_MAX: usize = 8;
-
-    /// Whether the changes are few enough to apply in place.
-    pub(crate) fn is_small(&self) -> bool {
-        self.writes.len() <= Self::IN_PLACE_MAX
+    /// How many documents this transaction writes here.
+    pub(crate) fn write_count(&self) -> usize {
+        self.writes.len()
     }
 
     /// Lets go of the snapshot, so that the current state, if nobody else
@@ -505,8 +500,9 @@ pub(crate) trait Locked<'s> {
     fn validate(&self) -> Result<()>;
     /// Checks the unique indexes.
     fn check(&self) -> Result<()>;
-    /// Builds the new state on a private copy; calls `halfway` midway.
-    fn build(&mut self, halfway: &dyn Fn());
+    /// Builds the new state on a private copy, calling `halfway` midway; or,
+    /// if the commit is `small`, readies the writes to be applied in place.
+    fn build(&mut self, small: bool, halfway: &dyn Fn());
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
@@ -549,11 +545,11 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
     }
 
-    fn build(&mut self, halfway: &dyn Fn()) {
+    fn build(&mut self, small: bool, halfway: &dyn Fn()) {
         if !self.part.has_writes() {
             return;
         }
-        if self.part.is_small() {
+        if small {
             halfway();
             self.part.release_snapshot();
             self.in_place = true;
@@ -611,6 +607,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
 /// A store's share of a transaction, whatever its document type.
 pub(crate) trait AnyPart: Send {
     fn has_writes(&self) -> bool;
+    fn write_count(&self) -> usize;
     fn is_idle(&self) -> bool;
     fn as_any(&mut self) -> &mut (dyn Any + Send);
 }
@@ -618,6 +615,10 @@ pub(crate) trait AnyPart: Send {
 impl<D: Send + Sync + 'static> AnyPart for Part<D> {
     fn has_writes(&self) -> bool {
         Part::has_writes(self)
+    }
+
+    fn write_count(&self) -> usize {
+        Part::write_count(self)
     }
 
     fn is_idle(&self) -> bool {
