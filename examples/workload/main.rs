@@ -8,6 +8,7 @@
 //! cargo run --release --example workload -- --only schemaless  # one system (for its RSS)
 //! cargo run --release --example workload -- --covering          # docstore's indexes covering
 //! cargo run --release --example workload -- --db                # docstore's stores in one Db
+//! cargo run --release --example workload -- --background        # --db's writer, on a store of its own
 //! ```
 //!
 //! Each phase prints `SYSTEM PHASE OPS SECONDS OPS_PER_SEC`; after insert,
@@ -50,7 +51,9 @@
 //! `BACKGROUND_PAUSE` after each (a few thousand writes a second: enough to
 //! show any lock or gate the stores share, without taking a core from the
 //! phases on a two-core machine; it prints how many it made, on stderr). The
-//! lines then name the system `NAME-db`.
+//! lines then name the system `NAME-db`. `--background` runs the same writer
+//! on a standalone store of its own, without a database: the plain figures to
+//! compare `--db`'s with, under the same load.
 
 mod baseline;
 mod baseline_typed;
@@ -114,6 +117,9 @@ struct Args {
     /// docstore's systems make their stores in one `Db`, with a writer of
     /// its own on another store of it.
     db: bool,
+    /// docstore's systems run with the `--db` background writer, on a
+    /// standalone store when not in a database.
+    background: bool,
 }
 
 fn main() -> ExitCode {
@@ -122,12 +128,13 @@ fn main() -> ExitCode {
         only,
         covering,
         db,
+        background,
     } = match parse_args() {
         Ok(args) => args,
         Err(message) => {
             eprintln!("{message}");
             eprintln!(
-                "usage: workload [--n N] [--only {}] [--covering] [--db]",
+                "usage: workload [--n N] [--only {}] [--covering] [--db] [--background]",
                 SYSTEMS.join("|")
             );
             return ExitCode::from(2);
@@ -141,13 +148,14 @@ fn main() -> ExitCode {
         }
         let docstore = !system.starts_with("baseline");
         let home = Home::new((db && docstore).then(|| Arc::new(Db::new())));
+        let background = (db || background) && docstore;
         let (check, txn_check) = match (system, covering) {
-            ("schemaless", false) => run::<Schemaless<false>>(n, &home),
-            ("schemaless", true) => run::<Schemaless<true>>(n, &home),
-            ("typed", false) => run::<Typed<Doc>>(n, &home),
-            ("typed", true) => run::<Typed<CoveringDoc>>(n, &home),
-            ("baseline", _) => run::<Naive<Value>>(n, &home),
-            _ => run::<Naive<Doc>>(n, &home),
+            ("schemaless", false) => run::<Schemaless<false>>(n, &home, background),
+            ("schemaless", true) => run::<Schemaless<true>>(n, &home, background),
+            ("typed", false) => run::<Typed<Doc>>(n, &home, background),
+            ("typed", true) => run::<Typed<CoveringDoc>>(n, &home, background),
+            ("baseline", _) => run::<Naive<Value>>(n, &home, background),
+            _ => run::<Naive<Doc>>(n, &home, background),
         };
         if n == 100_000 && check != EXPECTED_CHECK_100K {
             eprintln!("{system}: the check sums differ from go-store's: {EXPECTED_CHECK_100K}");
@@ -174,6 +182,7 @@ fn parse_args() -> Result<Args, String> {
     let mut only = None;
     let mut covering = false;
     let mut db = false;
+    let mut background = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -193,6 +202,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--covering" => covering = true,
             "--db" => db = true,
+            "--background" => background = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -201,6 +211,7 @@ fn parse_args() -> Result<Args, String> {
         only,
         covering,
         db,
+        background,
     })
 }
 
@@ -243,26 +254,25 @@ fn update_next<S: System>(store: &S, ids: &[Id], ages: &mut [u64], rng: &mut Rng
     store.update(ids[j], j, ages[j]);
 }
 
-/// Runs every phase on one system, printing its lines, with the `--db`
-/// background writer running meanwhile if its home is a database; returns its
-/// check line and its txn_check line.
-fn run<S: System>(n: usize, home: &Home) -> (String, String) {
+/// Runs every phase on one system, printing its lines, with the background
+/// writer running meanwhile if asked (in the system's database, if it has
+/// one); returns its check line and its txn_check line.
+fn run<S: System>(n: usize, home: &Home, background: bool) -> (String, String) {
     let name = match home.db() {
         Some(_) => format!("{}-db", S::NAME),
         None => S::NAME.to_owned(),
     };
     let stop = AtomicBool::new(false);
     thread::scope(|scope| {
-        let writer = home
-            .db()
-            .map(|db| scope.spawn(|| timed(|| background_writes(db, &stop))));
+        let writer =
+            background.then(|| scope.spawn(|| timed(|| background_writes(home.db(), &stop))));
         let checks = phases::<S>(&name, n, home);
         stop.store(true, Ordering::Relaxed);
         if let Some(writer) = writer {
             let (writes, elapsed) = writer.join().expect("the background writer panicked");
             // Not one of WORKLOAD.md's lines, hence stderr.
             eprintln!(
-                "{name} background: {writes} writes to another store of the db meanwhile ({:.0}/s)",
+                "{name} background: {writes} writes to a store of its own meanwhile ({:.0}/s)",
                 writes as f64 / elapsed.as_secs_f64()
             );
         }
@@ -270,10 +280,14 @@ fn run<S: System>(n: usize, home: &Home) -> (String, String) {
     })
 }
 
-/// The `--db` background writer: plain updates and two-document transactions
-/// in turn on a store of its own in `db`, until `stop`; returns how many.
-fn background_writes(db: &Db, stop: &AtomicBool) -> u64 {
-    let store = db.store("background").expect("the background store");
+/// The background writer: plain updates and two-document transactions in
+/// turn on a store of its own (in `db`, if given, and then its transactions
+/// are the database's), until `stop`; returns how many.
+fn background_writes(db: Option<&Arc<Db>>, stop: &AtomicBool) -> u64 {
+    let store = match db {
+        Some(db) => db.store("background").expect("the background store"),
+        None => Arc::new(docstore::Store::new()),
+    };
     store
         .create_index("by_n", ["n"])
         .expect("the background index");
@@ -287,12 +301,15 @@ fn background_writes(db: &Db, stop: &AtomicBool) -> u64 {
         if writes.is_multiple_of(2) {
             store.update(a, json!({"n": writes})).expect("update");
         } else {
-            db.transaction(|tx| {
-                let store = tx.store(&store);
-                store.get(b)?;
-                store.update(a, json!({"n": writes}))?;
-                store.update(b, json!({"n": writes}))
-            })
+            let body = |tx: &docstore::TxStore<'_>| {
+                tx.get(b)?;
+                tx.update(a, json!({"n": writes}))?;
+                tx.update(b, json!({"n": writes}))
+            };
+            match db {
+                Some(db) => db.transaction(|tx| body(&tx.store(&store))),
+                None => store.transaction(body),
+            }
             .expect("a transaction");
         }
         writes += 1;
