@@ -554,3 +554,81 @@ fn concurrent_transactions_lose_no_update_and_are_seen_whole_across_stores() {
     assert_eq!(to.get(b).unwrap().version(), moved as u64 + 1);
     assert_eq!(db.snapshot().seq(), 2 + moved as u64);
 }
+
+#[derive(Indexed, Clone, Debug, PartialEq)]
+struct Sku {
+    #[key]
+    sku: String,
+    price: u32,
+}
+
+#[test]
+fn a_transaction_cannot_change_an_own_key_and_keeps_its_writes_when_refused() {
+    let skus = docstore::Collection::<Sku>::new();
+    let id = skus
+        .insert(Sku {
+            sku: "A-1".into(),
+            price: 1,
+        })
+        .unwrap();
+    skus.transaction(|tx| {
+        tx.update(
+            id,
+            Sku {
+                sku: "A-1".into(),
+                price: 2,
+            },
+        )?;
+        let refused = tx.update(
+            id,
+            Sku {
+                sku: "B-2".into(),
+                price: 3,
+            },
+        );
+        assert!(matches!(refused, Err(Error::KeyChanged { id: d, .. }) if d == id));
+        // The refused write left the transaction's earlier one as it was.
+        assert_eq!(tx.get(id)?.price, 2);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let stored = skus.get(id).unwrap();
+    assert_eq!(
+        (stored.sku.as_str(), stored.price, stored.version()),
+        ("A-1", 2, 2)
+    );
+}
+
+#[test]
+fn range_within_merges_own_writes_and_is_validated() {
+    let store = Store::new();
+    store.create_index("by_city_age", ["city", "age"]).unwrap();
+    for (city, age) in [("Paris", 20), ("Paris", 40), ("Rome", 30)] {
+        store.insert(json!({"city": city, "age": age})).unwrap();
+    }
+    let ages = |tx: &docstore::TxStore<'_>| -> Vec<i64> {
+        tx.range_within("by_city_age", "Paris", 25..)
+            .unwrap()
+            .map(|d| d.get("age").and_then(|v| v.as_i64()).unwrap())
+            .collect()
+    };
+    let tx = store.begin().unwrap();
+    tx.store(&store)
+        .insert(json!({"city": "Paris", "age": 30}))
+        .unwrap();
+    assert_eq!(ages(&tx.store(&store)), [30, 40]);
+    // Outside what it read: another city, a Paris age under 25.
+    store.insert(json!({"city": "Rome", "age": 50})).unwrap();
+    store.insert(json!({"city": "Paris", "age": 10})).unwrap();
+    tx.commit().unwrap();
+
+    let tx = store.begin().unwrap();
+    assert_eq!(ages(&tx.store(&store)), [30, 40]);
+    tx.store(&store)
+        .insert(json!({"city": "Lyon", "age": 1}))
+        .unwrap();
+    // Inside it: a phantom.
+    store.insert(json!({"city": "Paris", "age": 99})).unwrap();
+    let error = tx.commit().unwrap_err();
+    assert_eq!(error.index(), "by_city_age");
+}

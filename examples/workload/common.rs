@@ -119,6 +119,13 @@ pub trait System: Sync {
     /// Deletes the document `id`.
     fn delete(&self, id: Id);
 
+    /// Creates an index over `score`, which no query reads, filling it from
+    /// every document: what index_stall times updates against. `false` if the
+    /// system cannot create an index at run time.
+    fn create_index(&self) -> bool {
+        false
+    }
+
     /// In one transaction (the baselines: under one write lock), reads
     /// documents `a` and `b` by id and moves 1 from a's score to b's; returns
     /// the two scores as read, doubled (so exact integers), summed.

@@ -140,4 +140,11 @@ impl<const COVERING: bool> System for Schemaless<COVERING> {
     fn score2(&self, id: Id) -> i64 {
         doubled(score_of(&self.store.get(id).expect("get")))
     }
+
+    fn create_index(&self) -> bool {
+        self.store
+            .create_index("by_score", ["score"])
+            .expect("a new index");
+        true
+    }
 }

@@ -36,20 +36,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
+mod index_build;
+
+use index_build::WriteLog;
+
 use crate::commit::{Clock, Sequence};
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::keyed;
 use crate::published::{Held, Published};
 use crate::tree::Tree;
-use crate::{Error, Id, Result, Versioned};
+use crate::{Error, Id, Result, Updated, Versioned};
 
 /// Everything a store holds at one moment. Immutable once published; cheap to clone.
 pub(crate) struct State<D> {
     pub(crate) docs: Tree<Id, Versioned<D>>,
     pub(crate) indexes: Vec<IndexState<D>>,
-    /// Counts document writes, so that an index built outside the lock can tell
-    /// whether the documents changed meanwhile.
+    /// Counts document writes, one per document written, so that an index
+    /// built outside the lock can tell which writes it has caught up with.
     generation: u64,
     /// Counts index creations and drops, so that a write planned outside the lock
     /// can tell whether the indexes changed meanwhile.
@@ -88,6 +93,12 @@ impl<D> State<D> {
         changes: Vec<IndexChange>,
     ) {
         for (index, change) in self.indexes.iter_mut().zip(changes) {
+            let kept = change.kept.as_slice().len();
+            let after = match record {
+                Some(_) => change.added.as_slice().len() + kept,
+                None => 0,
+            };
+            index.recount(change.removed.as_slice().len() + kept, after);
             for key in change.removed {
                 index.entries.remove(&Entry { key, id });
             }
@@ -131,6 +142,9 @@ struct Inner<D> {
     ids: IdGenerator,
     /// New ids must sort after this one (the largest id a clone started with).
     id_floor: Option<Id>,
+    /// The documents written while an index is being built; every write that
+    /// moves the generation on records its id here.
+    builds: WriteLog,
 }
 
 /// What one write does to one index.
@@ -198,6 +212,9 @@ pub(crate) struct Engine<D> {
     /// What readers read: the state as of the last write.
     published: Published<State<D>>,
     closed: AtomicBool,
+    /// Runs in each index build before each round of catching up.
+    #[cfg(feature = "testing")]
+    build_hook: Mutex<Option<index_build::BuildHook>>,
     /// Where commits take their sequence numbers (see `commit`).
     sequence: Sequence,
 }
@@ -230,10 +247,7 @@ impl<D> Engine<D> {
         let mut state = State::empty();
         state.indexes = defs
             .into_iter()
-            .map(|def| IndexState {
-                def: Arc::new(def),
-                entries: Tree::default(),
-            })
+            .map(|def| IndexState::empty(Arc::new(def)))
             .collect();
         Engine::with_state(state, None, false, sequence)
     }
@@ -246,8 +260,11 @@ impl<D> Engine<D> {
                 state,
                 ids: IdGenerator::new(),
                 id_floor,
+                builds: WriteLog::default(),
             }),
             closed: AtomicBool::new(closed),
+            #[cfg(feature = "testing")]
+            build_hook: Mutex::new(None),
             sequence,
         }
     }
@@ -269,9 +286,12 @@ impl<D> Engine<D> {
     /// A new id, greater than every id this store gave before: a document a
     /// transaction inserts has its id as soon as it is inserted.
     pub(crate) fn next_id(&self) -> Id {
-        let mut inner = self.writer.lock();
-        let floor = inner.id_floor;
-        inner.ids.next_after(floor)
+        let mut guard = self.writer.lock();
+        let inner = &mut *guard;
+        let docs = &inner.state.docs;
+        inner
+            .ids
+            .next_free(inner.id_floor, |id| docs.get(&id).is_some())
     }
 
     /// Runs a short read against the current state.
@@ -364,6 +384,12 @@ impl<D> Engine<D> {
                     None => Keys::None,
                 };
                 changes.push(IndexChange::between(old_keys, new_keys));
+                if index.def.own_key
+                    && document.is_some()
+                    && let (Some(old), Some(change)) = (&old, changes.last())
+                {
+                    keyed::check_kept(&index.def, old.id(), &change.removed, &change.added)?;
+                }
             }
             Ok::<_, Error>(changes)
         })?;
@@ -375,6 +401,16 @@ impl<D> Engine<D> {
     }
 
     pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {
+        self.insert_as(None, document)
+    }
+
+    /// Stores a new document under the id and version given (refused if a
+    /// document has the id), or with none given under a new id at version 1.
+    pub(crate) fn insert_as(
+        &self,
+        given: Option<(Id, u64)>,
+        document: D,
+    ) -> WriteResult<Versioned<D>, D> {
         loop {
             let plan = match self.plan(None, Some(&document)) {
                 Ok(plan) => plan,
@@ -387,18 +423,39 @@ impl<D> Engine<D> {
                     Stale::Fail(error) => return Err((error, document)),
                 }
             }
-            if let Err(error) = check_unique(&guard.state, &plan.changes, Id::nil()) {
+            let inner = &mut *guard;
+            let (id, version) = match given {
+                Some((id, version)) => {
+                    // The nil id stands for "no document" in uniqueness checks.
+                    if id == Id::nil() || inner.state.docs.get(&id).is_some() {
+                        return Err((Error::IdTaken { id }, document));
+                    }
+                    (id, version)
+                }
+                None => {
+                    let docs = &inner.state.docs;
+                    (
+                        inner
+                            .ids
+                            .next_free(inner.id_floor, |id| docs.get(&id).is_some()),
+                        1,
+                    )
+                }
+            };
+            if let Err(error) = check_unique(&inner.state, &plan.changes, Id::nil()) {
                 return Err((error, document));
             }
-            let inner = &mut *guard;
-            let id = inner.ids.next_after(inner.id_floor);
-            let record = Versioned::new(id, 1, document);
+            if given.is_some() {
+                inner.ids.note_given(id);
+            }
+            let record = Versioned::new(id, version, document);
             self.sequence.commit(|_| {
                 self.published.change(&mut inner.state, |state| {
                     state.docs.insert(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
                 })
             });
+            inner.builds.record(id);
             return Ok(record);
         }
     }
@@ -433,6 +490,7 @@ impl<D> Engine<D> {
                     state.apply(id, Some(&record), plan.changes);
                 })
             });
+            guard.builds.record(id);
             drop(guard);
             // The old version's destructor (user code, for typed documents) runs
             // after the lock is released.
@@ -458,6 +516,7 @@ impl<D> Engine<D> {
                     removed
                 })
             });
+            guard.builds.record(id);
             drop(guard);
             return removed.ok_or(Error::NotFound { id });
         }
@@ -509,56 +568,17 @@ impl<D> Engine<D> {
         &self,
         id: Id,
         mut change: impl FnMut(&Versioned<D>) -> Result<Option<D>>,
-    ) -> Result<Versioned<D>> {
+    ) -> Result<Updated<D>> {
         loop {
             let current = self.get(id)?;
             let Some(next) = change(&current)? else {
-                return Ok(current);
+                return Ok(Updated::Declined(current));
             };
             match self.replace(id, Some(current.version()), next) {
                 Err((Error::VersionConflict { .. }, _)) => {}
-                other => return other.map_err(|(error, _)| error),
+                other => return other.map(Updated::Changed).map_err(|(error, _)| error),
             }
         }
-    }
-
-    /// Adds an index and fills it from every document. The filling runs outside
-    /// the write lock, on a snapshot, so a large store keeps taking writes; if
-    /// writes landed meanwhile it is redone, and after a few tries redone under
-    /// the lock.
-    pub(crate) fn create_index(&self, def: IndexDef<D>) -> Result<()> {
-        const OPTIMISTIC_TRIES: usize = 3;
-        let def = Arc::new(def);
-        let name = def.info.name.clone();
-        for attempt in 0..=OPTIMISTIC_TRIES {
-            let (built, generation) = if attempt < OPTIMISTIC_TRIES {
-                let state = self.snapshot()?;
-                if state.index(&name).is_ok() {
-                    return Err(Error::IndexExists { name });
-                }
-                (Some(build_entries(&def, &state.docs)?), state.generation)
-            } else {
-                (None, 0)
-            };
-            let mut guard = self.writer.lock();
-            if self.closed.load(Ordering::Acquire) {
-                return Err(Error::Closed);
-            }
-            if guard.state.index(&name).is_ok() {
-                return Err(Error::IndexExists { name });
-            }
-            let entries = match built {
-                Some(entries) if guard.state.generation == generation => entries,
-                Some(_) => continue,
-                None => build_entries(&def, &guard.state.docs)?,
-            };
-            self.published.change(&mut guard.state, |state| {
-                state.indexes.push(IndexState { def, entries });
-                state.indexes_version += 1;
-            });
-            return Ok(());
-        }
-        Err(Error::Closed)
     }
 
     pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
@@ -591,9 +611,19 @@ impl<D> Engine<D> {
         let closed = self.closed.load(Ordering::Acquire);
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
+        let given = inner.ids.given_max();
         drop(inner);
         let sequence = Sequence::alone(self.sequence.last());
-        Engine::with_state(state, floor, closed, sequence)
+        Engine::with_state(state, floor, closed, sequence).with_given_ids(given)
+    }
+
+    /// This engine, noting that its documents may hold ids callers chose, up
+    /// to `given`.
+    fn with_given_ids(self, given: Option<Id>) -> Self {
+        if let Some(given) = given {
+            self.writer.lock().ids.note_given(given);
+        }
+        self
     }
 
     /// An independent engine with the documents `keep` accepts. `keep` runs on a
@@ -612,10 +642,7 @@ impl<D> Engine<D> {
         let docs = Tree::from_sorted(kept);
         let mut indexes = Vec::with_capacity(state.indexes.len());
         for index in &state.indexes {
-            indexes.push(IndexState {
-                def: Arc::clone(&index.def),
-                entries: build_entries(&index.def, &docs)?,
-            });
+            indexes.push(build_index(&index.def, &docs)?);
         }
         let floor = last_id(&state.docs);
         let new_state = State {
@@ -624,12 +651,8 @@ impl<D> Engine<D> {
             generation: 0,
             indexes_version: 0,
         };
-        Ok(Engine::with_state(
-            new_state,
-            floor,
-            false,
-            Sequence::alone(0),
-        ))
+        let given = self.writer.lock().ids.given_max();
+        Ok(Engine::with_state(new_state, floor, false, Sequence::alone(0)).with_given_ids(given))
     }
 
     /// Rebuilds every index from the documents and compares; describes each
@@ -650,8 +673,16 @@ impl<D> Engine<D> {
             if let Err(problem) = index.entries.check() {
                 problems.push(format!("index {name:?}: {problem}"));
             }
-            let expected = match build_entries(&index.def, &state.docs) {
-                Ok(entries) => entries,
+            let expected = match build_index(&index.def, &state.docs) {
+                Ok(expected) => {
+                    if expected.several != index.several {
+                        problems.push(format!(
+                            "index {name:?} counts {} documents with several keys; they are {}",
+                            index.several, expected.several
+                        ));
+                    }
+                    expected.entries
+                }
                 Err(error) => {
                     problems.push(format!("index {name:?} cannot be rebuilt: {error}"));
                     continue;
@@ -788,6 +819,15 @@ impl<'e, D> Writer<'e, D> {
         std::mem::replace(&mut self.inner.state, next)
     }
 
+    /// Notes the documents a commit wrote, one per step of the state's
+    /// generation and in the order they were applied, so that an index build
+    /// running meanwhile catches up with them (see `index_build`).
+    pub(crate) fn record_writes(&mut self, ids: impl IntoIterator<Item = Id>) {
+        for id in ids {
+            self.inner.builds.record(id);
+        }
+    }
+
     /// Changes the current state in place and publishes it through `readers`
     /// (this store's slots, held): for a change small enough that readers may
     /// wait for it, since copying shared nodes would cost more than it.
@@ -846,16 +886,16 @@ fn check_unique<D>(state: &State<D>, changes: &[IndexChange], id: Id) -> Result<
     Ok(())
 }
 
-/// Every entry an index should hold for `docs`, checking uniqueness.
-fn build_entries<D>(
-    def: &IndexDef<D>,
-    docs: &Tree<Id, Versioned<D>>,
-) -> Result<Tree<Entry, Option<Versioned<D>>>> {
+/// The index `def` gives `docs`: every entry, checking uniqueness.
+fn build_index<D>(def: &Arc<IndexDef<D>>, docs: &Tree<Id, Versioned<D>>) -> Result<IndexState<D>> {
     let name = &def.info.name;
     let mut sink = KeySink::new();
     let mut entries = Vec::with_capacity(docs.len());
+    let mut several = 0;
     for (id, document) in docs.entries() {
-        for key in def.keys_of(document.value(), &mut sink)? {
+        let keys = def.keys_of(document.value(), &mut sink)?;
+        several += usize::from(keys.as_slice().len() >= 2);
+        for key in keys {
             let value = def.info.covering.then(|| document.clone());
             entries.push((Entry { key, id: *id }, value));
         }
@@ -872,5 +912,9 @@ fn build_entries<D>(
             existing: pair[0].0.id,
         });
     }
-    Ok(Tree::from_sorted(entries))
+    Ok(IndexState {
+        def: Arc::clone(def),
+        entries: Tree::from_sorted(entries),
+        several,
+    })
 }

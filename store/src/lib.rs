@@ -35,7 +35,7 @@
 //! # Panics
 //!
 //! No function here panics on any input. A closure you pass (to
-//! `update_with`, `clone_filtered`, or a computed key) may panic; it runs
+//! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
 mod commit;
@@ -43,10 +43,15 @@ mod cursor;
 mod db;
 mod engine;
 mod error;
+mod export;
+mod field_keys;
 mod id;
 mod index;
 mod inline_bytes;
 mod key;
+mod keyed;
+mod keyset;
+mod outcome;
 mod path;
 mod published;
 mod query;
@@ -60,10 +65,13 @@ mod versioned;
 
 pub use cursor::Cursor;
 pub use db::{Db, DbSnapshot};
-pub use error::{Error, Result};
+pub use error::{Error, IndexName, NamedIndex, Result};
+pub use export::Export;
 pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
-pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange, KeyWriter};
+pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
+pub use keyed::{KeyOf, Keyed};
+pub use outcome::Updated;
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
 pub use store::{Document, Store};
@@ -79,3 +87,11 @@ pub use {commit::testing as commit_testing, txn::CommitStage};
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
 pub use uuid;
+
+/// The `chrono` crate (feature `chrono`), whose dates and times are keys.
+#[cfg(feature = "chrono")]
+pub use chrono;
+
+/// The `time` crate (feature `time`), whose dates and times are keys.
+#[cfg(feature = "time")]
+pub use time;

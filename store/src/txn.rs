@@ -51,9 +51,9 @@ use crate::commit::Clock;
 #[cfg(feature = "testing")]
 pub use crate::commit::CommitStage;
 use crate::engine::{Engine, State};
-use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange, KeyWriter};
+use crate::key::{CompositeKey, JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, UniqueIndexRef};
-use crate::snapshot::{Arity, checked, encode};
+use crate::snapshot::{Arity, bounds, checked, encode};
 use crate::store::to_object;
 use crate::value::Object;
 use crate::{Collection, Document, Error, Id, Indexed, Result, Store, Versioned};
@@ -187,6 +187,7 @@ impl Parts {
                 Error::Conflict {
                     store: None,
                     id: None,
+                    index: None,
                     read: "the stores of the database (one was added after the transaction began)"
                         .to_owned(),
                 }
@@ -547,14 +548,26 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     fn range<I: IndexRef<D>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<TxIter<D>> {
         let name = index.index_name();
         self.with(|part| {
+            let (start, end) = bounds(part.index(name)?, &range, None)?;
+            part.query(name, Span::Range(start, end)).map(results)
+        })
+    }
+
+    fn range_within<I: IndexRef<D>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<TxIter<D>> {
+        let name = index.index_name();
+        self.with(|part| {
             let index = part.index(name)?;
-            let mut start = KeyWriter::new();
-            let mut end = KeyWriter::new();
-            let (start_bound, end_bound) = range.write_bounds(&mut start, &mut end);
-            let start = checked(index, Arity::UpTo, start, start_bound)?;
-            let end = checked(index, Arity::UpTo, end, end_bound)?;
-            let span = Span::Range(with_bytes(start_bound, start), with_bytes(end_bound, end));
-            part.query(name, span).map(results)
+            let mut out = KeyWriter::new();
+            leading.write_leading(&mut out);
+            let given = out.fields();
+            let leading = checked(index, Arity::Before, out, Bound::Included(()))?;
+            let (start, end) = bounds(index, &range, Some((&leading, given)))?;
+            part.query(name, Span::Range(start, end)).map(results)
         })
     }
 
@@ -587,14 +600,6 @@ impl<D: Send + Sync + 'static> View<'_, D> {
 
     fn len(&self) -> Result<usize> {
         self.with(|part| Ok(part.len()))
-    }
-}
-
-fn with_bytes(bound: Bound<()>, bytes: Vec<u8>) -> Bound<Vec<u8>> {
-    match bound {
-        Bound::Included(()) => Bound::Included(bytes),
-        Bound::Excluded(()) => Bound::Excluded(bytes),
-        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
@@ -699,6 +704,18 @@ impl TxStore<'_> {
         self.view.prefix(index, prefix)
     }
 
+    /// The documents of the composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`, in key order: see
+    /// [`Snapshot::range_within`](crate::Snapshot::range_within).
+    pub fn range_within(
+        &self,
+        index: &str,
+        leading: impl KeyLeading<JsonKey, Next = JsonKey>,
+        range: impl KeyRange<JsonKey>,
+    ) -> Result<TxIter<Object>> {
+        self.view.range_within(index, leading, range)
+    }
+
     /// Every document in `index`, in key order.
     pub fn by_index(&self, index: &str) -> Result<TxIter<Object>> {
         self.view.by_index(index)
@@ -795,12 +812,24 @@ impl<T: Indexed> TxCollection<'_, T> {
     }
 
     /// The documents whose key in a composite `index` starts with `prefix`.
-    pub fn prefix<I: IndexRef<T>>(
+    pub fn prefix<I: IndexRef<T, Key: CompositeKey>>(
         &self,
         index: I,
         prefix: impl KeyPrefix<I::Key>,
     ) -> Result<TxIter<T>> {
         self.view.prefix(index, prefix)
+    }
+
+    /// The documents of a composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`, in key order: see
+    /// [`Snapshot::range_within`](crate::Snapshot::range_within).
+    pub fn range_within<I: IndexRef<T, Key: CompositeKey>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<TxIter<T>> {
+        self.view.range_within(index, leading, range)
     }
 
     /// Every document in `index`, in key order.

@@ -8,7 +8,8 @@
 //!
 //! - numbers compare by exact numeric value whatever their representation: `5`,
 //!   `5u8` and `5.0` are the same key, `5.5` sorts between `5` and `6`, and
-//!   integers up to `u64::MAX` and down to `i64::MIN` never round through `f64`;
+//!   integers of every width up to `u128::MAX` and down to `i128::MIN` never
+//!   round through `f64`;
 //!   `-0.0` is the same key as `0`; NaN is refused;
 //! - strings compare by their UTF-8 bytes;
 //! - arrays compare element by element, a shorter array that is a prefix of a
@@ -18,6 +19,7 @@
 
 mod decode;
 mod encode;
+mod time;
 mod typed;
 
 use std::cmp::Ordering;
@@ -29,7 +31,9 @@ use crate::inline_bytes::InlineBytes;
 pub(crate) use decode::describe;
 pub use encode::KeyWriter;
 pub(crate) use encode::encode_value_ref;
-pub use typed::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange};
+pub use typed::{
+    CompositeKey, IndexKey, JsonKey, KeyBound, KeyFor, KeyLeading, KeyPrefix, KeyRange,
+};
 
 /// Keys up to this many bytes live inline in index entries; longer ones are shared
 /// on the heap. The workload's keys (short strings, numbers) all fit.

@@ -10,6 +10,7 @@ use crate::commit::{Change, Commit, Sequence};
 use crate::engine::{Engine, IndexChange, State, Writer};
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::keyed;
 use crate::published::Held as HeldReaders;
 use crate::tree::Walk;
 use crate::txn::span::{Described, Span};
@@ -107,29 +108,28 @@ impl<D> Part<D> {
         })
     }
 
+    /// The keys a stored document is indexed under, in each index of the
+    /// snapshot. They could be computed when it was stored, so they can be now.
+    fn stored_keys(&self, stored: &Versioned<D>) -> Vec<Keys> {
+        KeySink::with_spare(|sink| {
+            self.snapshot
+                .indexes
+                .iter()
+                .map(|index| index.keys_of(stored.value(), sink).unwrap_or_default())
+                .collect()
+        })
+    }
+
     /// The entry of a document this transaction writes, made on its first
-    /// write, when the snapshot has it as `base`.
-    fn written(&mut self, id: Id, base: impl FnOnce() -> Option<Versioned<D>>) -> &mut Written<D> {
-        let Part {
-            snapshot,
-            reads,
-            writes,
-            ..
-        } = self;
+    /// write from `base` (what the snapshot has, and its keys).
+    fn stage(
+        &mut self,
+        id: Id,
+        base: impl FnOnce() -> (Option<Versioned<D>>, Vec<Keys>),
+    ) -> &mut Written<D> {
+        let Part { reads, writes, .. } = self;
         writes.entry(id).or_insert_with(|| {
-            let base = base();
-            // Keys the stored version was indexed under could be computed then,
-            // so they can be now.
-            let base_keys = match &base {
-                Some(base) => KeySink::with_spare(|sink| {
-                    snapshot
-                        .indexes
-                        .iter()
-                        .map(|index| index.keys_of(base.value(), sink).unwrap_or_default())
-                        .collect()
-                }),
-                None => Vec::new(),
-            };
+            let (base, base_keys) = base();
             // Its base stands for the read from now on.
             reads.remove(&id);
             Written {
@@ -146,7 +146,7 @@ impl<D> Part<D> {
         let new_keys = self.keys_of(&document)?;
         let record = Versioned::new(id, 1, document);
         // A fresh id: the snapshot has no document under it.
-        let written = self.written(id, || None);
+        let written = self.stage(id, || (None, Vec::new()));
         written.new = Some(record.clone());
         written.new_keys = new_keys;
         Ok(record)
@@ -162,8 +162,19 @@ impl<D> Part<D> {
     ) -> Result<Versioned<D>> {
         let current = self.current(id, expected)?;
         let new_keys = self.keys_of(&document)?;
+        let first = !self.writes.contains_key(&id);
+        let base_keys = if first {
+            self.stored_keys(&current)
+        } else {
+            Vec::new()
+        };
+        let seen_keys = self
+            .writes
+            .get(&id)
+            .map_or(&base_keys, |written| &written.new_keys);
+        self.check_own_keys(id, seen_keys, &new_keys)?;
         // Unless the transaction wrote it before, what it sees is the snapshot's.
-        let written = self.written(id, || Some(current));
+        let written = self.stage(id, || (Some(current), base_keys));
         let version = written.base.as_ref().map_or(0, Versioned::version);
         let record = Versioned::new(id, version.saturating_add(1), document);
         written.new = Some(record.clone());
@@ -171,10 +182,33 @@ impl<D> Part<D> {
         Ok(record)
     }
 
+    /// Fails with [`Error::KeyChanged`] if a document's own key (`#[key]`)
+    /// would change from `seen` to `new`: it is fixed once stored.
+    fn check_own_keys(&self, id: Id, seen: &[Keys], new: &[Keys]) -> Result<()> {
+        for (position, index) in self.snapshot.indexes.iter().enumerate() {
+            if !index.def.own_key {
+                continue;
+            }
+            let (old, new) = (seen.get(position), new.get(position));
+            if old != new
+                && let Some(old) = old
+            {
+                let none = Keys::None;
+                keyed::check_kept(&index.def, id, old, new.unwrap_or(&none))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Buffers the deletion of document `id`; returns it as the transaction saw it.
     pub(crate) fn delete(&mut self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
         let current = self.current(id, expected)?;
-        let written = self.written(id, || Some(current.clone()));
+        let base_keys = if self.writes.contains_key(&id) {
+            Vec::new()
+        } else {
+            self.stored_keys(&current)
+        };
+        let written = self.stage(id, || (Some(current.clone()), base_keys));
         written.new = None;
         written.new_keys = Vec::new();
         Ok(current)
@@ -272,10 +306,11 @@ impl<D> Part<D> {
         self.snapshot.docs.len() + added - removed
     }
 
-    fn conflict(&self, id: Option<Id>, read: String) -> Error {
+    fn conflict(&self, id: Option<Id>, index: Option<&str>, read: String) -> Error {
         Error::Conflict {
             store: self.name.as_deref().map(str::to_owned),
             id,
+            index: index.map(str::to_owned),
             read,
         }
     }
@@ -286,7 +321,11 @@ impl<D> Part<D> {
     pub(crate) fn validate(&self, current: &State<D>) -> Result<()> {
         let snapshot = &*self.snapshot;
         if current.indexes_version() != snapshot.indexes_version() {
-            return Err(self.conflict(None, "the indexes (one was created or dropped)".to_owned()));
+            return Err(self.conflict(
+                None,
+                None,
+                "the indexes (one was created or dropped)".to_owned(),
+            ));
         }
         if current.generation() == snapshot.generation() {
             return Ok(());
@@ -298,17 +337,17 @@ impl<D> Part<D> {
             .map(|(id, written)| (id, written.base.as_ref()));
         for (id, seen) in read_ids.chain(written_ids) {
             if !same(current.docs.get(id), seen) {
-                return Err(self.conflict(Some(*id), format!("document {id}")));
+                return Err(self.conflict(Some(*id), None, format!("document {id}")));
             }
         }
         for (name, span) in &self.queries {
             if !same_results(snapshot, current, name, span) {
                 let described = Described { index: name, span };
-                return Err(self.conflict(None, described.to_string()));
+                return Err(self.conflict(None, Some(name), described.to_string()));
             }
         }
         if self.scanned {
-            return Err(self.conflict(None, "the documents it iterated".to_owned()));
+            return Err(self.conflict(None, None, "the documents it iterated".to_owned()));
         }
         Ok(())
     }
@@ -568,16 +607,19 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         let Some(readers) = self.readers.as_mut() else {
             return;
         };
-        if let Some(Built { state, changes }) = self.next.take() {
+        let changes = if let Some(Built { state, changes }) = self.next.take() {
             self.replaced = Some(self.writer.install(readers, state));
-            self.done = Some(Commit { seq, changes });
+            changes
         } else if self.in_place {
             let part = &mut *self.part;
-            let changes = self
-                .writer
-                .change(readers, |state| part.apply_to(state, &|| {}));
-            self.done = Some(Commit { seq, changes });
-        }
+            self.writer
+                .change(readers, |state| part.apply_to(state, &|| {}))
+        } else {
+            return;
+        };
+        self.writer
+            .record_writes(changes.iter().map(|change| change.id));
+        self.done = Some(Commit { seq, changes });
     }
 
     fn release_readers(&mut self) {
