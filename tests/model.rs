@@ -7,6 +7,12 @@
 //! versions and names it carries). The key order the model uses is written by
 //! hand from the specification, independently of the engine's byte encoding.
 //!
+//! Transactions are among the operations: random steps on a `TxStore`, each
+//! checked against the model as the transaction sees it (its snapshot plus its
+//! own writes, a written document's version raised once), ending in a commit
+//! (closure or explicit), an error, a panic or a drop. A commit makes that view
+//! the model, unless it breaks a unique index; anything else changes nothing.
+//!
 //! Failing cases are shrunk and their seeds saved in
 //! `tests/proptest-regressions/model.txt`, which is committed, so that every
 //! failure found once is replayed first on every later run.
@@ -14,10 +20,11 @@
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::ops::Bound;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use docstore::{
     Cursor, Document, Error, Id, IndexOptions, Iter, JsonKey, KeyFor, KeyPrefix, KeyRange, Object,
-    Snapshot, Store,
+    Snapshot, Store, TxStore,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
@@ -855,6 +862,8 @@ enum Op {
         switch: bool,
     },
     Close,
+    /// A transaction of these steps, ending so.
+    Transaction(Vec<TxStep>, TxEnd),
 }
 
 fn bound(kind: u8, key: &[Value]) -> Bound<Vec<Value>> {
@@ -1322,6 +1331,7 @@ impl Harness {
                     self.model = other.model;
                 }
             }
+            Op::Transaction(steps, end) => self.transaction(steps, end),
             Op::Close => {
                 self.store.close();
                 self.model.closed = true;
@@ -1429,6 +1439,462 @@ impl Harness {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Transactions: a sequence of steps on a `TxStore`, checked step by step
+// against a scratch copy of the model that becomes the model if it commits.
+// ---------------------------------------------------------------------------
+
+/// One operation inside a transaction.
+#[derive(Clone, Debug)]
+enum TxStep {
+    Insert(Value),
+    InsertNonObject(Value),
+    Get(Sel),
+    Contains(Sel),
+    Update(Sel, Value),
+    UpdateIf(Sel, VPick, Value),
+    Delete(Sel),
+    DeleteIf(Sel, VPick),
+    Lookup {
+        index: usize,
+        key: Vec<Value>,
+    },
+    GetUnique {
+        index: usize,
+        key: Vec<Value>,
+    },
+    Range {
+        index: usize,
+        start: (u8, Vec<Value>),
+        end: (u8, Vec<Value>),
+    },
+    Prefix {
+        index: usize,
+        key: Vec<Value>,
+    },
+    ByIndex(usize),
+    Scan,
+}
+
+/// How a transaction ends.
+#[derive(Clone, Debug)]
+enum TxEnd {
+    /// The closure form returns `Ok`: it commits.
+    Commit,
+    /// `begin()` ... `commit()`.
+    CommitExplicit,
+    /// The closure returns an error: nothing is committed.
+    Fail,
+    /// The closure panics: nothing is committed, the panic goes on.
+    Panic,
+    /// An explicit transaction dropped uncommitted.
+    Drop,
+}
+
+/// Why the test's transaction closure returned an error.
+#[derive(Debug)]
+enum TxFail {
+    Store(Error),
+    /// The closure gave up on purpose.
+    GaveUp,
+}
+
+impl From<Error> for TxFail {
+    fn from(error: Error) -> Self {
+        TxFail::Store(error)
+    }
+}
+
+/// The model as a transaction sees it: its snapshot plus its own writes.
+struct TxModel {
+    model: Model,
+    /// Documents whose version this transaction already raised (once per
+    /// transaction, however often it writes them).
+    raised: std::collections::HashSet<Id>,
+    /// Ids the transaction handed out, committed or not.
+    handed: Vec<Id>,
+    /// Whether anything was written (and not undone) that a commit must check.
+    wrote: bool,
+}
+
+impl TxModel {
+    fn pick(&self, sel: &Sel) -> Id {
+        let docs = &self.model.docs;
+        let deleted = &self.model.deleted;
+        match sel {
+            Sel::Live(i) if !docs.is_empty() => docs[i % docs.len()].id,
+            Sel::Deleted(i) if !deleted.is_empty() => deleted[i % deleted.len()],
+            Sel::Random(bits) => Id::from_u128(*bits),
+            _ => Id::nil(),
+        }
+    }
+
+    fn current(&self, id: Id, pick: Option<&VPick>) -> Result<(usize, Option<u64>), Expect> {
+        let at = self.model.position(id).ok_or(Expect::NotFound(id))?;
+        let version = self.model.docs[at].version;
+        let expected = pick.map(|pick| match pick {
+            VPick::Current => version,
+            VPick::Stale => version.saturating_sub(1),
+            VPick::Ahead => version + 1,
+            VPick::Zero => 0,
+        });
+        match expected {
+            Some(expected) if expected != version => {
+                Err(Expect::VersionConflict(id, expected, version))
+            }
+            _ => Ok((at, expected)),
+        }
+    }
+
+    /// The version a write gives document `at`: one more than the snapshot's,
+    /// once.
+    fn raise(&mut self, at: usize) -> u64 {
+        let doc = &mut self.model.docs[at];
+        if self.raised.insert(doc.id) {
+            doc.version += 1;
+        }
+        self.wrote = true;
+        doc.version
+    }
+
+    /// The first unique index (in creation order) that the transaction's
+    /// writes break, if any: what its commit must refuse.
+    fn broken_unique(&self) -> Option<String> {
+        self.model
+            .indexes
+            .iter()
+            .filter(|index| index.unique)
+            .find(|index| {
+                let only = Model {
+                    indexes: vec![(*index).clone()],
+                    ..self.model.clone()
+                };
+                self.model
+                    .docs
+                    .iter()
+                    .filter(|d| self.raised.contains(&d.id))
+                    .any(|d| only.clash(&d.value, Some(d.id)).is_some())
+            })
+            .map(|index| index.name.clone())
+    }
+
+    /// Runs `step` in the transaction `tx` and in the model, comparing them.
+    fn run(&mut self, tx: &TxStore<'_>, step: &TxStep) {
+        match step {
+            TxStep::Insert(document) => {
+                let actual = tx.insert(document.clone());
+                let id = actual.as_ref().copied().expect("tx insert");
+                assert!(
+                    self.model.position(id).is_none() && Some(id) > self.model.floor,
+                    "tx insert: id {id} is not new"
+                );
+                self.model.floor = Some(id);
+                self.handed.push(id);
+                self.model.docs.push(MDoc {
+                    id,
+                    version: 1,
+                    value: document.clone(),
+                });
+                self.raised.insert(id);
+                self.wrote = true;
+            }
+            TxStep::InsertNonObject(value) => {
+                let actual = tx.insert(value.clone());
+                check(
+                    "tx insert(non-object)",
+                    &actual,
+                    &Err::<(), _>(Expect::InvalidDocument),
+                    |_, ()| {},
+                );
+            }
+            TxStep::Get(sel) => {
+                let id = self.pick(sel);
+                let expected = self.current(id, None).map(|(at, _)| {
+                    let d = &self.model.docs[at];
+                    (d.id, d.version, d.value.clone())
+                });
+                check("tx get", &tx.get(id), &expected, |a, e| {
+                    assert_eq!(&row(a), e, "tx get")
+                });
+            }
+            TxStep::Contains(sel) => {
+                let id = self.pick(sel);
+                assert_eq!(
+                    tx.contains(id),
+                    Ok(self.model.position(id).is_some()),
+                    "tx contains"
+                );
+            }
+            TxStep::Update(sel, document) | TxStep::UpdateIf(sel, _, document) => {
+                let id = self.pick(sel);
+                let pick = match step {
+                    TxStep::UpdateIf(_, pick, _) => Some(pick),
+                    _ => None,
+                };
+                let expected = self.current(id, pick);
+                let actual = match expected {
+                    Ok((_, Some(version))) => tx.update_if(id, version, document.clone()),
+                    Err(Expect::VersionConflict(_, version, _)) => {
+                        tx.update_if(id, version, document.clone())
+                    }
+                    _ => tx.update(id, document.clone()),
+                };
+                let expected = expected.map(|(at, _)| {
+                    let version = self.raise(at);
+                    self.model.docs[at].value = document.clone();
+                    version
+                });
+                check("tx update", &actual, &expected, |a, e| {
+                    assert_eq!(a, e, "tx update: version")
+                });
+            }
+            TxStep::Delete(sel) | TxStep::DeleteIf(sel, _) => {
+                let id = self.pick(sel);
+                let pick = match step {
+                    TxStep::DeleteIf(_, pick) => Some(pick),
+                    _ => None,
+                };
+                let expected = self.current(id, pick);
+                let actual = match expected {
+                    Ok((_, Some(version))) | Err(Expect::VersionConflict(_, version, _)) => {
+                        tx.delete_if(id, version)
+                    }
+                    _ => tx.delete(id),
+                };
+                let expected = expected.map(|(at, _)| {
+                    let d = self.model.docs.remove(at);
+                    self.model.deleted.push(id);
+                    // Deleting what the transaction inserted undoes the insert.
+                    self.wrote = true;
+                    (d.id, d.version, d.value)
+                });
+                check("tx delete", &actual, &expected, |a, e| {
+                    assert_eq!(&row(a), e, "tx delete")
+                });
+            }
+            TxStep::Lookup { index, key } => {
+                let name = index_name(*index);
+                let actual = match key.as_slice() {
+                    [k] => tx.lookup(name, k.clone()),
+                    [a, b] => tx.lookup(name, (a.clone(), b.clone())),
+                    [a, b, c] => tx.lookup(name, (a.clone(), b.clone(), c.clone())),
+                    _ => panic!("keys have 1 to 3 fields"),
+                };
+                let what = format!("tx lookup({name}, {key:?})");
+                check(
+                    &what,
+                    &actual.map(|i| i.map(|d| row(&d)).collect::<Vec<_>>()),
+                    &self.model.lookup(name, key),
+                    |a, e| assert_eq!(a, e, "{what}"),
+                );
+            }
+            TxStep::GetUnique { index, key } => {
+                let name = index_name(*index);
+                let actual = match key.as_slice() {
+                    [k] => tx.get_unique(name, k.clone()),
+                    [a, b] => tx.get_unique(name, (a.clone(), b.clone())),
+                    [a, b, c] => tx.get_unique(name, (a.clone(), b.clone(), c.clone())),
+                    _ => panic!("keys have 1 to 3 fields"),
+                };
+                let what = format!("tx get_unique({name}, {key:?})");
+                check(&what, &actual, &self.model.get_unique(name, key), |a, e| {
+                    assert_eq!(&a.as_ref().map(row), e, "{what}");
+                });
+            }
+            TxStep::Range { index, start, end } => {
+                let name = index_name(*index);
+                let (start, end) = (bound(start.0, &start.1), bound(end.0, &end.1));
+                let arity = match (&start, &end) {
+                    (Bound::Included(k) | Bound::Excluded(k), _)
+                    | (_, Bound::Included(k) | Bound::Excluded(k)) => k.len(),
+                    _ => 1,
+                };
+                let actual = match arity {
+                    // A bare JSON array is refused on a composite index, so a
+                    // one-field bound is spelled as a 1-tuple.
+                    1 => {
+                        let f = |k: &[Value]| (k[0].clone(),);
+                        tx.range(name, (map_bound(&start, f), map_bound(&end, f)))
+                    }
+                    2 => {
+                        let f = |k: &[Value]| (k[0].clone(), k[1].clone());
+                        tx.range(name, (map_bound(&start, f), map_bound(&end, f)))
+                    }
+                    _ => {
+                        let f = |k: &[Value]| (k[0].clone(), k[1].clone(), k[2].clone());
+                        tx.range(name, (map_bound(&start, f), map_bound(&end, f)))
+                    }
+                };
+                let what = format!("tx range({name}, {start:?}, {end:?})");
+                check(
+                    &what,
+                    &actual.map(|i| i.map(|d| row(&d)).collect::<Vec<_>>()),
+                    &self.model.range(name, &start, &end),
+                    |a, e| assert_eq!(a, e, "{what}"),
+                );
+            }
+            TxStep::Prefix { index, key } => {
+                let name = index_name(*index);
+                let actual = match key.as_slice() {
+                    [k] => tx.prefix(name, (k.clone(),)),
+                    [a, b] => tx.prefix(name, (a.clone(), b.clone())),
+                    [a, b, c] => tx.prefix(name, (a.clone(), b.clone(), c.clone())),
+                    _ => panic!("prefixes have 1 to 3 fields"),
+                };
+                let what = format!("tx prefix({name}, {key:?})");
+                check(
+                    &what,
+                    &actual.map(|i| i.map(|d| row(&d)).collect::<Vec<_>>()),
+                    &self.model.prefix(name, key),
+                    |a, e| assert_eq!(a, e, "{what}"),
+                );
+            }
+            TxStep::ByIndex(index) => {
+                let name = index_name(*index);
+                let actual = tx
+                    .by_index(name)
+                    .map(|i| i.map(|d| row(&d)).collect::<Vec<_>>());
+                let what = format!("tx by_index({name})");
+                check(&what, &actual, &self.model.by_index(name), |a, e| {
+                    assert_eq!(a, e, "{what}")
+                });
+            }
+            TxStep::Scan => {
+                let actual = tx.iter().map(|i| i.map(|d| row(&d)).collect::<Vec<_>>());
+                assert_eq!(actual, Ok(self.model.all_rows()), "tx iter");
+                assert_eq!(tx.len(), Ok(self.model.docs.len()), "tx len");
+            }
+        }
+    }
+}
+
+impl Harness {
+    /// Runs `steps` in a transaction ending as `end`, against the model.
+    fn transaction(&mut self, steps: &[TxStep], end: &TxEnd) {
+        let start = |model: &Model| TxModel {
+            model: model.clone(),
+            raised: std::collections::HashSet::new(),
+            handed: Vec::new(),
+            wrote: false,
+        };
+        if self.model.closed {
+            let outcome = match end {
+                TxEnd::CommitExplicit | TxEnd::Drop => self.store.begin().map(drop),
+                _ => self.store.transaction(|_| Ok::<_, Error>(())),
+            };
+            assert_eq!(
+                outcome,
+                Err(Error::Closed),
+                "a transaction on a closed store"
+            );
+            return;
+        }
+        let mut scratch = start(&self.model);
+        let mut runs = 0;
+        let outcome = match end {
+            TxEnd::CommitExplicit | TxEnd::Drop => {
+                runs = 1;
+                let tx = self.store.begin().expect("begin on an open store");
+                for step in steps {
+                    scratch.run(&tx.store(&self.store), step);
+                }
+                if let TxEnd::CommitExplicit = end {
+                    tx.commit().map_err(TxFail::Store)
+                } else {
+                    drop(tx);
+                    Err(TxFail::GaveUp)
+                }
+            }
+            TxEnd::Commit | TxEnd::Fail | TxEnd::Panic => {
+                let model = &self.model;
+                let body = catch_unwind(AssertUnwindSafe(|| {
+                    self.store.transaction(|tx| {
+                        runs += 1;
+                        scratch = start(model);
+                        for step in steps {
+                            scratch.run(tx, step);
+                        }
+                        match end {
+                            TxEnd::Fail => Err(TxFail::GaveUp),
+                            TxEnd::Panic => panic!("the transaction's body panics (on purpose)"),
+                            _ => Ok(()),
+                        }
+                    })
+                }));
+                match body {
+                    Ok(outcome) => outcome,
+                    Err(panic) => {
+                        assert!(matches!(end, TxEnd::Panic), "a transaction body panicked");
+                        drop(panic);
+                        Err(TxFail::GaveUp)
+                    }
+                }
+            }
+        };
+        assert_eq!(runs, 1, "a transaction ran {runs} times uncontended");
+        // Ids handed out are never handed out again, committed or not.
+        if let Some(last) = scratch.handed.last() {
+            self.model.floor = Some(*last);
+        }
+        let commits = matches!(end, TxEnd::Commit | TxEnd::CommitExplicit);
+        let broken = scratch.broken_unique().filter(|_| scratch.wrote);
+        match (outcome, commits, broken) {
+            (Ok(()), true, None) => {
+                let floor = self.model.floor;
+                self.model = scratch.model;
+                self.model.floor = floor;
+            }
+            (Err(TxFail::Store(Error::UniqueViolation { index, .. })), true, Some(broken)) => {
+                assert_eq!(index, broken, "the unique index a commit refused");
+            }
+            (Err(TxFail::GaveUp), false, _) => {}
+            (outcome, _, broken) => {
+                panic!("transaction ending {end:?}: got {outcome:?}, the model broke {broken:?}")
+            }
+        }
+    }
+}
+
+fn tx_step() -> BoxedStrategy<TxStep> {
+    let range = (index_choice(), arity(), any::<(u8, u8)>()).prop_flat_map(|(index, n, kinds)| {
+        (key(n..n + 1), key(n..n + 1)).prop_map(move |(s, e)| TxStep::Range {
+            index,
+            start: (kinds.0, s),
+            end: (kinds.1, e),
+        })
+    });
+    prop_oneof![
+        8 => document().prop_map(TxStep::Insert),
+        1 => non_object().prop_map(TxStep::InsertNonObject),
+        4 => sel().prop_map(TxStep::Get),
+        2 => sel().prop_map(TxStep::Contains),
+        6 => (sel(), document()).prop_map(|(s, d)| TxStep::Update(s, d)),
+        4 => (sel(), vpick(), document()).prop_map(|(s, v, d)| TxStep::UpdateIf(s, v, d)),
+        4 => sel().prop_map(TxStep::Delete),
+        2 => (sel(), vpick()).prop_map(|(s, v)| TxStep::DeleteIf(s, v)),
+        4 => (index_choice(), arity().prop_flat_map(|n| key(n..n + 1)))
+            .prop_map(|(index, key)| TxStep::Lookup { index, key }),
+        2 => (index_choice(), arity().prop_flat_map(|n| key(n..n + 1)))
+            .prop_map(|(index, key)| TxStep::GetUnique { index, key }),
+        4 => range,
+        2 => (index_choice(), key(1..4)).prop_map(|(index, key)| TxStep::Prefix { index, key }),
+        2 => index_choice().prop_map(TxStep::ByIndex),
+        2 => Just(TxStep::Scan),
+    ]
+    .boxed()
+}
+
+fn tx_end() -> BoxedStrategy<TxEnd> {
+    prop_oneof![
+        4 => Just(TxEnd::Commit),
+        2 => Just(TxEnd::CommitExplicit),
+        1 => Just(TxEnd::Fail),
+        1 => Just(TxEnd::Panic),
+        1 => Just(TxEnd::Drop),
+    ]
+    .boxed()
 }
 
 // ---------------------------------------------------------------------------
@@ -1715,6 +2181,7 @@ fn op() -> BoxedStrategy<Op> {
         3 => (pred(), document(), any::<bool>())
             .prop_map(|(pred, extra, switch)| Op::CloneFiltered { pred, extra, switch }),
         1 => Just(Op::Close),
+        10 => (vec(tx_step(), 0..8), tx_end()).prop_map(|(steps, end)| Op::Transaction(steps, end)),
     ]
     .boxed()
 }

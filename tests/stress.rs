@@ -7,7 +7,9 @@
 //! - read-modify-writes lose no update (counters sum exactly);
 //! - a snapshot's index iteration equals a sorted scan of the same snapshot;
 //! - iterators, cursors and snapshots held across writes see only their moment;
-//! - long scans held open do not hold writers back.
+//! - long scans held open do not hold writers back;
+//! - transfers in transactions neither make nor lose money, and every sum
+//!   taken meanwhile, in a read transaction or a snapshot, sees it all.
 //!
 //! Nothing here asserts on wall-clock time; every loop is bounded by a count.
 
@@ -19,7 +21,7 @@ use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use docstore::{Document, Error, Id, IndexOptions, Iter, Object, Snapshot, Store};
+use docstore::{Document, Error, Id, IndexOptions, Iter, Object, Snapshot, Store, Versioned};
 use parking_lot::RwLock;
 use serde_json::{Value, json};
 
@@ -1079,4 +1081,462 @@ fn iterators_and_cursors_sent_to_other_threads_keep_their_snapshot() {
     assert_eq!(results[2], want[10..]);
     assert_eq!(results[3], want);
     assert_eq!(store.verify(), Ok(Vec::new()));
+}
+
+// ---------------------------------------------------------------------------
+// 6. Transactions: the bank. Transfers between accounts in transactions,
+//    while other threads sum every balance; money is never made or lost.
+// ---------------------------------------------------------------------------
+
+const ACCOUNTS: usize = 100;
+const OPENING_BALANCE: i64 = 100;
+const TELLERS: usize = 8;
+const TRANSFERS_PER_TELLER: usize = 250;
+const AUDITORS: usize = 2;
+/// Sums every auditor takes at least, even if the tellers finish first.
+const MIN_AUDITS: usize = 20;
+const TOTAL: i64 = ACCOUNTS as i64 * OPENING_BALANCE;
+
+/// Why a transfer did not happen.
+#[derive(Debug)]
+enum Refused {
+    /// The payer's balance was below the amount: the transaction was abandoned.
+    Insufficient,
+    /// The store refused it (a conflict after the last retry, for one).
+    Store(Error),
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Self {
+        Refused::Store(error)
+    }
+}
+
+/// What the tellers did, counted by outcome. Every run of a transaction body
+/// ends one way: committed, refused for insufficient funds, or conflicted at
+/// commit (after which it is retried, or given up after the last retry).
+#[derive(Default)]
+struct Ledger {
+    attempted: AtomicU64,
+    runs: AtomicU64,
+    committed: AtomicU64,
+    insufficient: AtomicU64,
+    conflicts: AtomicU64,
+    retries: AtomicU64,
+    given_up: AtomicU64,
+}
+
+impl Ledger {
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, AtomicOrdering::Relaxed);
+    }
+
+    fn get(counter: &AtomicU64) -> u64 {
+        counter.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Checks that the counts add up, prints them, and returns the commits.
+    fn settle(&self, what: &str) -> u64 {
+        let [
+            attempted,
+            runs,
+            committed,
+            insufficient,
+            conflicts,
+            retries,
+            given_up,
+        ] = [
+            &self.attempted,
+            &self.runs,
+            &self.committed,
+            &self.insufficient,
+            &self.conflicts,
+            &self.retries,
+            &self.given_up,
+        ]
+        .map(Ledger::get);
+        eprintln!(
+            "{what}: {attempted} transfers attempted in {runs} runs: {committed} committed, \
+             {insufficient} refused for funds, {conflicts} conflicts, {retries} retries, \
+             {given_up} given up"
+        );
+        assert_eq!(attempted, (TELLERS * TRANSFERS_PER_TELLER) as u64);
+        assert_eq!(committed, attempted - insufficient - given_up);
+        assert_eq!(
+            conflicts,
+            retries + given_up,
+            "every conflict is retried or given up"
+        );
+        assert_eq!(
+            runs,
+            attempted + retries,
+            "a body runs again only after a conflict"
+        );
+        assert!(committed > 0, "no transfer committed");
+        committed
+    }
+}
+
+fn balance_of(document: &Object) -> i64 {
+    document
+        .get("balance")
+        .and_then(|balance| balance.as_i64())
+        .expect("an integer balance")
+}
+
+/// A random transfer: payer, payee (another account) and amount.
+fn random_transfer(rng: &mut Rng) -> (usize, usize, i64) {
+    let from = rng.below(ACCOUNTS);
+    let mut to = rng.below(ACCOUNTS);
+    while to == from {
+        to = rng.below(ACCOUNTS);
+    }
+    (from, to, 1 + rng.below(30) as i64)
+}
+
+/// Moves `amount` from `from` to `to` inside the transaction `tx`, or refuses
+/// if `from` holds less.
+fn transfer_in(tx: &docstore::TxStore<'_>, from: Id, to: Id, amount: i64) -> Result<(), Refused> {
+    let payer = balance_of(&*tx.get(from)?);
+    if payer < amount {
+        return Err(Refused::Insufficient);
+    }
+    let payee = balance_of(&*tx.get(to)?);
+    tx.update(from, json!({"balance": payer - amount}))?;
+    tx.update(to, json!({"balance": payee + amount}))?;
+    Ok(())
+}
+
+#[test]
+fn bank_transfers_in_transactions_never_make_or_lose_money() {
+    let store = Store::new();
+    store
+        .create_index("by_balance", ["balance"])
+        .expect("index");
+    let accounts: Vec<Id> = (0..ACCOUNTS)
+        .map(|_| {
+            store
+                .insert(json!({"balance": OPENING_BALANCE}))
+                .expect("insert")
+        })
+        .collect();
+    let ledger = Ledger::default();
+    let tellers_done = AtomicUsize::new(0);
+    let audits = AtomicUsize::new(0);
+
+    thread::scope(|s| {
+        for teller in 0..TELLERS {
+            let (store, accounts, ledger, tellers_done) =
+                (&store, &accounts, &ledger, &tellers_done);
+            s.spawn(move || {
+                let mut rng = Rng::new(100 + teller as u64);
+                for _ in 0..TRANSFERS_PER_TELLER {
+                    let (from, to, amount) = random_transfer(&mut rng);
+                    let (from, to) = (accounts[from], accounts[to]);
+                    Ledger::count(&ledger.attempted);
+                    // Half the tellers use the closure form, which retries by
+                    // itself; the other half begin and commit explicitly.
+                    let outcome = if teller % 2 == 0 {
+                        let mut runs = 0_u64;
+                        let outcome = store.transaction(|tx| {
+                            runs += 1;
+                            transfer_in(tx, from, to, amount)
+                        });
+                        // Each run after the first followed a conflict.
+                        ledger.runs.fetch_add(runs, AtomicOrdering::Relaxed);
+                        ledger.retries.fetch_add(runs - 1, AtomicOrdering::Relaxed);
+                        ledger
+                            .conflicts
+                            .fetch_add(runs - 1, AtomicOrdering::Relaxed);
+                        outcome
+                    } else {
+                        let mut retries = 0;
+                        loop {
+                            Ledger::count(&ledger.runs);
+                            let tx = store.begin().expect("begin");
+                            if let Err(refused) = transfer_in(&tx.store(store), from, to, amount) {
+                                break Err(refused);
+                            }
+                            match tx.commit() {
+                                Err(Error::Conflict { .. })
+                                    if retries < docstore::DEFAULT_RETRIES =>
+                                {
+                                    Ledger::count(&ledger.conflicts);
+                                    Ledger::count(&ledger.retries);
+                                    retries += 1;
+                                }
+                                outcome => break outcome.map_err(Refused::from),
+                            }
+                        }
+                    };
+                    match outcome {
+                        Ok(()) => Ledger::count(&ledger.committed),
+                        Err(Refused::Insufficient) => Ledger::count(&ledger.insufficient),
+                        Err(Refused::Store(Error::Conflict { .. })) => {
+                            Ledger::count(&ledger.conflicts);
+                            Ledger::count(&ledger.given_up);
+                        }
+                        Err(Refused::Store(other)) => panic!("transfer: {other}"),
+                    }
+                }
+                tellers_done.fetch_add(1, AtomicOrdering::Relaxed);
+            });
+        }
+        for auditor in 0..AUDITORS {
+            let (store, accounts, tellers_done, audits) =
+                (&store, &accounts, &tellers_done, &audits);
+            s.spawn(move || {
+                let mut done = 0;
+                while done < MIN_AUDITS || tellers_done.load(AtomicOrdering::Relaxed) < TELLERS {
+                    if (done + auditor) % 2 == 0 {
+                        // A read transaction: by id, by iteration and by index,
+                        // all the same moment.
+                        let tx = store.begin().expect("begin");
+                        let view = tx.store(store);
+                        let by_id: i64 = accounts
+                            .iter()
+                            .map(|id| balance_of(&view.get(*id).expect("get")))
+                            .sum();
+                        let iterated: i64 =
+                            view.iter().expect("iter").map(|d| balance_of(&d)).sum();
+                        let indexed: Vec<i64> = view
+                            .by_index("by_balance")
+                            .expect("index")
+                            .map(|d| balance_of(&d))
+                            .collect();
+                        assert_eq!(
+                            (by_id, iterated),
+                            (TOTAL, TOTAL),
+                            "a read transaction saw money move"
+                        );
+                        assert_eq!(indexed.iter().sum::<i64>(), TOTAL);
+                        assert_eq!(indexed.len(), ACCOUNTS);
+                        assert!(indexed.is_sorted(), "by_balance out of order: {indexed:?}");
+                        tx.commit()
+                            .expect("a read-only transaction never conflicts");
+                    } else {
+                        let snapshot = store.snapshot().expect("snapshot");
+                        let scanned: i64 = snapshot.iter().map(|d| balance_of(&d)).sum();
+                        let by_id: i64 = accounts
+                            .iter()
+                            .map(|id| balance_of(&snapshot.get(*id).expect("get")))
+                            .sum();
+                        assert_eq!(
+                            (scanned, by_id),
+                            (TOTAL, TOTAL),
+                            "a snapshot saw money move"
+                        );
+                    }
+                    done += 1;
+                    audits.fetch_add(1, AtomicOrdering::Relaxed);
+                }
+            });
+        }
+    });
+
+    let committed = ledger.settle("bank (store)");
+    eprintln!(
+        "bank (store): {} audits",
+        audits.load(AtomicOrdering::Relaxed)
+    );
+    let end: Vec<Document> = accounts
+        .iter()
+        .map(|id| store.get(*id).expect("get"))
+        .collect();
+    assert_eq!(end.iter().map(|d| balance_of(d)).sum::<i64>(), TOTAL);
+    assert!(
+        end.iter().all(|d| balance_of(d) >= 0),
+        "an account went below zero"
+    );
+    // A transfer gives each of its two accounts one new version, once.
+    let versions: u64 = end.iter().map(|d| d.version() - 1).sum();
+    assert_eq!(versions, 2 * committed, "versions do not match the commits");
+    assert_eq!(store.verify(), Ok(Vec::new()));
+}
+
+/// An account of the typed bank.
+#[derive(docstore::Indexed, Clone, Debug)]
+struct Account {
+    #[index(unique)]
+    number: u32,
+    #[index]
+    balance: i64,
+}
+
+/// Each account's balance as the opening balances plus the transfers in
+/// `entries` (`{"from", "to", "amount"}` by account number) make it.
+fn replayed(entries: impl Iterator<Item = Object>) -> Vec<i64> {
+    let mut balances = vec![OPENING_BALANCE; ACCOUNTS];
+    for entry in entries {
+        let field = |name: &str| {
+            entry
+                .get(name)
+                .and_then(|v| v.as_i64())
+                .expect("a ledger field")
+        };
+        let (from, to, amount) = (field("from"), field("to"), field("amount"));
+        balances[usize::try_from(from).expect("an account number")] -= amount;
+        balances[usize::try_from(to).expect("an account number")] += amount;
+    }
+    balances
+}
+
+/// The balances of `accounts`, indexed by account number.
+fn by_number(accounts: impl Iterator<Item = Account>) -> Vec<i64> {
+    let mut balances = vec![0; ACCOUNTS];
+    for account in accounts {
+        balances[account.number as usize] = account.balance;
+    }
+    balances
+}
+
+#[test]
+fn bank_transfers_across_a_db_keep_the_ledger_and_the_balances_together() {
+    let db = docstore::Db::new();
+    let accounts = db.collection::<Account>("accounts").expect("accounts");
+    // Every transfer also writes its ledger entry, in the same transaction.
+    let ledger_store = db.store("ledger").expect("ledger");
+    let ids: Vec<Id> = (0..ACCOUNTS)
+        .map(|number| {
+            accounts
+                .insert(Account {
+                    number: number as u32,
+                    balance: OPENING_BALANCE,
+                })
+                .expect("insert")
+        })
+        .collect();
+    let ledger = Ledger::default();
+    let tellers_done = AtomicUsize::new(0);
+    let audits = AtomicUsize::new(0);
+
+    thread::scope(|s| {
+        for teller in 0..TELLERS {
+            let (db, accounts, ledger_store, ids, ledger, tellers_done) =
+                (&db, &accounts, &ledger_store, &ids, &ledger, &tellers_done);
+            s.spawn(move || {
+                let mut rng = Rng::new(200 + teller as u64);
+                for _ in 0..TRANSFERS_PER_TELLER {
+                    let (from, to, amount) = random_transfer(&mut rng);
+                    Ledger::count(&ledger.attempted);
+                    let mut runs = 0_u64;
+                    let outcome = db.transaction(|tx| {
+                        runs += 1;
+                        let bank = tx.collection(accounts);
+                        // The payer by its unique number, the payee by id.
+                        let payer = bank
+                            .get_unique(Account::number, from as u32)?
+                            .expect("every account exists");
+                        if payer.balance < amount {
+                            return Err(Refused::Insufficient);
+                        }
+                        let payee = bank.get(ids[to])?;
+                        bank.update(
+                            payer.id(),
+                            Account {
+                                balance: payer.balance - amount,
+                                ..(*payer).clone()
+                            },
+                        )?;
+                        bank.update(
+                            payee.id(),
+                            Account {
+                                balance: payee.balance + amount,
+                                ..(*payee).clone()
+                            },
+                        )?;
+                        tx.store(ledger_store)
+                            .insert(json!({"from": from, "to": to, "amount": amount}))?;
+                        Ok(())
+                    });
+                    ledger.runs.fetch_add(runs, AtomicOrdering::Relaxed);
+                    ledger.retries.fetch_add(runs - 1, AtomicOrdering::Relaxed);
+                    ledger
+                        .conflicts
+                        .fetch_add(runs - 1, AtomicOrdering::Relaxed);
+                    match outcome {
+                        Ok(()) => Ledger::count(&ledger.committed),
+                        Err(Refused::Insufficient) => Ledger::count(&ledger.insufficient),
+                        Err(Refused::Store(Error::Conflict { .. })) => {
+                            Ledger::count(&ledger.conflicts);
+                            Ledger::count(&ledger.given_up);
+                        }
+                        Err(Refused::Store(other)) => panic!("transfer: {other}"),
+                    }
+                }
+                tellers_done.fetch_add(1, AtomicOrdering::Relaxed);
+            });
+        }
+        for auditor in 0..AUDITORS {
+            let (db, accounts, ledger_store, tellers_done, audits) =
+                (&db, &accounts, &ledger_store, &tellers_done, &audits);
+            s.spawn(move || {
+                let mut done = 0;
+                while done < MIN_AUDITS || tellers_done.load(AtomicOrdering::Relaxed) < TELLERS {
+                    // The balances and the ledger, read at one moment, agree:
+                    // no transfer is ever half seen, in either store.
+                    let (balances, entries) = if (done + auditor) % 2 == 0 {
+                        let tx = db.begin().expect("begin");
+                        let bank = tx.collection(accounts);
+                        let balances = by_number(bank.iter().expect("iter").map(|a| (*a).clone()));
+                        let indexed: Vec<i64> = bank
+                            .by_index(Account::balance)
+                            .expect("index")
+                            .map(|a| a.balance)
+                            .collect();
+                        assert!(indexed.is_sorted(), "by balance out of order: {indexed:?}");
+                        assert_eq!(indexed.iter().sum::<i64>(), TOTAL);
+                        let entries = replayed(
+                            tx.store(ledger_store)
+                                .iter()
+                                .expect("iter")
+                                .map(|e| (*e).clone()),
+                        );
+                        tx.commit()
+                            .expect("a read-only transaction never conflicts");
+                        (balances, entries)
+                    } else {
+                        let snapshot = db.snapshot();
+                        let bank = snapshot.collection(accounts).expect("accounts");
+                        let balances = by_number(bank.iter().map(|a| (*a).clone()));
+                        let entries = snapshot.store(ledger_store).expect("ledger");
+                        (balances, replayed(entries.iter().map(|e| (*e).clone())))
+                    };
+                    assert_eq!(
+                        balances.iter().sum::<i64>(),
+                        TOTAL,
+                        "an audit saw money move"
+                    );
+                    assert_eq!(balances, entries, "balances and ledger disagree");
+                    done += 1;
+                    audits.fetch_add(1, AtomicOrdering::Relaxed);
+                }
+            });
+        }
+    });
+
+    let committed = ledger.settle("bank (db)");
+    eprintln!("bank (db): {} audits", audits.load(AtomicOrdering::Relaxed));
+    assert_eq!(
+        ledger_store.len().expect("len"),
+        committed as usize,
+        "one ledger entry per commit"
+    );
+    let end: Vec<Versioned<Account>> = ids
+        .iter()
+        .map(|id| accounts.get(*id).expect("get"))
+        .collect();
+    let balances = by_number(end.iter().map(|a| (**a).clone()));
+    assert_eq!(balances.iter().sum::<i64>(), TOTAL);
+    assert_eq!(
+        balances,
+        replayed(ledger_store.iter().expect("iter").map(|e| (*e).clone()))
+    );
+    assert!(
+        balances.iter().all(|b| *b >= 0),
+        "an account went below zero"
+    );
+    let versions: u64 = end.iter().map(|a| a.version() - 1).sum();
+    assert_eq!(versions, 2 * committed, "versions do not match the commits");
+    assert_eq!(accounts.verify(), Ok(Vec::new()));
 }

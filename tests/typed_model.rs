@@ -3,6 +3,12 @@
 //! composite and computed indexes), driven by random sequences of every
 //! operation against a naive reference model, compared exactly, order included.
 //!
+//! Transactions across a database are modelled too: random steps on two typed
+//! collections and a schemaless store of one `Db`, each checked against the
+//! model as the transaction sees it, ending in a commit, an error, a panic
+//! (on purpose, or a computed key's) or a drop; all three stores are compared
+//! with the model after each one.
+//!
 //! Panic safety is part of the model: a computed key that panics, an
 //! `update_with` closure that panics and a `clone_filtered` predicate that
 //! panics must each leave the collection exactly as it was, and usable.
@@ -17,7 +23,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread;
 
-use docstore::{Collection, Cursor, Error, Id, Indexed, Iter, Rejected, Snapshot, Versioned};
+use docstore::{
+    Collection, Cursor, Db, Error, Id, Indexed, Iter, Rejected, Snapshot, Store, Transaction,
+    TxCollection, TxIter, Versioned,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -628,6 +637,7 @@ const DELIBERATE: &[&str] = &[
     "the update_with closure panics",
     "the predicate panics",
     "the closure panics",
+    TX_PANIC,
 ];
 
 /// Keeps the deliberate panics quiet (no message, no backtrace); every other
@@ -1245,6 +1255,612 @@ proptest! {
         harness.check_held();
         if !harness.model.closed {
             prop_assert_eq!(harness.users.verify(), Ok(Vec::new()));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Transactions across a database: two typed collections and a schemaless
+// store, checked against a model of all three.
+// ---------------------------------------------------------------------------
+
+/// The second typed collection: orders, by unique number and by user email.
+#[derive(Indexed, Clone, Debug, PartialEq)]
+struct Order {
+    #[index(unique)]
+    number: u32,
+    #[index]
+    email: String,
+    quantity: u32,
+}
+
+type Rows<T> = Vec<(Id, u64, T)>;
+
+/// The database as the model holds it: users (with the model above), orders
+/// and a schemaless log whose documents have a "kind".
+#[derive(Clone, Debug, Default)]
+struct DbModel {
+    users: Model,
+    orders: Rows<Order>,
+    log: Rows<Value>,
+}
+
+/// One step inside a transaction on the database.
+#[derive(Clone, Debug)]
+enum DbStep {
+    InsertUser(User),
+    UpdateUser(Sel, Option<VPick>, User),
+    DeleteUser(Sel),
+    GetUser(Sel),
+    QueryUsers(Query),
+    InsertOrder(Order),
+    /// A new quantity for an order.
+    UpdateOrder(Sel, u32),
+    DeleteOrder(Sel),
+    OrdersOf(String),
+    OrderNumbered(u32),
+    /// A log entry of this kind.
+    Log(u8),
+    LogOfKind(u8),
+    DeleteLog(Sel),
+    ScanLog,
+}
+
+/// How a transaction on the database ends.
+#[derive(Clone, Debug)]
+enum DbEnd {
+    Commit,
+    CommitExplicit,
+    Fail,
+    Panic,
+    Drop,
+}
+
+/// The messages of the panics the database transactions cause on purpose.
+const TX_PANIC: &str = "the transaction's body panics";
+
+/// Why the test's transaction body failed.
+#[derive(Debug)]
+enum DbFail {
+    Store(Error),
+    GaveUp,
+}
+
+impl From<Error> for DbFail {
+    fn from(error: Error) -> Self {
+        DbFail::Store(error)
+    }
+}
+
+fn pick_in<T>(rows: &Rows<T>, deleted: &[Id], sel: &Sel) -> Id {
+    match sel {
+        Sel::Live(i) if !rows.is_empty() => rows[i % rows.len()].0,
+        Sel::Deleted(i) if !deleted.is_empty() => deleted[i % deleted.len()],
+        _ => Id::nil(),
+    }
+}
+
+/// The database as a transaction sees it.
+struct DbScratch {
+    db: DbModel,
+    order: Vec<&'static MIndex>,
+    /// Every id deleted, in any store, for `Sel::Deleted`.
+    deleted: Vec<Id>,
+    /// Documents whose version the transaction raised (once each).
+    raised: HashSet<Id>,
+    /// User ids handed out, committed or not.
+    handed: Vec<Id>,
+}
+
+/// Raises a written document's version, once per transaction.
+fn raise<T>(raised: &mut HashSet<Id>, row: &mut (Id, u64, T)) -> u64 {
+    if raised.insert(row.0) {
+        row.1 += 1;
+    }
+    row.1
+}
+
+/// Removes document `id` from `rows` as the transaction deletes it.
+fn delete_row<T: Clone + PartialEq + std::fmt::Debug>(
+    what: &str,
+    rows: &mut Rows<T>,
+    deleted: &mut Vec<Id>,
+    id: Id,
+    actual: Result<Versioned<T>, Error>,
+) {
+    let expected = rows
+        .iter()
+        .position(|r| r.0 == id)
+        .ok_or(Expect::NotFound(id));
+    match (actual, expected) {
+        (Ok(actual), Ok(at)) => {
+            let row = rows.remove(at);
+            assert_eq!(
+                (actual.id(), actual.version(), actual.value()),
+                (row.0, row.1, &row.2),
+                "{what}"
+            );
+            deleted.push(id);
+        }
+        (Err(a), Err(e)) => assert_eq!(classify(&a), e, "{what}: wrong error"),
+        (a, e) => panic!("{what}: got {a:?}, the model expected {e:?}"),
+    }
+}
+
+fn tx_by_index(users: &TxCollection<'_, User>, name: &str) -> Result<TxIter<User>, Error> {
+    match name {
+        "email" => users.by_index(User::email),
+        "city" => users.by_index(User::city),
+        "age" => users.by_index(User::age),
+        "nickname" => users.by_index(User::nickname),
+        "tags" => users.by_index(User::tags),
+        "score" => users.by_index(User::score),
+        "by_city_age" => users.by_index(User::by_city_age),
+        "by_len" => users.by_index(User::by_len),
+        _ => users.by_index(User::by_trap),
+    }
+}
+
+fn tx_query(users: &TxCollection<'_, User>, query: &Query) -> Result<TxIter<User>, Error> {
+    match query {
+        Query::City(city) => users.lookup(User::city, city.as_str()),
+        Query::Age(age) => users.lookup(User::age, *age),
+        Query::AgeRange(start, end) => users.range(User::age, (*start, *end)),
+        Query::ScoreRange(start, end) => users.range(User::score, (*start, *end)),
+        Query::CityAge(city, age) => users.lookup(User::by_city_age, (city.as_str(), *age)),
+        Query::CityAgeRange(start, end) => {
+            fn view(b: &Bound<(String, u32)>) -> Bound<(&str, u32)> {
+                b.as_ref().map(|(c, a)| (c.as_str(), *a))
+            }
+            users.range(User::by_city_age, (view(start), view(end)))
+        }
+        Query::CityPrefix(city) => users.prefix(User::by_city_age, (city.as_str(),)),
+        Query::Tag(tag) => users.lookup(User::tags, tag),
+        Query::TagRange(start, end) => users.range(User::tags, (start.clone(), end.clone())),
+        Query::Nickname(nick) => users.lookup(User::nickname, nick.as_str()),
+        Query::Len(len) => users.lookup(User::by_len, *len),
+        Query::Trap(trap) => users.lookup(User::by_trap, *trap),
+        Query::Email(email) => users.lookup(User::email, email.as_str()),
+        Query::ByIndex(i) => tx_by_index(users, INDEXES[i % INDEXES.len()].name),
+    }
+}
+
+/// The database's three stores.
+struct Stores {
+    db: Db,
+    users: Arc<Collection<User>>,
+    orders: Arc<Collection<Order>>,
+    log: Arc<Store>,
+}
+
+impl DbScratch {
+    /// Runs `step` in `tx` and in the model. A step whose computed key panics
+    /// panics here, as it does in the transaction.
+    fn run(&mut self, stores: &Stores, tx: &Transaction<'_>, step: &DbStep) {
+        let users = tx.collection(&stores.users);
+        let orders = tx.collection(&stores.orders);
+        let log = tx.store(&stores.log);
+        match step {
+            DbStep::InsertUser(user) => {
+                let failure = self.db.users.key_failure(&self.order, user);
+                let actual = users.insert(user.clone());
+                match (actual, failure) {
+                    (Ok(id), None) => {
+                        assert!(Some(id) > self.db.users.floor, "ids increase");
+                        self.db.users.floor = Some(id);
+                        self.handed.push(id);
+                        self.raised.insert(id);
+                        self.db.users.docs.push((id, 1, user.clone()));
+                    }
+                    (Err(a), Some(e)) => assert_eq!(classify(&a), e, "tx insert: wrong error"),
+                    (a, e) => panic!("tx insert: got {a:?}, the model expected {e:?}"),
+                }
+            }
+            DbStep::UpdateUser(sel, pick, user) => {
+                let id = self.pick_user(sel);
+                let at = self.db.users.position(id);
+                let current = at.map(|at| self.db.users.docs[at].1);
+                let version = pick.as_ref().map(|pick| {
+                    let current = current.unwrap_or(1);
+                    match pick {
+                        VPick::Current => current,
+                        VPick::Stale => current.saturating_sub(1),
+                        VPick::Ahead => current + 1,
+                    }
+                });
+                // Not found, then the version, then the keys.
+                let expected = match (at, current, version) {
+                    (None, _, _) => Err(Expect::NotFound(id)),
+                    (_, Some(current), Some(v)) if v != current => {
+                        Err(Expect::VersionConflict(id, v, current))
+                    }
+                    _ => self
+                        .db
+                        .users
+                        .key_failure(&self.order, user)
+                        .map_or(Ok(()), Err),
+                };
+                let actual = match version {
+                    Some(v) => users.update_if(id, v, user.clone()),
+                    None => users.update(id, user.clone()),
+                };
+                match (actual, expected) {
+                    (Ok(new), Ok(())) => {
+                        let row = &mut self.db.users.docs[at.expect("live")];
+                        assert_eq!(new, raise(&mut self.raised, row), "tx update: version");
+                        row.2 = user.clone();
+                    }
+                    (Err(a), Err(e)) => assert_eq!(classify(&a), e, "tx update: wrong error"),
+                    (a, e) => panic!("tx update: got {a:?}, the model expected {e:?}"),
+                }
+            }
+            DbStep::DeleteUser(sel) => {
+                let id = self.pick_user(sel);
+                delete_row(
+                    "tx delete user",
+                    &mut self.db.users.docs,
+                    &mut self.deleted,
+                    id,
+                    users.delete(id),
+                );
+            }
+            DbStep::GetUser(sel) => {
+                let id = self.pick_user(sel);
+                let expected = self
+                    .db
+                    .users
+                    .position(id)
+                    .map(|at| self.db.users.docs[at].clone())
+                    .ok_or(Expect::NotFound(id));
+                let actual = users.get(id).map(|d| row(&d)).map_err(|e| classify(&e));
+                assert_eq!(actual, expected, "tx get user");
+            }
+            DbStep::QueryUsers(query) => {
+                let what = format!("tx {query:?}");
+                let actual = tx_query(&users, query).map(rows);
+                match (actual, expected_query(&self.db.users, query)) {
+                    (Ok(a), Ok(e)) => assert_eq!(a, e, "{what}"),
+                    (Err(a), Err(e)) => assert_eq!(classify(&a), e, "{what}: wrong error"),
+                    (a, e) => panic!("{what}: got {a:?}, the model expected {e:?}"),
+                }
+            }
+            DbStep::InsertOrder(order) => {
+                let id = orders.insert(order.clone()).expect("tx insert order");
+                assert!(
+                    self.db.orders.iter().all(|r| r.0 < id),
+                    "order ids increase"
+                );
+                self.raised.insert(id);
+                self.db.orders.push((id, 1, order.clone()));
+            }
+            DbStep::UpdateOrder(sel, quantity) => {
+                let id = pick_in(&self.db.orders, &self.deleted, sel);
+                let at = self.db.orders.iter().position(|r| r.0 == id);
+                let actual = orders.get(id).and_then(|order| {
+                    orders.update(
+                        id,
+                        Order {
+                            quantity: *quantity,
+                            ..(*order).clone()
+                        },
+                    )
+                });
+                match (actual, at) {
+                    (Ok(new), Some(at)) => {
+                        let row = &mut self.db.orders[at];
+                        assert_eq!(new, raise(&mut self.raised, row), "tx update order");
+                        row.2.quantity = *quantity;
+                    }
+                    (Err(a), None) => assert_eq!(classify(&a), Expect::NotFound(id)),
+                    (a, e) => panic!("tx update order: got {a:?}, the model had {e:?}"),
+                }
+            }
+            DbStep::DeleteOrder(sel) => {
+                let id = pick_in(&self.db.orders, &self.deleted, sel);
+                delete_row(
+                    "tx delete order",
+                    &mut self.db.orders,
+                    &mut self.deleted,
+                    id,
+                    orders.delete(id),
+                );
+            }
+            DbStep::OrdersOf(email) => {
+                let actual: Rows<Order> = orders
+                    .lookup(Order::email, email.as_str())
+                    .expect("lookup")
+                    .map(|o| (o.id(), o.version(), (*o).clone()))
+                    .collect();
+                let expected: Rows<Order> = self
+                    .db
+                    .orders
+                    .iter()
+                    .filter(|o| &o.2.email == email)
+                    .cloned()
+                    .collect();
+                assert_eq!(actual, expected, "tx orders of {email}");
+            }
+            DbStep::OrderNumbered(number) => {
+                let actual = orders
+                    .get_unique(Order::number, *number)
+                    .expect("get_unique")
+                    .map(|o| (o.id(), o.version(), (*o).clone()));
+                // Before a commit refuses it, a transaction may hold two
+                // orders of one number: the first in id order is found.
+                let expected = self
+                    .db
+                    .orders
+                    .iter()
+                    .find(|o| o.2.number == *number)
+                    .cloned();
+                assert_eq!(actual, expected, "tx order number {number}");
+            }
+            DbStep::Log(kind) => {
+                let entry = json!({"kind": kind});
+                let id = log.insert(entry.clone()).expect("tx log");
+                self.raised.insert(id);
+                self.db.log.push((id, 1, entry));
+            }
+            DbStep::LogOfKind(kind) => {
+                let actual: Rows<Value> = log
+                    .lookup("by_kind", *kind)
+                    .expect("lookup")
+                    .map(|d| (d.id(), d.version(), d.to_value()))
+                    .collect();
+                let expected: Rows<Value> = self
+                    .db
+                    .log
+                    .iter()
+                    .filter(|d| d.2["kind"] == json!(kind))
+                    .cloned()
+                    .collect();
+                assert_eq!(actual, expected, "tx log of kind {kind}");
+            }
+            DbStep::DeleteLog(sel) => {
+                let id = pick_in(&self.db.log, &self.deleted, sel);
+                let actual = log.delete(id);
+                let expected = self.db.log.iter().position(|r| r.0 == id);
+                match (actual, expected) {
+                    (Ok(d), Some(at)) => {
+                        let row = self.db.log.remove(at);
+                        assert_eq!((d.id(), d.version(), d.to_value()), row, "tx delete log");
+                        self.deleted.push(id);
+                    }
+                    (Err(a), None) => assert_eq!(classify(&a), Expect::NotFound(id)),
+                    (a, e) => panic!("tx delete log: got {a:?}, the model had {e:?}"),
+                }
+            }
+            DbStep::ScanLog => {
+                let actual: Rows<Value> = log
+                    .iter()
+                    .expect("iter")
+                    .map(|d| (d.id(), d.version(), d.to_value()))
+                    .collect();
+                assert_eq!(actual, self.db.log, "tx log scan");
+            }
+        }
+    }
+
+    fn pick_user(&self, sel: &Sel) -> Id {
+        pick_in(&self.db.users.docs, &self.deleted, sel)
+    }
+
+    /// The unique indexes the transaction's writes break, at most one per
+    /// collection (its first, in creation order): its commit must refuse
+    /// them, naming one (which one depends on the order the collections are
+    /// checked in).
+    fn broken_unique(&self) -> Vec<String> {
+        let written = |id: &Id| self.raised.contains(id);
+        let users = &self.db.users;
+        let mut broken: Vec<String> = self
+            .order
+            .iter()
+            .filter(|index| index.unique)
+            .find(|index| {
+                users
+                    .docs
+                    .iter()
+                    .filter(|d| written(&d.0))
+                    .any(|d| users.clash(&[**index], &d.2, Some(d.0)).is_some())
+            })
+            .map(|index| index.name.to_owned())
+            .into_iter()
+            .collect();
+        let orders = &self.db.orders;
+        if orders.iter().filter(|o| written(&o.0)).any(|o| {
+            orders
+                .iter()
+                .any(|p| p.0 != o.0 && p.2.number == o.2.number)
+        }) {
+            broken.push("number".to_owned());
+        }
+        broken
+    }
+}
+
+impl Stores {
+    fn new() -> Stores {
+        let db = Db::new();
+        let users = db.collection::<User>("users").expect("users");
+        let orders = db.collection::<Order>("orders").expect("orders");
+        let log = db.store("log").expect("log");
+        log.create_index("by_kind", ["kind"]).expect("by_kind");
+        Stores {
+            db,
+            users,
+            orders,
+            log,
+        }
+    }
+
+    /// Everything in the three stores against the model.
+    fn check(&self, model: &DbModel, order: &[&'static MIndex], what: &str) {
+        let harness = Harness {
+            users: (*self.users).clone(),
+            model: model.users.clone(),
+            order: order.to_vec(),
+            held: Vec::new(),
+        };
+        harness.check_all(what);
+        let orders: Rows<Order> = self
+            .orders
+            .iter()
+            .expect("iter")
+            .map(|o| (o.id(), o.version(), (*o).clone()))
+            .collect();
+        assert_eq!(orders, model.orders, "{what}: orders");
+        let log: Rows<Value> = self
+            .log
+            .iter()
+            .expect("iter")
+            .map(|d| (d.id(), d.version(), d.to_value()))
+            .collect();
+        assert_eq!(log, model.log, "{what}: log");
+        assert_eq!(self.users.verify(), Ok(Vec::new()), "{what}: users verify");
+        assert_eq!(
+            self.orders.verify(),
+            Ok(Vec::new()),
+            "{what}: orders verify"
+        );
+        assert_eq!(self.log.verify(), Ok(Vec::new()), "{what}: log verify");
+    }
+
+    /// Runs one transaction of `steps` ending as `end`, against the model.
+    fn transaction(
+        &self,
+        model: &mut DbModel,
+        deleted: &mut Vec<Id>,
+        order: &[&'static MIndex],
+        steps: &[DbStep],
+        end: &DbEnd,
+    ) {
+        let start = || DbScratch {
+            db: model.clone(),
+            order: order.to_vec(),
+            deleted: deleted.clone(),
+            raised: HashSet::new(),
+            handed: Vec::new(),
+        };
+        let mut scratch = start();
+        let mut runs = 0;
+        let body = |tx: &Transaction<'_>, scratch: &mut DbScratch| -> Result<(), DbFail> {
+            for step in steps {
+                scratch.run(self, tx, step);
+            }
+            match end {
+                DbEnd::Fail => Err(DbFail::GaveUp),
+                DbEnd::Panic => panic!("{}", TX_PANIC),
+                _ => Ok(()),
+            }
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| match end {
+            DbEnd::CommitExplicit | DbEnd::Drop => {
+                runs += 1;
+                let tx = self.db.begin().expect("begin");
+                body(&tx, &mut scratch)?;
+                match end {
+                    DbEnd::Drop => Err(DbFail::GaveUp),
+                    _ => tx.commit().map_err(DbFail::Store),
+                }
+            }
+            _ => self.db.transaction(|tx| {
+                runs += 1;
+                scratch = start();
+                body(tx, &mut scratch)
+            }),
+        }));
+        assert_eq!(runs, 1, "a transaction ran {runs} times uncontended");
+        if let Some(last) = scratch.handed.iter().max() {
+            model.users.floor = model.users.floor.max(Some(*last));
+        }
+        let commits = matches!(end, DbEnd::Commit | DbEnd::CommitExplicit);
+        let broken = scratch.broken_unique();
+        match (outcome, broken) {
+            // A panic inside (on purpose, or a computed key's) commits nothing.
+            (Err(_), _) => {}
+            (Ok(Ok(())), broken) if commits && broken.is_empty() => {
+                let floor = model.users.floor;
+                *model = scratch.db;
+                model.users.floor = floor;
+                *deleted = scratch.deleted;
+            }
+            (Ok(Err(DbFail::Store(Error::UniqueViolation { index, .. }))), broken) if commits => {
+                assert!(
+                    broken.contains(&index),
+                    "a commit refused {index}; the model broke {broken:?}"
+                );
+            }
+            (Ok(Err(DbFail::GaveUp)), _) if !commits => {}
+            (Ok(outcome), broken) => {
+                panic!("a transaction ending {end:?}: got {outcome:?}, the model broke {broken:?}")
+            }
+        }
+    }
+}
+
+fn db_step() -> BoxedStrategy<DbStep> {
+    let order = (0u32..6, (0u8..30).prop_map(|e| format!("e{e}")), 1u32..4).prop_map(
+        |(number, email, quantity)| Order {
+            number,
+            email,
+            quantity,
+        },
+    );
+    prop_oneof![
+        6 => user().prop_map(DbStep::InsertUser),
+        4 => (sel(), proptest::option::of(vpick()), user())
+            .prop_map(|(s, v, u)| DbStep::UpdateUser(s, v, u)),
+        2 => sel().prop_map(DbStep::DeleteUser),
+        3 => sel().prop_map(DbStep::GetUser),
+        4 => query().prop_map(DbStep::QueryUsers),
+        4 => order.prop_map(DbStep::InsertOrder),
+        2 => (sel(), 1u32..9).prop_map(|(s, q)| DbStep::UpdateOrder(s, q)),
+        1 => sel().prop_map(DbStep::DeleteOrder),
+        2 => (0u8..30).prop_map(|e| DbStep::OrdersOf(format!("e{e}"))),
+        2 => (0u32..6).prop_map(DbStep::OrderNumbered),
+        3 => (0u8..3).prop_map(DbStep::Log),
+        1 => (0u8..3).prop_map(DbStep::LogOfKind),
+        1 => sel().prop_map(DbStep::DeleteLog),
+        1 => Just(DbStep::ScanLog),
+    ]
+    .boxed()
+}
+
+fn db_end() -> BoxedStrategy<DbEnd> {
+    prop_oneof![
+        4 => Just(DbEnd::Commit),
+        2 => Just(DbEnd::CommitExplicit),
+        1 => Just(DbEnd::Fail),
+        1 => Just(DbEnd::Panic),
+        1 => Just(DbEnd::Drop),
+    ]
+    .boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: config().cases / 4, ..config() })]
+
+    /// Random transactions across two typed collections and a schemaless
+    /// store of one database: each step against the model as the transaction
+    /// sees it, and all three stores against the model after each one.
+    #[test]
+    fn transactions_across_a_db_match_the_model(
+        transactions in vec((vec(db_step(), 0..10), db_end()), 1..25),
+    ) {
+        quiet_deliberate_panics();
+        let stores = Stores::new();
+        let order: Vec<&'static MIndex> = stores
+            .users
+            .indexes()
+            .expect("indexes")
+            .iter()
+            .map(|info| mindex(info.name()))
+            .collect();
+        let mut model = DbModel::default();
+        let mut deleted = Vec::new();
+        for (n, (steps, end)) in transactions.iter().enumerate() {
+            stores.transaction(&mut model, &mut deleted, &order, steps, end);
+            stores.check(&model, &order, &format!("after transaction {n} ({end:?})"));
         }
     }
 }

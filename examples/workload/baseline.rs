@@ -8,6 +8,7 @@
 //! as they read, a whole scan included: that is what `write_stall` shows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,7 +16,7 @@ use docstore::Id;
 use parking_lot::RwLock;
 use serde_json::Value;
 
-use crate::common::{Found, System, initial_age, json_document};
+use crate::common::{Found, Home, System, doubled, initial_age, json_document};
 
 /// What the naive store needs of a document: its three keys and its age.
 pub trait NaiveDoc: Send + Sync + Sized {
@@ -34,6 +35,10 @@ pub trait NaiveDoc: Send + Sync + Sized {
     fn age(&self) -> u64;
     /// The key of an age given as a number.
     fn key_of_age(age: u64) -> Self::AgeKey;
+    /// Reads the document's "score".
+    fn score(&self) -> f64;
+    /// The document with another score.
+    fn with_score(&self, score: f64) -> Self;
 }
 
 type Index<K> = RwLock<BTreeMap<K, BTreeSet<Id>>>;
@@ -102,6 +107,39 @@ impl<D: NaiveDoc> Naive<D> {
         self.unindex(id, slot);
         self.index(id, &doc);
         *slot = Arc::new(doc);
+    }
+
+    /// Reads `a` and `b` and moves 1 from a's score to b's, all under the
+    /// documents' write lock; returns the two scores read, doubled, summed.
+    pub fn transfer(&self, a: Id, b: Id) -> i64 {
+        let mut docs = self.docs.write();
+        let (from, to) = (Arc::clone(&docs[&a]), Arc::clone(&docs[&b]));
+        let read = doubled(from.score()) + doubled(to.score());
+        for (id, old, new) in [
+            (a, &from, from.with_score(from.score() - 1.0)),
+            (b, &to, to.with_score(to.score() + 1.0)),
+        ] {
+            self.unindex(id, old);
+            self.index(id, &new);
+            docs.insert(id, Arc::new(new));
+        }
+        read
+    }
+
+    /// Inserts every document of `batch` under one hold of the documents'
+    /// write lock.
+    pub fn insert_batch(&self, batch: Vec<D>) -> Vec<Id> {
+        let mut docs = self.docs.write();
+        batch
+            .into_iter()
+            .map(|doc| {
+                let id = Id::from_u128(u128::from(self.next_id.fetch_add(1, Ordering::Relaxed)));
+                let doc = Arc::new(doc);
+                self.index(id, &doc);
+                docs.insert(id, doc);
+                id
+            })
+            .collect()
     }
 
     pub fn delete(&self, id: Id) {
@@ -175,12 +213,22 @@ impl NaiveDoc for Value {
     fn key_of_age(age: u64) -> i64 {
         i64::try_from(age).expect("ages are small")
     }
+
+    fn score(&self) -> f64 {
+        self["score"].as_f64().expect("a score")
+    }
+
+    fn with_score(&self, score: f64) -> Value {
+        let mut next = self.clone();
+        next["score"] = score.into();
+        next
+    }
 }
 
 impl<D: NaiveDoc> System for Naive<D> {
     const NAME: &'static str = D::SYSTEM;
 
-    fn new() -> Self {
+    fn new(_: &Home) -> Self {
         Naive::new()
     }
 
@@ -214,5 +262,20 @@ impl<D: NaiveDoc> System for Naive<D> {
 
     fn delete(&self, id: Id) {
         Naive::delete(self, id);
+    }
+
+    fn transfer(&self, a: Id, b: Id) -> i64 {
+        Naive::transfer(self, a, b)
+    }
+
+    fn insert_batch(&self, range: Range<usize>) -> Vec<Id> {
+        // Built before the lock is taken, so that it is held no longer than
+        // the inserts take.
+        let batch = range.map(|i| D::build(i, initial_age(i))).collect();
+        Naive::insert_batch(self, batch)
+    }
+
+    fn score2(&self, id: Id) -> i64 {
+        doubled(self.get(id).expect("get").score())
     }
 }

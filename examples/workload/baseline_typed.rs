@@ -31,4 +31,15 @@ impl NaiveDoc for Doc {
     fn key_of_age(age: u64) -> u32 {
         u32::try_from(age).expect("ages are small")
     }
+
+    fn score(&self) -> f64 {
+        self.score
+    }
+
+    fn with_score(&self, score: f64) -> Doc {
+        Doc {
+            score,
+            ..self.clone()
+        }
+    }
 }

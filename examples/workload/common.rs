@@ -1,7 +1,11 @@
 //! What every system shares: the generator, the documents' fields, and the
 //! operations the workload needs of a system.
 
-use docstore::Id;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use docstore::{Db, Id};
 
 /// The workload's xorshift64* generator (WORKLOAD.md), so that every system
 /// draws the same ids, names, cities and ranges.
@@ -50,6 +54,32 @@ impl std::ops::AddAssign for Found {
     }
 }
 
+/// Where a system makes its stores: alone, or in one [`Db`] (`--db`), each
+/// store under a name of its own.
+pub struct Home {
+    db: Option<Arc<Db>>,
+    made: AtomicUsize,
+}
+
+impl Home {
+    pub fn new(db: Option<Arc<Db>>) -> Home {
+        Home {
+            db,
+            made: AtomicUsize::new(0),
+        }
+    }
+
+    /// The database, when the stores are to live in one.
+    pub fn db(&self) -> Option<&Arc<Db>> {
+        self.db.as_ref()
+    }
+
+    /// A name no other store of the database has.
+    pub fn fresh_name(&self) -> String {
+        format!("workload-{}", self.made.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
 /// One system under test: a store of the workload's documents with indexes
 /// by_name, by_age and by_city, doing what each phase asks.
 ///
@@ -61,8 +91,9 @@ pub trait System: Sync {
     /// The name printed at the start of each line.
     const NAME: &'static str;
 
-    /// An empty store with the three indexes.
-    fn new() -> Self;
+    /// An empty store with the three indexes, made in `home` (baselines have
+    /// no database and ignore it).
+    fn new(home: &Home) -> Self;
 
     /// Inserts document `i` (whose age is `i % 100`); returns its id.
     fn insert(&self, i: usize) -> Id;
@@ -94,6 +125,23 @@ pub trait System: Sync {
     fn create_index(&self) -> bool {
         false
     }
+
+    /// In one transaction (the baselines: under one write lock), reads
+    /// documents `a` and `b` by id and moves 1 from a's score to b's; returns
+    /// the two scores as read, doubled (so exact integers), summed.
+    fn transfer(&self, a: Id, b: Id) -> i64;
+
+    /// Inserts documents `range` (each with age `i % 100`) in one transaction
+    /// (the baselines: under one write lock); returns their ids.
+    fn insert_batch(&self, range: Range<usize>) -> Vec<Id>;
+
+    /// The score of document `id`, doubled.
+    fn score2(&self, id: Id) -> i64;
+}
+
+/// A score, doubled: every score the workload makes is a multiple of 0.5.
+pub fn doubled(score: f64) -> i64 {
+    (score * 2.0) as i64
 }
 
 /// The fields of document `i`, as WORKLOAD.md defines them (age aside).

@@ -7,6 +7,8 @@
 //! cargo run --release --example workload -- --n 10000          # another size
 //! cargo run --release --example workload -- --only schemaless  # one system (for its RSS)
 //! cargo run --release --example workload -- --covering          # docstore's indexes covering
+//! cargo run --release --example workload -- --db                # docstore's stores in one Db
+//! cargo run --release --example workload -- --background        # --db's writer, on a store of its own
 //! ```
 //!
 //! Each phase prints `SYSTEM PHASE OPS SECONDS OPS_PER_SEC`; after insert,
@@ -17,6 +19,45 @@
 //! (p99.9 on stderr). A typed collection declares its indexes on its type and
 //! cannot create one at run time, so only the schemaless store and the
 //! systems that can print index_stall.
+//!
+//! # Transactions
+//!
+//! Beyond WORKLOAD.md's phases, three measure transactions; the baselines do
+//! the same work under one hold of their write lock. Each has its own
+//! xorshift64* generator, seeded 44 + k for the k-th of them (k from 0), so
+//! that the draws of the older phases, and go-store's check line, are
+//! untouched:
+//!
+//! - `txn_transfer` (seed 44), on the store of the update phase, right after
+//!   it: n/10 transactions, each drawing a = `next() % n`, then b the same way,
+//!   drawn again while it equals a, reading documents a and b by id and moving
+//!   1 from a's score to b's. Ops: transactions.
+//! - `txn_batch_insert` (seed 45, which it never draws from: its documents are
+//!   0..n, as insert's): n documents inserted into a new store in transactions
+//!   of 1,000. Ops: documents.
+//! - `read_alone` then `txn_read_stall` (seed 46, the same draws for both), on
+//!   that store: n/10 gets of random ids (`ids[next() % n]`) each timed alone,
+//!   printed as `SYSTEM PHASE P50 P99 MAX` in microseconds; txn_read_stall
+//!   does them while another thread inserts n more documents in transactions
+//!   of 1,000, and goes on getting (with later draws, timed too) until the
+//!   writer is done.
+//!
+//! They print `SYSTEM txn_check ...`: the scores the transfers read, doubled
+//! and summed; the sum of every score afterwards, doubled and weighted by
+//! (document number + 1); the documents the batch inserts left and their age
+//! sum; and the age sums of the first n/10 gets alone and under the writer.
+//! Every system must print the same line.
+//!
+//! With `--db`, docstore's systems make every store in one `Db` (a store named
+//! `workload-K` per use) and run their transactions as the database's, while a
+//! thread of its own writes to another store of that database throughout,
+//! plain updates and two-document transactions in turn, pausing
+//! `BACKGROUND_PAUSE` after each (a few thousand writes a second: enough to
+//! show any lock or gate the stores share, without taking a core from the
+//! phases on a two-core machine; it prints how many it made, on stderr). The
+//! lines then name the system `NAME-db`. `--background` runs the same writer
+//! on a standalone store of its own, without a database: the plain figures to
+//! compare `--db`'s with, under the same load.
 
 mod baseline;
 mod baseline_typed;
@@ -26,17 +67,18 @@ mod typed;
 
 use std::hint::black_box;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use docstore::{Collection, Id};
-use serde_json::Value;
+use docstore::{Db, Id};
+use serde_json::{Value, json};
 
 use baseline::Naive;
-use common::{Found, Rng, System, initial_age};
+use common::{Found, Home, Rng, System, initial_age};
 use schemaless::Schemaless;
-use typed::{CoveringDoc, Doc};
+use typed::{CoveringDoc, Doc, Typed};
 
 const SYSTEMS: [&str; 4] = ["schemaless", "typed", "baseline", "baseline-typed"];
 
@@ -55,6 +97,16 @@ const THREADS: usize = 2;
 /// limit the updates stop, and the latencies are those of the updates done.
 const STALL_TIME_LIMIT: Duration = Duration::from_secs(20);
 
+/// Documents per transaction in txn_batch_insert and txn_read_stall's writer.
+const BATCH: usize = 1_000;
+/// The generators of the transaction phases (see the module docs).
+const TRANSFER_SEED: u64 = 44;
+const READ_SEED: u64 = 46;
+/// Documents of the `--db` background writer's own store.
+const BACKGROUND_DOCUMENTS: usize = 1_000;
+/// How long the `--db` background writer rests after each write.
+const BACKGROUND_PAUSE: Duration = Duration::from_micros(50);
+
 /// What go-store printed at N = 100,000, which every system must print too.
 const EXPECTED_CHECK_100K: &str = "get_age_sum=4954108 lookup_wide_results=400000 \
      lookup_wide_age_sum=19504376 range_results=1000467 range_age_sum=50210183 \
@@ -66,36 +118,60 @@ struct Args {
     only: Option<String>,
     /// docstore's systems make their indexes covering (`IndexOptions::covering`).
     covering: bool,
+    /// docstore's systems make their stores in one `Db`, with a writer of
+    /// its own on another store of it.
+    db: bool,
+    /// docstore's systems run with the `--db` background writer, on a
+    /// standalone store when not in a database.
+    background: bool,
 }
 
 fn main() -> ExitCode {
-    let Args { n, only, covering } = match parse_args() {
+    let Args {
+        n,
+        only,
+        covering,
+        db,
+        background,
+    } = match parse_args() {
         Ok(args) => args,
         Err(message) => {
             eprintln!("{message}");
             eprintln!(
-                "usage: workload [--n N] [--only {}] [--covering]",
+                "usage: workload [--n N] [--only {}] [--covering] [--db] [--background]",
                 SYSTEMS.join("|")
             );
             return ExitCode::from(2);
         }
     };
     let mut matched = true;
+    let mut first_txn_check: Option<(&str, String)> = None;
     for system in SYSTEMS {
         if only.as_deref().is_some_and(|only| only != system) {
             continue;
         }
-        let check = match (system, covering) {
-            ("schemaless", false) => run::<Schemaless<false>>(n),
-            ("schemaless", true) => run::<Schemaless<true>>(n),
-            ("typed", false) => run::<Collection<Doc>>(n),
-            ("typed", true) => run::<Collection<CoveringDoc>>(n),
-            ("baseline", _) => run::<Naive<Value>>(n),
-            _ => run::<Naive<Doc>>(n),
+        let docstore = !system.starts_with("baseline");
+        let home = Home::new((db && docstore).then(|| Arc::new(Db::new())));
+        let background = (db || background) && docstore;
+        let (check, txn_check) = match (system, covering) {
+            ("schemaless", false) => run::<Schemaless<false>>(n, &home, background),
+            ("schemaless", true) => run::<Schemaless<true>>(n, &home, background),
+            ("typed", false) => run::<Typed<Doc>>(n, &home, background),
+            ("typed", true) => run::<Typed<CoveringDoc>>(n, &home, background),
+            ("baseline", _) => run::<Naive<Value>>(n, &home, background),
+            _ => run::<Naive<Doc>>(n, &home, background),
         };
         if n == 100_000 && check != EXPECTED_CHECK_100K {
             eprintln!("{system}: the check sums differ from go-store's: {EXPECTED_CHECK_100K}");
             matched = false;
+        }
+        match &first_txn_check {
+            Some((first, expected)) if *expected != txn_check => {
+                eprintln!("{system}: txn_check differs from {first}'s: {expected}");
+                matched = false;
+            }
+            Some(_) => {}
+            None => first_txn_check = Some((system, txn_check)),
         }
     }
     if matched {
@@ -109,6 +185,8 @@ fn parse_args() -> Result<Args, String> {
     let mut n = 100_000;
     let mut only = None;
     let mut covering = false;
+    let mut db = false;
+    let mut background = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -116,8 +194,8 @@ fn parse_args() -> Result<Args, String> {
                 n = args
                     .next()
                     .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .ok_or("--n takes a positive number")?;
+                    .filter(|&n| n >= 2)
+                    .ok_or("--n takes a number of at least 2 (a transfer needs two documents)")?;
             }
             "--only" => {
                 let system = args.next().ok_or("--only takes a system's name")?;
@@ -127,10 +205,18 @@ fn parse_args() -> Result<Args, String> {
                 only = Some(system);
             }
             "--covering" => covering = true,
+            "--db" => db = true,
+            "--background" => background = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(Args { n, only, covering })
+    Ok(Args {
+        n,
+        only,
+        covering,
+        db,
+        background,
+    })
 }
 
 fn timed<R>(work: impl FnOnce() -> R) -> (R, Duration) {
@@ -158,8 +244,8 @@ fn peak_rss_kib() -> u64 {
 }
 
 /// A new store holding documents 0..n, built untimed; with their ids.
-fn filled<S: System>(n: usize) -> (S, Vec<Id>) {
-    let store = S::new();
+fn filled<S: System>(n: usize, home: &Home) -> (S, Vec<Id>) {
+    let store = S::new(home);
     let ids = (0..n).map(|i| store.insert(i)).collect();
     (store, ids)
 }
@@ -172,12 +258,75 @@ fn update_next<S: System>(store: &S, ids: &[Id], ages: &mut [u64], rng: &mut Rng
     store.update(ids[j], j, ages[j]);
 }
 
-/// Runs every phase on one system, printing its lines; returns its check sums.
-fn run<S: System>(n: usize) -> String {
-    let name = S::NAME;
+/// Runs every phase on one system, printing its lines, with the background
+/// writer running meanwhile if asked (in the system's database, if it has
+/// one); returns its check line and its txn_check line.
+fn run<S: System>(n: usize, home: &Home, background: bool) -> (String, String) {
+    let name = match home.db() {
+        Some(_) => format!("{}-db", S::NAME),
+        None => S::NAME.to_owned(),
+    };
+    let stop = AtomicBool::new(false);
+    thread::scope(|scope| {
+        let writer =
+            background.then(|| scope.spawn(|| timed(|| background_writes(home.db(), &stop))));
+        let checks = phases::<S>(&name, n, home);
+        stop.store(true, Ordering::Relaxed);
+        if let Some(writer) = writer {
+            let (writes, elapsed) = writer.join().expect("the background writer panicked");
+            // Not one of WORKLOAD.md's lines, hence stderr.
+            eprintln!(
+                "{name} background: {writes} writes to a store of its own meanwhile ({:.0}/s)",
+                writes as f64 / elapsed.as_secs_f64()
+            );
+        }
+        checks
+    })
+}
+
+/// The background writer: plain updates and two-document transactions in
+/// turn on a store of its own (in `db`, if given, and then its transactions
+/// are the database's), until `stop`; returns how many.
+fn background_writes(db: Option<&Arc<Db>>, stop: &AtomicBool) -> u64 {
+    let store = match db {
+        Some(db) => db.store("background").expect("the background store"),
+        None => Arc::new(docstore::Store::new()),
+    };
+    store
+        .create_index("by_n", ["n"])
+        .expect("the background index");
+    let ids: Vec<Id> = (0..BACKGROUND_DOCUMENTS)
+        .map(|n| store.insert(json!({"n": n})).expect("insert"))
+        .collect();
+    let mut rng = Rng::new(7);
+    let mut writes = 0_u64;
+    while !stop.load(Ordering::Relaxed) {
+        let (a, b) = (ids[rng.below(ids.len())], ids[rng.below(ids.len())]);
+        if writes.is_multiple_of(2) {
+            store.update(a, json!({"n": writes})).expect("update");
+        } else {
+            let body = |tx: &docstore::TxStore<'_>| {
+                tx.get(b)?;
+                tx.update(a, json!({"n": writes}))?;
+                tx.update(b, json!({"n": writes}))
+            };
+            match db {
+                Some(db) => db.transaction(|tx| body(&tx.store(&store))),
+                None => store.transaction(body),
+            }
+            .expect("a transaction");
+        }
+        writes += 1;
+        thread::sleep(BACKGROUND_PAUSE);
+    }
+    writes
+}
+
+/// Every phase, in order; returns the check line and the txn_check line.
+fn phases<S: System>(name: &str, n: usize, home: &Home) -> (String, String) {
     let count = n as u64;
     let mut rng = Rng::new(42);
-    let store = S::new();
+    let store = S::new(home);
     let mut ids = Vec::with_capacity(n);
 
     let ((), elapsed) = timed(|| {
@@ -204,6 +353,8 @@ fn run<S: System>(n: usize) -> String {
         }
     });
     report(name, "update", count, elapsed);
+
+    let (transfer_read_sum, transfer_score_sum) = txn_transfer(name, &store, &ids);
 
     let (found, elapsed) = timed(|| {
         let mut found = Found::default();
@@ -256,7 +407,15 @@ fn run<S: System>(n: usize) -> String {
     report(name, "delete", count, elapsed);
     drop(store);
 
-    let par_get_age_sums = par_get::<S>(n);
+    let par_get_age_sums = par_get::<S>(name, n, home);
+
+    let (batch, read_sums) = txn_batch_insert_and_reads::<S>(name, n, home);
+    let txn_check = format!(
+        "transfer_read_sum={transfer_read_sum} transfer_score_sum={transfer_score_sum} \
+         batch_documents={} batch_age_sum={} read_alone_age_sum={} txn_read_stall_age_sum={}",
+        batch.count, batch.age_sum, read_sums[0], read_sums[1],
+    );
+    println!("{name} txn_check {txn_check}");
 
     let check = format!(
         "get_age_sum={get_age_sum} lookup_wide_results={} lookup_wide_age_sum={} \
@@ -270,14 +429,106 @@ fn run<S: System>(n: usize) -> String {
     );
     println!("{name} check {check}");
 
-    write_latencies::<S>(n);
-    check
+    write_latencies::<S>(name, n, home);
+    (check, txn_check)
+}
+
+/// txn_transfer: n/10 transfers between two random documents, each in a
+/// transaction. Returns the scores they read, doubled and summed, and every
+/// score afterwards, doubled and weighted by document number + 1 (untimed).
+fn txn_transfer<S: System>(name: &str, store: &S, ids: &[Id]) -> (i64, i64) {
+    let n = ids.len();
+    let transfers = (n / 10).max(1);
+    let mut rng = Rng::new(TRANSFER_SEED);
+    let (read_sum, elapsed) = timed(|| {
+        let mut sum = 0;
+        for _ in 0..transfers {
+            let a = rng.below(n);
+            let mut b = rng.below(n);
+            while b == a {
+                b = rng.below(n);
+            }
+            sum += store.transfer(ids[a], ids[b]);
+        }
+        sum
+    });
+    report(name, "txn_transfer", transfers as u64, elapsed);
+    let score_sum = ids
+        .iter()
+        .zip(1_i64..)
+        .map(|(id, weight)| weight * store.score2(*id))
+        .sum();
+    (read_sum, score_sum)
+}
+
+/// txn_batch_insert on a new store, then read_alone and txn_read_stall on it.
+/// Returns what the batches left (counted by a scan, untimed) and the age
+/// sums of the first n/10 gets alone and under the writer.
+fn txn_batch_insert_and_reads<S: System>(name: &str, n: usize, home: &Home) -> (Found, [u64; 2]) {
+    let store = S::new(home);
+    let (ids, elapsed) = timed(|| {
+        let mut ids = Vec::with_capacity(n);
+        for start in (0..n).step_by(BATCH) {
+            ids.extend(store.insert_batch(start..(start + BATCH).min(n)));
+        }
+        ids
+    });
+    report(name, "txn_batch_insert", n as u64, elapsed);
+    let batch = store.scan();
+
+    let gets = (n / 10).max(1);
+    let mut rng = Rng::new(READ_SEED);
+    let mut alone = Vec::with_capacity(gets);
+    let mut alone_sum = 0;
+    for _ in 0..gets {
+        let id = ids[rng.below(n)];
+        let (age, elapsed) = timed(|| store.get_age(id));
+        alone_sum += age;
+        alone.push(elapsed);
+    }
+    report_latencies(name, "read_alone", alone);
+
+    let writing = AtomicBool::new(false);
+    let (stalled, stalled_sum, inserted) = thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            writing.store(true, Ordering::Relaxed);
+            let mut inserted = 0;
+            for start in (n..2 * n).step_by(BATCH) {
+                inserted += store.insert_batch(start..(start + BATCH).min(2 * n)).len();
+            }
+            inserted
+        });
+        while !writing.load(Ordering::Relaxed) {
+            thread::yield_now();
+        }
+        let mut rng = Rng::new(READ_SEED);
+        let mut latencies = Vec::with_capacity(gets);
+        let mut sum = 0;
+        while latencies.len() < gets || !writer.is_finished() {
+            let id = ids[rng.below(n)];
+            let (age, elapsed) = timed(|| store.get_age(id));
+            if latencies.len() < gets {
+                sum += age;
+            }
+            latencies.push(elapsed);
+        }
+        let inserted = writer.join().expect("the batch writer panicked");
+        (latencies, sum, inserted)
+    });
+    // Not one of WORKLOAD.md's lines, hence stderr.
+    eprintln!(
+        "{name} txn_read_stall: {} gets while {inserted} documents were inserted in \
+         transactions of {BATCH}",
+        stalled.len(),
+    );
+    report_latencies(name, "txn_read_stall", stalled);
+    (batch, [alone_sum, stalled_sum])
 }
 
 /// par_get: THREADS threads, thread t with its own generator seeded 43 + t,
 /// each doing n gets on a fresh store. Returns each thread's age sum.
-fn par_get<S: System>(n: usize) -> [u64; THREADS] {
-    let (store, ids) = filled::<S>(n);
+fn par_get<S: System>(name: &str, n: usize, home: &Home) -> [u64; THREADS] {
+    let (store, ids) = filled::<S>(n, home);
     let (sums, elapsed) = timed(|| {
         thread::scope(|scope| {
             let workers: [_; THREADS] = std::array::from_fn(|t| {
@@ -294,15 +545,15 @@ fn par_get<S: System>(n: usize) -> [u64; THREADS] {
             workers.map(|worker| worker.join().expect("a par_get thread panicked"))
         })
     });
-    report(S::NAME, "par_get", (THREADS * n) as u64, elapsed);
+    report(name, "par_get", (THREADS * n) as u64, elapsed);
     sums
 }
 
 /// write_alone, then write_stall, on a fresh store: n/10 updates of ids drawn
 /// from a generator seeded 7, each timed alone; write_stall does them again
 /// while another thread scans the whole store back to back.
-fn write_latencies<S: System>(n: usize) {
-    let (store, ids) = filled::<S>(n);
+fn write_latencies<S: System>(name: &str, n: usize, home: &Home) {
+    let (store, ids) = filled::<S>(n, home);
     let mut ages: Vec<u64> = (0..n).map(initial_age).collect();
     let updates = (n / 10).max(1);
 
@@ -321,7 +572,7 @@ fn write_latencies<S: System>(n: usize) {
     };
 
     let alone = run_updates(&mut ages);
-    report_latencies(S::NAME, "write_alone", alone);
+    report_latencies(name, "write_alone", alone);
 
     let scanning = AtomicBool::new(false);
     let stop = AtomicBool::new(false);
@@ -346,19 +597,18 @@ fn write_latencies<S: System>(n: usize) {
     // the updates (which tells a starved scanner from one that ran), and
     // whether the time limit cut the updates short.
     eprintln!(
-        "{} write_stall: {} of {updates} updates, {scans} full scans ran meanwhile",
-        S::NAME,
+        "{name} write_stall: {} of {updates} updates, {scans} full scans ran meanwhile",
         stalled.len(),
     );
-    report_latencies(S::NAME, "write_stall", stalled);
+    report_latencies(name, "write_stall", stalled);
 
-    index_stall(&store, &ids, &mut ages);
+    index_stall(name, &store, &ids, &mut ages);
 }
 
 /// index_stall: one thread updates in a loop, each update timed alone, while
 /// another creates an index over the whole store; the updates are those made
 /// from just before the build started until it ended.
-fn index_stall<S: System>(store: &S, ids: &[Id], ages: &mut [u64]) {
+fn index_stall<S: System>(name: &str, store: &S, ids: &[Id], ages: &mut [u64]) {
     let updating = AtomicBool::new(false);
     let built = AtomicBool::new(false);
     let (latencies, build) = thread::scope(|scope| {
@@ -381,22 +631,18 @@ fn index_stall<S: System>(store: &S, ids: &[Id], ages: &mut [u64]) {
         (created.then_some(latencies), build)
     });
     let Some(mut latencies) = latencies else {
-        eprintln!(
-            "{} index_stall: cannot create an index at run time",
-            S::NAME
-        );
+        eprintln!("{name} index_stall: cannot create an index at run time");
         return;
     };
     latencies.sort_unstable();
     let p999 = latencies[(latencies.len() * 999).div_ceil(1000).max(1) - 1];
     eprintln!(
-        "{} index_stall: {} updates during a {:.3} s build; p99.9 {:.1} us",
-        S::NAME,
+        "{name} index_stall: {} updates during a {:.3} s build; p99.9 {:.1} us",
         latencies.len(),
         build.as_secs_f64(),
         p999.as_secs_f64() * 1e6,
     );
-    report_latencies(S::NAME, "index_stall", latencies);
+    report_latencies(name, "index_stall", latencies);
 }
 
 fn report_latencies(system: &str, phase: &str, mut latencies: Vec<Duration>) {

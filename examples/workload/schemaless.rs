@@ -1,13 +1,22 @@
 //! `schemaless`: docstore's `Store` of JSON documents.
 
-use docstore::{Id, IndexOptions, Object, Store};
+use std::ops::Range;
+use std::sync::Arc;
 
-use crate::common::{Found, System, initial_age, json_document};
+use docstore::{Db, Error, Id, IndexOptions, Object, Store, TxStore};
+
+use crate::common::{Found, Home, System, doubled, initial_age, json_document};
 
 fn age_of(doc: &Object) -> u64 {
     doc.get("age")
         .and_then(|v| v.as_u64())
         .expect("every document has an integer age")
+}
+
+fn score_of(doc: &Object) -> f64 {
+    doc.get("score")
+        .and_then(|v| v.as_f64())
+        .expect("every document has a score")
 }
 
 fn found(results: docstore::Iter<Object>) -> Found {
@@ -19,14 +28,36 @@ fn found(results: docstore::Iter<Object>) -> Found {
 }
 
 /// A `Store` whose three indexes are covering when `COVERING` is set
-/// (`--covering`), plain otherwise.
-pub struct Schemaless<const COVERING: bool>(Store);
+/// (`--covering`), plain otherwise; standalone, or one of a [`Db`]'s stores
+/// (`--db`), whose transactions it then runs as the database's.
+pub struct Schemaless<const COVERING: bool> {
+    store: Arc<Store>,
+    db: Option<Arc<Db>>,
+}
+
+impl<const COVERING: bool> Schemaless<COVERING> {
+    /// Runs `body` in a transaction on this store: the database's when it
+    /// has one, the store's own otherwise.
+    fn transaction<R>(&self, mut body: impl FnMut(&TxStore<'_>) -> Result<R, Error>) -> R {
+        let outcome = match &self.db {
+            Some(db) => db.transaction(|tx| body(&tx.store(&self.store))),
+            None => self.store.transaction(body),
+        };
+        outcome.expect("a transaction")
+    }
+}
 
 impl<const COVERING: bool> System for Schemaless<COVERING> {
     const NAME: &'static str = "schemaless";
 
-    fn new() -> Self {
-        let store = Store::new();
+    fn new(home: &Home) -> Self {
+        let (store, db) = match home.db() {
+            Some(db) => (
+                db.store(&home.fresh_name()).expect("a new store"),
+                Some(Arc::clone(db)),
+            ),
+            None => (Arc::new(Store::new()), None),
+        };
         let options = if COVERING {
             IndexOptions::new().covering()
         } else {
@@ -37,39 +68,41 @@ impl<const COVERING: bool> System for Schemaless<COVERING> {
                 .create_index_with(index, [field], options)
                 .expect("a new index");
         }
-        Schemaless(store)
+        Schemaless { store, db }
     }
 
     fn insert(&self, i: usize) -> Id {
-        self.0
+        self.store
             .insert(json_document(i, initial_age(i)))
             .expect("insert")
     }
 
     fn get_age(&self, id: Id) -> u64 {
-        age_of(&self.0.get(id).expect("get"))
+        age_of(&self.store.get(id).expect("get"))
     }
 
     fn update(&self, id: Id, i: usize, age: u64) {
-        self.0.update(id, json_document(i, age)).expect("update");
+        self.store
+            .update(id, json_document(i, age))
+            .expect("update");
     }
 
     fn lookup_name(&self, name: &str) -> Found {
-        found(self.0.lookup("by_name", name).expect("lookup"))
+        found(self.store.lookup("by_name", name).expect("lookup"))
     }
 
     fn lookup_city(&self, city: &str) -> Found {
-        found(self.0.lookup("by_city", city).expect("lookup"))
+        found(self.store.lookup("by_city", city).expect("lookup"))
     }
 
     fn range_age(&self, start: u64, end: u64) -> Found {
-        found(self.0.range("by_age", start..end).expect("range"))
+        found(self.store.range("by_age", start..end).expect("range"))
     }
 
     fn scan(&self) -> Found {
         // Reading by reference from a snapshot skips the per-document reference
         // count that an owning iterator pays.
-        let snapshot = self.0.snapshot().expect("snapshot");
+        let snapshot = self.store.snapshot().expect("snapshot");
         let mut found = Found::default();
         for doc in &snapshot {
             found.add(age_of(doc));
@@ -78,11 +111,38 @@ impl<const COVERING: bool> System for Schemaless<COVERING> {
     }
 
     fn delete(&self, id: Id) {
-        self.0.delete(id).expect("delete");
+        self.store.delete(id).expect("delete");
+    }
+
+    fn transfer(&self, a: Id, b: Id) -> i64 {
+        self.transaction(|tx| {
+            let (from, to) = (tx.get(a)?, tx.get(b)?);
+            let (from_score, to_score) = (score_of(&from), score_of(&to));
+            let mut from = from.to_value();
+            let mut to = to.to_value();
+            from["score"] = (from_score - 1.0).into();
+            to["score"] = (to_score + 1.0).into();
+            tx.update(a, from)?;
+            tx.update(b, to)?;
+            Ok(doubled(from_score) + doubled(to_score))
+        })
+    }
+
+    fn insert_batch(&self, range: Range<usize>) -> Vec<Id> {
+        self.transaction(|tx| {
+            range
+                .clone()
+                .map(|i| tx.insert(json_document(i, initial_age(i))))
+                .collect()
+        })
+    }
+
+    fn score2(&self, id: Id) -> i64 {
+        doubled(score_of(&self.store.get(id).expect("get")))
     }
 
     fn create_index(&self) -> bool {
-        self.0
+        self.store
             .create_index("by_score", ["score"])
             .expect("a new index");
         true

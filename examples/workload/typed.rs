@@ -1,8 +1,43 @@
 //! `typed`: docstore's `Collection` of a struct with `#[derive(Indexed)]`.
 
-use docstore::{Collection, Id, Indexed};
+use std::ops::Range;
+use std::sync::Arc;
 
-use crate::common::{self, Found, System, initial_age};
+use docstore::{Collection, Db, Error, Id, Indexed, TxCollection};
+
+use crate::common::{self, Found, Home, System, doubled, initial_age};
+
+/// A typed `Collection`, standalone or one of a [`Db`]'s (`--db`), whose
+/// transactions it then runs as the database's.
+pub struct Typed<D: Indexed> {
+    collection: Arc<Collection<D>>,
+    db: Option<Arc<Db>>,
+}
+
+impl<D: Indexed> Typed<D> {
+    fn new(home: &Home) -> Self {
+        match home.db() {
+            Some(db) => Typed {
+                collection: db.collection(&home.fresh_name()).expect("a new collection"),
+                db: Some(Arc::clone(db)),
+            },
+            None => Typed {
+                collection: Arc::new(Collection::new()),
+                db: None,
+            },
+        }
+    }
+
+    /// Runs `body` in a transaction on this collection: the database's when
+    /// it has one, the collection's own otherwise.
+    fn transaction<R>(&self, mut body: impl FnMut(&TxCollection<'_, D>) -> Result<R, Error>) -> R {
+        let outcome = match &self.db {
+            Some(db) => db.transaction(|tx| body(&tx.collection(&self.collection))),
+            None => self.collection.transaction(body),
+        };
+        outcome.expect("a transaction")
+    }
+}
 
 /// [`Doc`]'s nested address.
 #[derive(Clone, Debug)]
@@ -66,43 +101,47 @@ macro_rules! typed_system {
             }
         }
 
-        impl System for Collection<$name> {
+        impl System for Typed<$name> {
             const NAME: &'static str = "typed";
 
-            fn new() -> Self {
-                Collection::new()
+            fn new(home: &Home) -> Self {
+                Typed::new(home)
             }
 
             fn insert(&self, i: usize) -> Id {
-                Collection::insert(self, $name::build(i, initial_age(i))).expect("insert")
+                self.collection
+                    .insert($name::build(i, initial_age(i)))
+                    .expect("insert")
             }
 
             fn get_age(&self, id: Id) -> u64 {
-                u64::from(self.get(id).expect("get").age)
+                u64::from(self.collection.get(id).expect("get").age)
             }
 
             fn update(&self, id: Id, i: usize, age: u64) {
-                Collection::update(self, id, $name::build(i, age)).expect("update");
+                self.collection
+                    .update(id, $name::build(i, age))
+                    .expect("update");
             }
 
             fn lookup_name(&self, name: &str) -> Found {
-                $name::found(self.lookup($name::name, name).expect("lookup"))
+                $name::found(self.collection.lookup($name::name, name).expect("lookup"))
             }
 
             fn lookup_city(&self, city: &str) -> Found {
-                $name::found(self.lookup($name::city, city).expect("lookup"))
+                $name::found(self.collection.lookup($name::city, city).expect("lookup"))
             }
 
             fn range_age(&self, start: u64, end: u64) -> Found {
                 let start = u32::try_from(start).expect("ages are small");
                 let end = u32::try_from(end).expect("ages are small");
-                $name::found(self.range($name::age, start..end).expect("range"))
+                $name::found(self.collection.range($name::age, start..end).expect("range"))
             }
 
             fn scan(&self) -> Found {
                 // Reading by reference from a snapshot skips the per-document
                 // reference count that an owning iterator pays.
-                let snapshot = self.snapshot().expect("snapshot");
+                let snapshot = self.collection.snapshot().expect("snapshot");
                 let mut found = Found::default();
                 for doc in &snapshot {
                     found.add(u64::from(doc.age));
@@ -111,7 +150,33 @@ macro_rules! typed_system {
             }
 
             fn delete(&self, id: Id) {
-                Collection::delete(self, id).expect("delete");
+                self.collection.delete(id).expect("delete");
+            }
+
+            fn transfer(&self, a: Id, b: Id) -> i64 {
+                self.transaction(|tx| {
+                    let (from, to) = (tx.get(a)?, tx.get(b)?);
+                    let read = doubled(from.score) + doubled(to.score);
+                    let (mut from, mut to) = (from.into_value(), to.into_value());
+                    from.score -= 1.0;
+                    to.score += 1.0;
+                    tx.update(a, from)?;
+                    tx.update(b, to)?;
+                    Ok(read)
+                })
+            }
+
+            fn insert_batch(&self, range: Range<usize>) -> Vec<Id> {
+                self.transaction(|tx| {
+                    range
+                        .clone()
+                        .map(|i| tx.insert($name::build(i, initial_age(i))))
+                        .collect()
+                })
+            }
+
+            fn score2(&self, id: Id) -> i64 {
+                doubled(self.collection.get(id).expect("get").score)
             }
         }
     };
