@@ -56,11 +56,12 @@ fn main() -> Result<(), Error> {
         let result = db.transaction_with(TxOptions::new().retries(5), |tx| {
             runs.set(runs.get() + 1);
             let products = tx.collection(&products);
-            let teapot = products
-                .get_unique(Product::sku, "teapot")?
-                .ok_or(Error::InvalidDocument {
-                    reason: "no such product".into(),
-                })?;
+            let teapot =
+                products
+                    .get_unique(Product::sku, "teapot")?
+                    .ok_or(Error::InvalidDocument {
+                        reason: "no such product".into(),
+                    })?;
             println!(
                 "  {customer} (run {}): sees {} teapots in stock",
                 runs.get(),
@@ -133,7 +134,10 @@ fn main() -> Result<(), Error> {
         log.len()?
     );
     for order in orders.iter()? {
-        println!("  {} ordered {} {}", order.customer, order.quantity, order.sku);
+        println!(
+            "  {} ordered {} {}",
+            order.customer, order.quantity, order.sku
+        );
     }
     Ok(())
 }

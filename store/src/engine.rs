@@ -37,6 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::commit::{Clock, Sequence};
+use crate::durable::Journal;
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
@@ -200,6 +201,8 @@ pub(crate) struct Engine<D> {
     closed: AtomicBool,
     /// Where commits take their sequence numbers (see `commit`).
     sequence: Sequence,
+    /// Where a durable store logs its commits before publishing them.
+    journal: Option<Journal<D>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -249,7 +252,41 @@ impl<D> Engine<D> {
             }),
             closed: AtomicBool::new(closed),
             sequence,
+            journal: None,
         }
+    }
+
+    /// A durable engine recovered from files: these documents (in id order)
+    /// and indexes, logging its commits to `journal`.
+    pub(crate) fn restored(
+        docs: Vec<(Id, Versioned<D>)>,
+        defs: Vec<IndexDef<D>>,
+        sequence: Sequence,
+        journal: Journal<D>,
+    ) -> Result<Self> {
+        let docs = Tree::from_sorted(docs);
+        let mut indexes = Vec::with_capacity(defs.len());
+        for def in defs {
+            indexes.push(IndexState {
+                entries: build_entries(&def, &docs)?,
+                def: Arc::new(def),
+            });
+        }
+        let floor = last_id(&docs);
+        let state = State {
+            docs,
+            indexes,
+            generation: 0,
+            indexes_version: 0,
+        };
+        let mut engine = Engine::with_state(state, floor, false, sequence);
+        engine.journal = Some(journal);
+        Ok(engine)
+    }
+
+    /// Where a durable store logs its commits.
+    pub(crate) fn journal(&self) -> Option<&Journal<D>> {
+        self.journal.as_ref()
     }
 
     /// Where this store's commits take their sequence numbers.
@@ -392,6 +429,11 @@ impl<D> Engine<D> {
             }
             let inner = &mut *guard;
             let id = inner.ids.next_after(inner.id_floor);
+            if let Some(journal) = &self.journal
+                && let Err(error) = journal.one(id, Some((1, &document)))
+            {
+                return Err((error, document));
+            }
             let record = Versioned::new(id, 1, document);
             self.sequence.commit(|_| {
                 self.published.change(&mut inner.state, |state| {
@@ -426,6 +468,11 @@ impl<D> Engine<D> {
                 return Err((error, document));
             }
             let version = plan.old.as_ref().map_or(0, Versioned::version);
+            if let Some(journal) = &self.journal
+                && let Err(error) = journal.one(id, Some((version.saturating_add(1), &document)))
+            {
+                return Err((error, document));
+            }
             let record = Versioned::new(id, version.saturating_add(1), document);
             self.sequence.commit(|_| {
                 self.published.change(&mut guard.state, |state| {
@@ -450,6 +497,9 @@ impl<D> Engine<D> {
                 Ok(()) => {}
                 Err(Stale::Retry) => continue,
                 Err(Stale::Fail(error)) => return Err(error),
+            }
+            if let Some(journal) = &self.journal {
+                journal.one(id, None)?;
             }
             let removed = self.sequence.commit(|_| {
                 self.published.change(&mut guard.state, |state| {
@@ -552,6 +602,9 @@ impl<D> Engine<D> {
                 Some(_) => continue,
                 None => build_entries(&def, &guard.state.docs)?,
             };
+            if let Some(journal) = &self.journal {
+                journal.create_index(&def.info)?;
+            }
             self.published.change(&mut guard.state, |state| {
                 state.indexes.push(IndexState { def, entries });
                 state.indexes_version += 1;
@@ -575,6 +628,9 @@ impl<D> Engine<D> {
                 .ok_or_else(|| Error::IndexNotFound {
                     name: name.to_owned(),
                 })?;
+            if let Some(journal) = &self.journal {
+                journal.drop_index(name)?;
+            }
             self.published.change(&mut guard.state, |state| {
                 state.indexes_version += 1;
                 state.indexes.remove(position)

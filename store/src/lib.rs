@@ -39,6 +39,7 @@
 mod commit;
 mod cursor;
 mod db;
+mod durable;
 mod engine;
 mod error;
 mod id;
@@ -58,6 +59,9 @@ mod versioned;
 
 pub use cursor::Cursor;
 pub use db::{Db, DbSnapshot};
+pub use durable::{Cut, DurableDb, DurableOptions, Recovery, SyncPolicy};
+#[doc(hidden)]
+pub use durable::{Fs, FsFile, RealFs};
 pub use error::{Error, Result};
 pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
@@ -73,7 +77,9 @@ pub use value::{
 pub use versioned::Versioned;
 #[doc(hidden)]
 #[cfg(feature = "testing")]
-pub use {commit::testing as commit_testing, txn::CommitStage};
+pub use {
+    commit::testing as commit_testing, durable::testing as durable_testing, txn::CommitStage,
+};
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
 pub use uuid;

@@ -82,7 +82,7 @@ impl<T> KeySource<T> for GeneratedKeys<T> {
 }
 
 impl<T: Indexed> IndexSpec<T> {
-    fn into_def(self) -> IndexDef<T> {
+    pub(crate) fn into_def(self) -> IndexDef<T> {
         IndexDef {
             arity: None,
             info: IndexInfo {
@@ -218,6 +218,11 @@ impl<T: Indexed> Collection<T> {
         Collection {
             engine: Engine::with_indexes_in(defs, Sequence::Shared(Arc::clone(clock))),
         }
+    }
+
+    /// A collection around an engine made elsewhere (recovered from files).
+    pub(crate) fn from_engine(engine: Engine<T>) -> Self {
+        Collection { engine }
     }
 
     pub(crate) fn engine(&self) -> &Engine<T> {

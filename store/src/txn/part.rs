@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use crate::commit::{Change, Commit, Sequence};
+use crate::durable::{Journal, Record};
 use crate::engine::{Engine, IndexChange, State, Writer};
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
@@ -450,6 +451,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             part,
             writer: self.lock_writer(),
             sequence: self.sequence(),
+            journal: self.journal(),
             next: None,
             readers: None,
             done: None,
@@ -465,6 +467,8 @@ pub(crate) trait Locked<'s> {
     fn check(&self) -> Result<()>;
     /// Builds the new state on a private copy; calls `halfway` midway.
     fn build(&mut self, halfway: &dyn Fn());
+    /// Adds what was built to the commit's log frame, for a durable store.
+    fn record(&self, record: &mut Record) -> Result<()>;
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
@@ -480,6 +484,7 @@ struct Held<'s, D> {
     part: &'s mut Part<D>,
     writer: Writer<'s, D>,
     sequence: &'s Sequence,
+    journal: Option<&'s Journal<D>>,
     next: Option<Built<D>>,
     readers: Option<HeldReaders<'s, State<D>>>,
     /// The state replaced and the commit made, once published.
@@ -505,6 +510,19 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
     fn build(&mut self, halfway: &dyn Fn()) {
         if self.part.has_writes() {
             self.next = Some(self.part.build(self.writer.state(), halfway));
+        }
+    }
+
+    fn record(&self, record: &mut Record) -> Result<()> {
+        match (self.journal, &self.next) {
+            (Some(journal), Some(built)) => record.add(
+                journal,
+                built
+                    .changes
+                    .iter()
+                    .map(|change| (change.id, change.new.as_ref())),
+            ),
+            _ => Ok(()),
         }
     }
 

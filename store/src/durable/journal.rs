@@ -1,0 +1,97 @@
+//! What a durable store hands the log from its commit step: its name, how
+//! its documents are written, and the log. An in-memory store has none and
+//! pays one `Option` check per commit.
+
+use std::sync::Arc;
+
+use super::wal::{Body, Log};
+use crate::{Id, IndexInfo, Result, Versioned};
+
+/// Writes a document in its stored (compact binary) form.
+pub(crate) type Encode<D> = fn(&D, &mut Vec<u8>) -> Result<()>;
+
+/// A durable store's link to its database's log.
+pub(crate) struct Journal<D> {
+    pub(crate) log: Arc<Log>,
+    pub(crate) store: Arc<str>,
+    pub(crate) encode: Encode<D>,
+}
+
+impl<D> Journal<D> {
+    /// Adds the write (or, with `None`, the delete) of document `id` to a
+    /// frame body.
+    pub(crate) fn add(
+        &self,
+        body: &mut Body,
+        id: Id,
+        document: Option<(u64, &D)>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        match document {
+            Some((version, document)) => {
+                scratch.clear();
+                (self.encode)(document, scratch)?;
+                body.put(&self.store, id, version);
+                body.document(scratch);
+            }
+            None => body.delete(&self.store, id),
+        }
+        Ok(())
+    }
+
+    /// Logs the write (or delete) of one document as a commit of its own.
+    pub(crate) fn one(&self, id: Id, document: Option<(u64, &D)>) -> Result<()> {
+        let mut body = Body::default();
+        let mut scratch = Vec::new();
+        self.add(&mut body, id, document, &mut scratch)?;
+        self.log.append(&body.bytes).map(drop)
+    }
+
+    /// Logs an index creation.
+    pub(crate) fn create_index(&self, info: &IndexInfo) -> Result<()> {
+        let mut body = Body::default();
+        body.create_index(&self.store, info);
+        self.log.append(&body.bytes).map(drop)
+    }
+
+    /// Logs an index drop.
+    pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
+        let mut body = Body::default();
+        body.drop_index(&self.store, name);
+        self.log.append(&body.bytes).map(drop)
+    }
+}
+
+/// A transaction's frame, gathered from every durable store it changes.
+#[derive(Default)]
+pub(crate) struct Record {
+    pub(crate) log: Option<Arc<Log>>,
+    pub(crate) body: Body,
+    pub(crate) scratch: Vec<u8>,
+}
+
+impl Record {
+    /// Adds one store's changes.
+    pub(crate) fn add<'d, D: 'd>(
+        &mut self,
+        journal: &Journal<D>,
+        changes: impl Iterator<Item = (Id, Option<&'d Versioned<D>>)>,
+    ) -> Result<()> {
+        if self.log.is_none() {
+            self.log = Some(Arc::clone(&journal.log));
+        }
+        for (id, new) in changes {
+            let document = new.map(|new| (new.version(), new.value()));
+            journal.add(&mut self.body, id, document, &mut self.scratch)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the frame, if a durable store took part.
+    pub(crate) fn append(&self) -> Result<()> {
+        match &self.log {
+            Some(log) => log.append(&self.body.bytes).map(drop),
+            None => Ok(()),
+        }
+    }
+}
