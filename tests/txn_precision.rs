@@ -121,7 +121,8 @@ fn a_read_of_an_absent_id_and_unrelated_inserts_both_commit() {
 
 #[test]
 fn an_insert_a_move_in_or_a_move_out_of_a_range_read_is_a_conflict() {
-    let cases: [(&str, fn(&Transaction<'_>, &Store, &[Id])); 3] = [
+    type Write = fn(&Transaction<'_>, &Store, &[Id]);
+    let cases: [(&str, Write); 3] = [
         ("insert into it", |tx, store, _| {
             tx.store(store).insert(doc(25)).unwrap();
         }),

@@ -141,6 +141,8 @@ pub enum CommitStage {
     Validated,
     /// Halfway through building the new state of a store (after half its
     /// changed documents), with the writer locks held and nothing published.
+    /// A transaction changing a few documents of a store, which are changed in
+    /// place when it publishes, passes here before.
     Building,
     /// The new state is built on a private copy; before it is published.
     Built,

@@ -8,7 +8,7 @@ use parking_lot::RwLock;
 
 use crate::commit::{Clock, Sequence};
 use crate::engine::Engine;
-use crate::txn::{CutEntry, Locked, Member, Registry, TxOptions, run};
+use crate::txn::{CutEntry, Locked, Member, TxOptions, run};
 use crate::value::Object;
 use crate::{Collection, Error, Indexed, Result, Snapshot, Store, Transaction};
 
@@ -170,6 +170,7 @@ impl Db {
                     address: entry.member.address(),
                     name: Some(Arc::clone(&entry.name)),
                     state: entry.member.snapshot_any(),
+                    member: Some(Arc::clone(&entry.member)),
                 })
                 .collect()
         })
@@ -181,11 +182,7 @@ impl Db {
     /// [`commit`](Transaction::commit) it (which returns a conflict rather
     /// than retrying) or drop it to roll it back.
     pub fn begin(&self) -> Result<Transaction<'_>> {
-        Ok(Transaction::in_db(
-            self,
-            Arc::clone(&self.clock),
-            self.cut(),
-        ))
+        Ok(Transaction::in_db(Arc::clone(&self.clock), self.cut()))
     }
 
     /// Runs `body` in a transaction across the database and commits it.
@@ -221,16 +218,6 @@ impl Db {
     /// seen), to read at leisure. O(number of stores).
     pub fn snapshot(&self) -> DbSnapshot {
         DbSnapshot { cut: self.cut() }
-    }
-}
-
-impl Registry for Db {
-    fn member(&self, address: usize) -> Option<Arc<dyn Member>> {
-        self.entries
-            .read()
-            .iter()
-            .find(|entry| entry.member.address() == address)
-            .map(|entry| Arc::clone(&entry.member))
     }
 }
 

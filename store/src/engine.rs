@@ -69,7 +69,7 @@ impl<D> Clone for State<D> {
 }
 
 impl<D> State<D> {
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         State {
             docs: Tree::default(),
             indexes: Vec::new(),
@@ -842,6 +842,17 @@ impl<'e, D> Writer<'e, D> {
     ) -> Arc<State<D>> {
         readers.set(&next);
         std::mem::replace(&mut self.inner.state, next)
+    }
+
+    /// Changes the current state in place and publishes it through `readers`
+    /// (this store's slots, held): for a change small enough that readers may
+    /// wait for it, since copying shared nodes would cost more than it.
+    pub(crate) fn change<R>(
+        &mut self,
+        readers: &mut Held<'e, State<D>>,
+        change: impl FnOnce(&mut State<D>) -> R,
+    ) -> R {
+        readers.change(&mut self.inner.state, change)
     }
 }
 

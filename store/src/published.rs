@@ -100,18 +100,23 @@ impl<T> Held<'_, T> {
 impl<T: Clone> Published<T> {
     /// Changes `master` (the writer's own handle on the published value) and
     /// publishes the result, as one step for readers.
+    pub(crate) fn change<R>(&self, master: &mut Arc<T>, change: impl FnOnce(&mut T) -> R) -> R {
+        self.hold().change(master, change)
+    }
+}
+
+impl<T: Clone> Held<'_, T> {
+    /// Changes `master` (the writer's own handle on the published value) and
+    /// publishes the result; readers see it once the slots are let go.
     ///
     /// The slots let go of their handles first, so that when no snapshot holds
     /// the value `Arc::make_mut` changes it in place rather than copying it.
-    pub(crate) fn change<R>(&self, master: &mut Arc<T>, change: impl FnOnce(&mut T) -> R) -> R {
-        let mut slots = self.lock_all();
-        for slot in &mut slots {
+    pub(crate) fn change<R>(&mut self, master: &mut Arc<T>, change: impl FnOnce(&mut T) -> R) -> R {
+        for slot in &mut self.slots {
             **slot = None;
         }
         let result = change(Arc::make_mut(master));
-        for slot in &mut slots {
-            **slot = Some(Arc::clone(master));
-        }
+        self.set(master);
         result
     }
 }

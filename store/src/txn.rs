@@ -102,16 +102,10 @@ impl TxOptions {
     }
 }
 
-/// What a transaction's commit asks of the stores it may touch.
-pub(crate) trait Registry: Sync {
-    /// The store of this database at `address`, if any.
-    fn member(&self, address: usize) -> Option<Arc<dyn Member>>;
-}
-
 /// Which stores a transaction may touch, and how its commit reaches them.
 enum Scope<'a> {
-    /// Those of a database, as they were when it began.
-    Db(&'a dyn Registry),
+    /// Those of a database, as they were when it began: the cut holds them.
+    Db,
     /// One store.
     Alone(&'a dyn Member),
 }
@@ -122,6 +116,9 @@ pub(crate) struct CutEntry {
     pub(crate) name: Option<Arc<str>>,
     /// An `Arc<State<D>>`, or why there is none (the store is closed).
     pub(crate) state: Result<Box<dyn std::any::Any + Send + Sync>>,
+    /// The store, for a commit to reach it (a database's store; none for a
+    /// standalone one, which the transaction borrows).
+    pub(crate) member: Option<Arc<dyn Member>>,
 }
 
 /// A transaction's snapshot and what it read and wrote, per store.
@@ -248,13 +245,9 @@ impl fmt::Debug for Transaction<'_> {
 
 impl<'a> Transaction<'a> {
     /// A transaction over the stores of a database, on the cut `cut`.
-    pub(crate) fn in_db(
-        registry: &'a dyn Registry,
-        clock: Arc<Clock>,
-        mut cut: Vec<CutEntry>,
-    ) -> Self {
+    pub(crate) fn in_db(clock: Arc<Clock>, mut cut: Vec<CutEntry>) -> Self {
         cut.sort_by_key(|entry| entry.address);
-        Transaction::new(Scope::Db(registry), cut, Some(clock))
+        Transaction::new(Scope::Db, cut, Some(clock))
     }
 
     /// A transaction over one store.
@@ -264,6 +257,7 @@ impl<'a> Transaction<'a> {
             address: Member::address(engine),
             name: None,
             state: Ok(Box::new(state)),
+            member: None,
         }];
         Ok(Transaction::new(Scope::Alone(engine), cut, None))
     }
@@ -316,11 +310,27 @@ impl<'a> Transaction<'a> {
     /// [`Error::Closed`]. A transaction that wrote nothing always succeeds and
     /// takes no lock.
     pub fn commit(self) -> Result<()> {
-        let mut touched = self.parts.touched.into_inner();
+        let Parts { cut, touched, .. } = self.parts;
+        let mut touched = touched.into_inner();
         if !touched.iter().any(|(_, part)| part.has_writes()) {
             return Ok(());
         }
         touched.retain(|(_, part)| !part.is_idle());
+        let shared: Vec<Arc<dyn Member>> = match self.scope {
+            Scope::Db => touched
+                .iter()
+                .map(|(address, _)| {
+                    let at = cut.binary_search_by_key(address, |entry| entry.address);
+                    at.ok()
+                        .and_then(|at| cut[at].member.clone())
+                        .ok_or(Error::ForeignStore)
+                })
+                .collect::<Result<_>>()?,
+            Scope::Alone(_) => Vec::new(),
+        };
+        // The cut's states would keep a small commit from changing the current
+        // state in place.
+        drop(cut);
         #[cfg(feature = "testing")]
         let pause = |stage| {
             if let Some(pause) = &self.pause {
@@ -329,15 +339,8 @@ impl<'a> Transaction<'a> {
         };
         #[cfg(feature = "testing")]
         pause(CommitStage::BeforeLocking);
-        let shared: Vec<Arc<dyn Member>> = match self.scope {
-            Scope::Db(registry) => touched
-                .iter()
-                .map(|(address, _)| registry.member(*address).ok_or(Error::ForeignStore))
-                .collect::<Result<_>>()?,
-            Scope::Alone(_) => Vec::new(),
-        };
         let members: Vec<&dyn Member> = match self.scope {
-            Scope::Db(_) => shared.iter().map(|member| &**member).collect(),
+            Scope::Db => shared.iter().map(|member| &**member).collect(),
             Scope::Alone(member) => vec![member],
         };
         let Some(sequence) = members.first().map(|member| member.sequence()) else {
@@ -581,7 +584,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 
     fn len(&self) -> Result<usize> {
-        self.with(|part| Ok(part.all().len()))
+        self.with(|part| Ok(part.len()))
     }
 }
 

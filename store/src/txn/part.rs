@@ -108,15 +108,22 @@ impl<D> Part<D> {
         })
     }
 
-    /// The entry of a document this transaction writes, made on its first write.
-    fn written(&mut self, id: Id) -> &mut Written<D> {
-        if !self.writes.contains_key(&id) {
-            let base = self.snapshot.docs.get(&id).cloned();
+    /// The entry of a document this transaction writes, made on its first
+    /// write, when the snapshot has it as `base`.
+    fn written(&mut self, id: Id, base: impl FnOnce() -> Option<Versioned<D>>) -> &mut Written<D> {
+        let Part {
+            snapshot,
+            reads,
+            writes,
+            ..
+        } = self;
+        writes.entry(id).or_insert_with(|| {
+            let base = base();
             // Keys the stored version was indexed under could be computed then,
             // so they can be now.
             let base_keys = match &base {
                 Some(base) => KeySink::with_spare(|sink| {
-                    self.snapshot
+                    snapshot
                         .indexes
                         .iter()
                         .map(|index| index.keys_of(base.value(), sink).unwrap_or_default())
@@ -124,28 +131,23 @@ impl<D> Part<D> {
                 }),
                 None => Vec::new(),
             };
-            self.reads.remove(&id);
-            self.writes.insert(
-                id,
-                Written {
-                    base,
-                    base_keys,
-                    new: None,
-                    new_keys: Vec::new(),
-                },
-            );
-        }
-        match self.writes.get_mut(&id) {
-            Some(written) => written,
-            None => unreachable!("inserted above"),
-        }
+            // Its base stands for the read from now on.
+            reads.remove(&id);
+            Written {
+                base,
+                base_keys,
+                new: None,
+                new_keys: Vec::new(),
+            }
+        })
     }
 
     /// Buffers a new document under a fresh id.
     pub(crate) fn insert(&mut self, id: Id, document: D) -> Result<Versioned<D>> {
         let new_keys = self.keys_of(&document)?;
         let record = Versioned::new(id, 1, document);
-        let written = self.written(id);
+        // A fresh id: the snapshot has no document under it.
+        let written = self.written(id, || None);
         written.new = Some(record.clone());
         written.new_keys = new_keys;
         Ok(record)
@@ -159,9 +161,10 @@ impl<D> Part<D> {
         expected: Option<u64>,
         document: D,
     ) -> Result<Versioned<D>> {
-        self.current(id, expected)?;
+        let current = self.current(id, expected)?;
         let new_keys = self.keys_of(&document)?;
-        let written = self.written(id);
+        // Unless the transaction wrote it before, what it sees is the snapshot's.
+        let written = self.written(id, || Some(current));
         let version = written.base.as_ref().map_or(0, Versioned::version);
         let record = Versioned::new(id, version.saturating_add(1), document);
         written.new = Some(record.clone());
@@ -172,7 +175,7 @@ impl<D> Part<D> {
     /// Buffers the deletion of document `id`; returns it as the transaction saw it.
     pub(crate) fn delete(&mut self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
         let current = self.current(id, expected)?;
-        let written = self.written(id);
+        let written = self.written(id, || Some(current.clone()));
         written.new = None;
         written.new_keys = Vec::new();
         Ok(current)
@@ -253,6 +256,21 @@ impl<D> Part<D> {
             results.extend(written.new.clone());
         }
         results
+    }
+
+    /// How many documents there are as this transaction sees it. Reads the
+    /// whole store, as [`all`](Self::all) does, without listing it.
+    pub(crate) fn len(&mut self) -> usize {
+        self.scanned = true;
+        let (mut added, mut removed) = (0, 0);
+        for written in self.writes.values() {
+            match (&written.base, &written.new) {
+                (None, Some(_)) => added += 1,
+                (Some(_), None) => removed += 1,
+                _ => {}
+            }
+        }
+        self.snapshot.docs.len() + added - removed
     }
 
     fn conflict(&self, id: Option<Id>, read: String) -> Error {
@@ -341,10 +359,44 @@ impl<D> Part<D> {
         Ok(())
     }
 
+    /// How many documents a transaction may change in one store and still be
+    /// applied in place, with readers of the store waiting for it; above this
+    /// its new state is built on a private copy while readers go on.
+    pub(crate) const IN_PLACE_MAX: usize = 8;
+
+    /// Whether the changes are few enough to apply in place.
+    pub(crate) fn is_small(&self) -> bool {
+        self.writes.len() <= Self::IN_PLACE_MAX
+    }
+
+    /// Lets go of the snapshot, so that the current state, if nobody else
+    /// holds it, can be changed in place.
+    pub(crate) fn release_snapshot(&mut self) {
+        self.snapshot = Arc::new(State::empty());
+    }
+
     /// The state after this transaction's writes, built on a private copy of
     /// `current` (which readers go on reading meanwhile), and what changed.
     pub(crate) fn build(&mut self, current: &Arc<State<D>>, halfway: &dyn Fn()) -> Built<D> {
         let mut next = (**current).clone();
+        let changes = self.apply_to(&mut next, halfway);
+        Built {
+            state: Arc::new(next),
+            changes,
+        }
+    }
+
+    /// Applies this transaction's writes to `next`; returns what changed.
+    /// Each document written (and not merely inserted then deleted), as it
+    /// will be: none for a delete.
+    pub(crate) fn changed(&self) -> impl Iterator<Item = (Id, Option<&Versioned<D>>)> {
+        self.writes
+            .iter()
+            .filter(|(_, written)| written.base.is_some() || written.new.is_some())
+            .map(|(id, written)| (*id, written.new.as_ref()))
+    }
+
+    pub(crate) fn apply_to(&mut self, next: &mut State<D>, halfway: &dyn Fn()) -> Vec<Change<D>> {
         let mut changes = Vec::with_capacity(self.writes.len());
         let half = self.writes.len() / 2;
         for (done, (id, written)) in std::mem::take(&mut self.writes).into_iter().enumerate() {
@@ -379,10 +431,7 @@ impl<D> Part<D> {
             next.apply(id, new.as_ref(), index_changes);
             changes.push(Change { id, old: base, new });
         }
-        Built {
-            state: Arc::new(next),
-            changes,
-        }
+        changes
     }
 }
 
@@ -453,7 +502,9 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             sequence: self.sequence(),
             journal: self.journal(),
             next: None,
+            in_place: false,
             readers: None,
+            replaced: None,
             done: None,
         }))
     }
@@ -485,10 +536,15 @@ struct Held<'s, D> {
     writer: Writer<'s, D>,
     sequence: &'s Sequence,
     journal: Option<&'s Journal<D>>,
+    /// The new state, when built on a private copy.
     next: Option<Built<D>>,
+    /// Whether the writes are applied in place instead, under the readers' slots.
+    in_place: bool,
     readers: Option<HeldReaders<'s, State<D>>>,
-    /// The state replaced and the commit made, once published.
-    done: Option<(Arc<State<D>>, Commit<D>)>,
+    /// The state replaced, when a new one was built: freed after unlocking.
+    replaced: Option<Arc<State<D>>>,
+    /// The commit made, once published.
+    done: Option<Commit<D>>,
 }
 
 impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
@@ -508,36 +564,54 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
     }
 
     fn build(&mut self, halfway: &dyn Fn()) {
-        if self.part.has_writes() {
+        if !self.part.has_writes() {
+            return;
+        }
+        if self.part.is_small() {
+            halfway();
+            self.part.release_snapshot();
+            self.in_place = true;
+        } else {
             self.next = Some(self.part.build(self.writer.state(), halfway));
         }
     }
 
     fn record(&self, record: &mut Record) -> Result<()> {
-        match (self.journal, &self.next) {
-            (Some(journal), Some(built)) => record.add(
+        let Some(journal) = self.journal else {
+            return Ok(());
+        };
+        match &self.next {
+            Some(built) => record.add(
                 journal,
                 built
                     .changes
                     .iter()
                     .map(|change| (change.id, change.new.as_ref())),
             ),
-            _ => Ok(()),
+            None if self.in_place => record.add(journal, self.part.changed()),
+            None => Ok(()),
         }
     }
 
     fn hold_readers(&mut self) {
-        if self.next.is_some() {
+        if self.next.is_some() || self.in_place {
             self.readers = Some(self.writer.hold_readers());
         }
     }
 
     fn install(&mut self, seq: u64) {
-        if let (Some(Built { state, changes }), Some(readers)) =
-            (self.next.take(), self.readers.as_mut())
-        {
-            let old = self.writer.install(readers, state);
-            self.done = Some((old, Commit { seq, changes }));
+        let Some(readers) = self.readers.as_mut() else {
+            return;
+        };
+        if let Some(Built { state, changes }) = self.next.take() {
+            self.replaced = Some(self.writer.install(readers, state));
+            self.done = Some(Commit { seq, changes });
+        } else if self.in_place {
+            let part = &mut *self.part;
+            let changes = self
+                .writer
+                .change(readers, |state| part.apply_to(state, &|| {}));
+            self.done = Some(Commit { seq, changes });
         }
     }
 
@@ -550,14 +624,17 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             writer,
             sequence,
             done,
+            replaced,
+            readers,
             ..
         } = *self;
+        drop(readers);
         drop(writer);
         Box::new(move || {
-            if let Some((old, commit)) = done {
+            if let Some(commit) = done {
                 sequence.committed(commit);
-                drop(old);
             }
+            drop(replaced);
         })
     }
 }
