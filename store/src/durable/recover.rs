@@ -245,8 +245,10 @@ pub(crate) fn recover(fs: &dyn Fs, dir: &Path, repair: bool) -> Result<(Image, R
                 },
                 Err(why) => why,
             };
-            // The frame at `offset` would have been commit `last + 1`.
-            let torn = is_last && last + 1 > synced;
+            // The frame at `offset` would have been commit `last + 1`. It
+            // was known to be on disk if a frame before it, or a whole frame
+            // found after the damage, says so.
+            let torn = is_last && last + 1 > synced && !claimed_after(&bytes[offset..], last + 1);
             if !torn && !repair {
                 return Err(Error::Corrupt {
                     file,
@@ -273,4 +275,17 @@ pub(crate) fn recover(fs: &dyn Fs, dir: &Path, repair: bool) -> Result<(Image, R
     report.last_seq = last;
     report.cut = cut;
     Ok((image, report))
+}
+
+/// How far past a bad frame recovery looks for a whole frame that says the
+/// bad one was on disk.
+const SCAN_AHEAD: usize = 16 << 20;
+
+/// Whether some whole frame after the start of `rest` (where a bad frame
+/// begins) says commit `seq` was known to be on disk when it was written.
+fn claimed_after(rest: &[u8], seq: u64) -> bool {
+    let end = rest.len().min(SCAN_AHEAD);
+    (1..end).any(|at| {
+        wal::read_frame(&rest[at..]).is_ok_and(|frame| frame.synced >= seq && frame.seq > seq)
+    })
 }
