@@ -24,14 +24,33 @@ fn write(dir: &str) -> Result<(), docstore::Error> {
     let accounts = db.collection::<Account>("accounts")?;
     let events = db.store("events")?;
     let _ = events.create_index("by_kind", ["kind"]);
-    let ada = accounts.insert(Account { owner: "ada".into(), balance: 100 })?;
-    let bob = accounts.insert(Account { owner: "bob".into(), balance: 20 })?;
+    let ada = accounts.insert(Account {
+        owner: "ada".into(),
+        balance: 100,
+    })?;
+    let bob = accounts.insert(Account {
+        owner: "bob".into(),
+        balance: 20,
+    })?;
     db.transaction(|tx| {
         let accounts = tx.collection(&accounts);
         let (a, b) = (accounts.get(ada)?, accounts.get(bob)?);
-        accounts.update(ada, Account { balance: a.balance - 30, ..(*a).clone() })?;
-        accounts.update(bob, Account { balance: b.balance + 30, ..(*b).clone() })?;
-        tx.store(&events).insert(json!({"kind": "transfer", "amount": 30}))?;
+        accounts.update(
+            ada,
+            Account {
+                balance: a.balance - 30,
+                ..(*a).clone()
+            },
+        )?;
+        accounts.update(
+            bob,
+            Account {
+                balance: b.balance + 30,
+                ..(*b).clone()
+            },
+        )?;
+        tx.store(&events)
+            .insert(json!({"kind": "transfer", "amount": 30}))?;
         Ok::<_, docstore::Error>(())
     })?;
     println!("writer: 2 accounts, one transfer of 30, all acknowledged; now crashing");
@@ -57,7 +76,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let accounts = db.collection::<Account>("accounts")?;
     for account in accounts.iter()? {
-        println!("  {} has {} (version {})", account.owner, account.balance, account.version());
+        println!(
+            "  {} has {} (version {})",
+            account.owner,
+            account.balance,
+            account.version()
+        );
     }
     let events = db.store("events")?;
     for event in events.lookup("by_kind", "transfer")? {

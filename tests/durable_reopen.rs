@@ -149,3 +149,24 @@ fn a_second_open_of_the_directory_fails_at_once() {
     assert!(DurableDb::open(&dir, DurableOptions::new()).is_ok());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_single_store_or_collection_opens_on_its_own() {
+    let dir = fresh_dir("single");
+    let id = {
+        let (items, _) = docstore::Collection::<Item>::open(&dir, DurableOptions::new()).unwrap();
+        let id = items.insert(Item { sku: "tea".into(), stock: 1 }).unwrap();
+        items.close().unwrap();
+        id
+    };
+    let (items, recovery) = docstore::Collection::<Item>::open(&dir, DurableOptions::new()).unwrap();
+    assert_eq!(recovery.cut, None);
+    assert_eq!(items.get(id).unwrap().sku, "tea");
+    drop(items);
+    // The same directory holds a typed collection, not a schemaless store.
+    assert!(matches!(
+        docstore::Store::open(&dir, DurableOptions::new()),
+        Err(Error::WrongType { .. })
+    ));
+    std::fs::remove_dir_all(&dir).ok();
+}

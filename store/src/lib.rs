@@ -59,7 +59,7 @@ mod versioned;
 
 pub use cursor::Cursor;
 pub use db::{Db, DbSnapshot};
-pub use durable::{Cut, DurableDb, DurableOptions, Recovery, SyncPolicy};
+pub use durable::{Cut, Durable, DurableDb, DurableOptions, Recovery, SyncPolicy};
 #[doc(hidden)]
 pub use durable::{Fs, FsFile, RealFs};
 pub use error::{Error, Result};

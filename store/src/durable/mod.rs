@@ -16,6 +16,7 @@ mod journal;
 mod lock;
 mod options;
 mod recover;
+mod single;
 mod wal;
 
 use std::any::type_name;
@@ -49,6 +50,7 @@ pub use fs::{Fs, FsFile, RealFs};
 pub(crate) use journal::{Journal, Record};
 pub use options::{DurableOptions, SyncPolicy};
 pub use recover::{Cut, Recovery};
+pub use single::Durable;
 
 /// How often the checkpointer looks at the log's size.
 const CHECKPOINT_POLL: Duration = Duration::from_millis(100);
