@@ -429,18 +429,21 @@ impl<D> Engine<D> {
             }
             let inner = &mut *guard;
             let id = inner.ids.next_after(inner.id_floor);
-            if let Some(journal) = &self.journal
-                && let Err(error) = journal.one(id, Some((1, &document)))
-            {
-                return Err((error, document));
-            }
+            let pending = match self.log_put(id, 1, &document) {
+                Ok(pending) => pending,
+                Err(error) => return Err((error, document)),
+            };
             let record = Versioned::new(id, 1, document);
-            self.sequence.commit(|_| {
-                self.published.change(&mut inner.state, |state| {
-                    state.docs.insert(id, record.clone());
-                    state.apply(id, Some(&record), plan.changes);
-                })
+            let ((), waiting) = self.commit_write(inner, pending.is_some(), |state| {
+                state.docs.insert(id, record.clone());
+                state.apply(id, Some(&record), plan.changes);
             });
+            drop(guard);
+            if let (Some((seq, spare)), Some(mine)) = (pending, waiting)
+                && let Err(error) = self.when_durable(seq, mine)
+            {
+                return Err((error, spare));
+            }
             return Ok(record);
         }
     }
@@ -467,20 +470,22 @@ impl<D> Engine<D> {
             if let Err(error) = check_unique(&guard.state, &plan.changes, id) {
                 return Err((error, document));
             }
-            let version = plan.old.as_ref().map_or(0, Versioned::version);
-            if let Some(journal) = &self.journal
-                && let Err(error) = journal.one(id, Some((version.saturating_add(1), &document)))
-            {
-                return Err((error, document));
-            }
-            let record = Versioned::new(id, version.saturating_add(1), document);
-            self.sequence.commit(|_| {
-                self.published.change(&mut guard.state, |state| {
-                    state.docs.insert(id, record.clone());
-                    state.apply(id, Some(&record), plan.changes);
-                })
+            let version = plan.old.as_ref().map_or(0, Versioned::version).saturating_add(1);
+            let pending = match self.log_put(id, version, &document) {
+                Ok(pending) => pending,
+                Err(error) => return Err((error, document)),
+            };
+            let record = Versioned::new(id, version, document);
+            let ((), waiting) = self.commit_write(&mut guard, pending.is_some(), |state| {
+                state.docs.insert(id, record.clone());
+                state.apply(id, Some(&record), plan.changes);
             });
             drop(guard);
+            if let (Some((seq, spare)), Some(mine)) = (pending, waiting)
+                && let Err(error) = self.when_durable(seq, mine)
+            {
+                return Err((error, spare));
+            }
             // The old version's destructor (user code, for typed documents) runs
             // after the lock is released.
             drop(plan.old);
@@ -498,19 +503,76 @@ impl<D> Engine<D> {
                 Err(Stale::Retry) => continue,
                 Err(Stale::Fail(error)) => return Err(error),
             }
-            if let Some(journal) = &self.journal {
-                journal.one(id, None)?;
-            }
-            let removed = self.sequence.commit(|_| {
-                self.published.change(&mut guard.state, |state| {
-                    let removed = state.docs.remove(&id);
-                    state.apply(id, None, plan.changes);
-                    removed
-                })
+            let pending = self.log_delete(id)?;
+            let (removed, waiting) = self.commit_write(&mut guard, pending.is_some(), |state| {
+                let removed = state.docs.remove(&id);
+                state.apply(id, None, plan.changes);
+                removed
             });
             drop(guard);
+            if let (Some(seq), Some(mine)) = (pending, waiting) {
+                self.when_durable(seq, mine)?;
+            }
             return removed.ok_or(Error::NotFound { id });
         }
+    }
+
+    /// Logs the write of document `id` at `version`, if the store is
+    /// durable. With the log's frame written but not yet on disk, returns
+    /// its sequence number and a copy of the document to hand back if the
+    /// disk then fails: the commit is published once it is on disk (see
+    /// [`when_durable`](Self::when_durable)).
+    fn log_put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, D)>> {
+        match &self.journal {
+            None => Ok(None),
+            Some(journal) => journal.put(id, version, document),
+        }
+    }
+
+    /// Logs the delete of document `id`, if the store is durable; as
+    /// [`log_put`](Self::log_put).
+    fn log_delete(&self, id: Id) -> Result<Option<u64>> {
+        match &self.journal {
+            None => Ok(None),
+            Some(journal) => journal.delete(id),
+        }
+    }
+
+    /// Changes the writer's state as one commit. Published at once, unless
+    /// `pending` (its log frame is not yet on disk): then the new state is
+    /// returned, for [`when_durable`](Self::when_durable) to publish, and
+    /// later writers build on it meanwhile (group commit).
+    fn commit_write<R>(
+        &self,
+        inner: &mut Inner<D>,
+        pending: bool,
+        change: impl FnOnce(&mut State<D>) -> R,
+    ) -> (R, Option<Arc<State<D>>>) {
+        self.sequence.commit(|_| {
+            if pending {
+                let result = change(Arc::make_mut(&mut inner.state));
+                (result, Some(Arc::clone(&inner.state)))
+            } else {
+                (self.published.change(&mut inner.state, change), None)
+            }
+        })
+    }
+
+    /// Waits until log frame `seq` is on disk, then publishes `mine`, the
+    /// state it made, unless a newer state is published already.
+    fn when_durable(&self, seq: u64, mine: Arc<State<D>>) -> Result<()> {
+        if let Some(journal) = &self.journal {
+            journal.log.sync_to(seq)?;
+        }
+        let mut readers = self.published.hold();
+        let newer = readers.current().is_none_or(|current| {
+            mine.generation > current.generation || mine.indexes_version > current.indexes_version
+        });
+        if newer {
+            readers.set(&mine);
+        }
+        drop(readers);
+        Ok(())
     }
 
     /// Whether a plan made on a snapshot still describes the current state: the

@@ -10,11 +10,19 @@ use crate::{Id, IndexInfo, Result, Versioned};
 /// Writes a document in its stored (compact binary) form.
 pub(crate) type Encode<D> = fn(&D, &mut Vec<u8>) -> Result<()>;
 
+/// Copies a document, for stores whose commits wait for the disk after
+/// releasing their lock (and may have to hand the document back).
+pub(crate) type Copy<D> = fn(&D) -> D;
+
 /// A durable store's link to its database's log.
 pub(crate) struct Journal<D> {
     pub(crate) log: Arc<Log>,
     pub(crate) store: Arc<str>,
     pub(crate) encode: Encode<D>,
+    /// With `SyncPolicy::Always`, a store that can copy its documents lets
+    /// commits wait for the disk outside its writer lock, so that concurrent
+    /// commits of the store share one fsync; one that cannot waits under it.
+    pub(crate) copy: Option<Copy<D>>,
 }
 
 impl<D> Journal<D> {
@@ -39,12 +47,31 @@ impl<D> Journal<D> {
         Ok(())
     }
 
-    /// Logs the write (or delete) of one document as a commit of its own.
-    pub(crate) fn one(&self, id: Id, document: Option<(u64, &D)>) -> Result<()> {
+    /// Logs the write (or delete) of one document as a commit of its own;
+    /// returns its sequence number if it is still to be waited for.
+    fn one(&self, id: Id, document: Option<(u64, &D)>) -> Result<Option<u64>> {
         let mut body = Body::default();
         let mut scratch = Vec::new();
         self.add(&mut body, id, document, &mut scratch)?;
-        self.log.append(&body.bytes).map(drop)
+        if self.copy.is_some() && self.log.waits_for_disk() {
+            self.log.write(&body.bytes).map(Some)
+        } else {
+            self.log.append(&body.bytes).map(|_| None)
+        }
+    }
+
+    /// Logs the write of document `id`; see `Engine::log_put`.
+    pub(crate) fn put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, D)>> {
+        let pending = self.one(id, Some((version, document)))?;
+        Ok(match (pending, self.copy) {
+            (Some(seq), Some(copy)) => Some((seq, copy(document))),
+            _ => None,
+        })
+    }
+
+    /// Logs the delete of document `id`; see `Engine::log_delete`.
+    pub(crate) fn delete(&self, id: Id) -> Result<Option<u64>> {
+        self.one(id, None)
     }
 
     /// Logs an index creation.

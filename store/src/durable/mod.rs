@@ -247,6 +247,7 @@ impl DurableDb {
             log: Arc::clone(&self.shared.log),
             store: Arc::from(name),
             encode: H::ENCODE,
+            copy: H::COPY,
         };
         let sequence = Sequence::Shared(Arc::clone(self.db.clock()));
         let mut unclaimed = self.shared.unclaimed.lock();
@@ -456,14 +457,18 @@ impl Captured for Arc<(String, StoreImage)> {
 /// A store or collection a durable database hands out.
 pub(crate) trait Backed: Holds + Send + Sync + 'static {
     const ENCODE: journal::Encode<Self::Doc>;
+    const COPY: Option<journal::Copy<Self::Doc>>;
 }
 
 impl Backed for Store {
     const ENCODE: journal::Encode<Object> = codec::encode_object;
+    const COPY: Option<journal::Copy<Object>> = Some(Object::clone);
 }
 
 impl<T: Indexed + Serialize + DeserializeOwned> Backed for Collection<T> {
     const ENCODE: journal::Encode<T> = codec::encode_typed::<T>;
+    // `T` need not be `Clone`: its commits wait for the disk under the lock.
+    const COPY: Option<journal::Copy<T>> = None;
 }
 
 /// A store as a checkpoint reaches it.

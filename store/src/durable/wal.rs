@@ -312,9 +312,24 @@ impl Log {
         }
     }
 
+    /// Whether commits are acknowledged only once on disk.
+    pub(crate) fn waits_for_disk(&self) -> bool {
+        self.policy == SyncPolicy::Always
+    }
+
     /// Appends one commit's frame; with `Always`, returns once it is on disk.
     /// Fails, leaving no frame behind, if the write fails.
     pub(crate) fn append(&self, body: &[u8]) -> Result<u64, Error> {
+        let seq = self.write(body)?;
+        if self.policy == SyncPolicy::Always {
+            self.sync_to(seq)?;
+        }
+        Ok(seq)
+    }
+
+    /// Hands one commit's frame to the OS; returns its sequence number.
+    /// Fails, leaving no frame behind, if the write fails.
+    pub(crate) fn write(&self, body: &[u8]) -> Result<u64, Error> {
         if self.refused.load(Ordering::Acquire) {
             return Err(self.refusal());
         }
@@ -342,9 +357,6 @@ impl Log {
                 .fetch_add(tail.frame.len() as u64, Ordering::Relaxed);
             seq
         };
-        if self.policy == SyncPolicy::Always {
-            self.sync_to(seq)?;
-        }
         Ok(seq)
     }
 
