@@ -155,11 +155,17 @@ fn a_single_store_or_collection_opens_on_its_own() {
     let dir = fresh_dir("single");
     let id = {
         let (items, _) = docstore::Collection::<Item>::open(&dir, DurableOptions::new()).unwrap();
-        let id = items.insert(Item { sku: "tea".into(), stock: 1 }).unwrap();
+        let id = items
+            .insert(Item {
+                sku: "tea".into(),
+                stock: 1,
+            })
+            .unwrap();
         items.close().unwrap();
         id
     };
-    let (items, recovery) = docstore::Collection::<Item>::open(&dir, DurableOptions::new()).unwrap();
+    let (items, recovery) =
+        docstore::Collection::<Item>::open(&dir, DurableOptions::new()).unwrap();
     assert_eq!(recovery.cut, None);
     assert_eq!(items.get(id).unwrap().sku, "tea");
     drop(items);

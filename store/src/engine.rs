@@ -470,7 +470,11 @@ impl<D> Engine<D> {
             if let Err(error) = check_unique(&guard.state, &plan.changes, id) {
                 return Err((error, document));
             }
-            let version = plan.old.as_ref().map_or(0, Versioned::version).saturating_add(1);
+            let version = plan
+                .old
+                .as_ref()
+                .map_or(0, Versioned::version)
+                .saturating_add(1);
             let pending = match self.log_put(id, version, &document) {
                 Ok(pending) => pending,
                 Err(error) => return Err((error, document)),

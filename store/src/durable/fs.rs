@@ -192,6 +192,7 @@ pub mod testing {
         seed: u64,
         /// Counts power losses: a handle from before one is dead.
         epoch: u64,
+        writes: u64,
     }
 
     impl Disk {
@@ -220,6 +221,14 @@ pub mod testing {
     #[derive(Clone, Default)]
     pub struct SimFs {
         disk: Arc<Mutex<Disk>>,
+        gate: Arc<Gate>,
+    }
+
+    /// Holds fsyncs back while closed, so tests can line commits up behind one.
+    #[derive(Default)]
+    struct Gate {
+        closed: Mutex<bool>,
+        opened: parking_lot::Condvar,
     }
 
     impl SimFs {
@@ -228,6 +237,22 @@ pub mod testing {
             let fs = SimFs::default();
             fs.disk.lock().seed = seed | 1;
             fs
+        }
+
+        /// Holds every fsync back until [`release_syncs`](Self::release_syncs).
+        pub fn hold_syncs(&self) {
+            *self.gate.closed.lock() = true;
+        }
+
+        /// Lets held fsyncs go on.
+        pub fn release_syncs(&self) {
+            *self.gate.closed.lock() = false;
+            self.gate.opened.notify_all();
+        }
+
+        /// How many appends files have received.
+        pub fn writes(&self) -> u64 {
+            self.disk.lock().writes
         }
 
         /// Makes a later call fail: faults are met in the order injected.
@@ -316,6 +341,7 @@ pub mod testing {
 
     struct SimFile {
         disk: Arc<Mutex<Disk>>,
+        gate: Arc<Gate>,
         node: usize,
         epoch: u64,
     }
@@ -330,6 +356,7 @@ pub mod testing {
             if disk.epoch != self.epoch {
                 return Err(dead());
             }
+            disk.writes += 1;
             match disk.take_fault(&[Fault::ShortWrite, Fault::NoSpace]) {
                 Some(Fault::ShortWrite) => {
                     let half = &bytes[..bytes.len() / 2];
@@ -348,6 +375,12 @@ pub mod testing {
         }
 
         fn sync(&self) -> io::Result<()> {
+            {
+                let mut closed = self.gate.closed.lock();
+                while *closed {
+                    self.gate.opened.wait(&mut closed);
+                }
+            }
             let mut disk = self.disk.lock();
             if disk.epoch != self.epoch {
                 return Err(dead());
@@ -399,6 +432,7 @@ pub mod testing {
             disk.names.insert(path.to_path_buf(), node);
             Ok(Box::new(SimFile {
                 disk: Arc::clone(&self.disk),
+                gate: Arc::clone(&self.gate),
                 node,
                 epoch: disk.epoch,
             }))
@@ -409,6 +443,7 @@ pub mod testing {
             let node = disk.node(path)?;
             Ok(Box::new(SimFile {
                 disk: Arc::clone(&self.disk),
+                gate: Arc::clone(&self.gate),
                 node,
                 epoch: disk.epoch,
             }))
