@@ -24,7 +24,7 @@ fn op(t: u64, c: u64) -> (u64, Option<u64>) {
     let mut x = (t << 32 | c).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 29;
     let key = t * KEYS_PER_THREAD + x % KEYS_PER_THREAD;
-    let value = if x % 5 == 0 { None } else { Some(c) };
+    let value = if x.is_multiple_of(5) { None } else { Some(c) };
     (key, value)
 }
 

@@ -7,6 +7,7 @@
 //! cargo run --release --example workload -- --n 10000          # another size
 //! cargo run --release --example workload -- --only schemaless  # one system (for its RSS)
 //! cargo run --release --example workload -- --covering          # docstore's indexes covering
+//! cargo run --release --example workload -- --durable DIR [--commits K]  # durable phases on disk
 //! ```
 //!
 //! Each phase prints `SYSTEM PHASE OPS SECONDS OPS_PER_SEC`; after insert,
@@ -17,6 +18,7 @@
 mod baseline;
 mod baseline_typed;
 mod common;
+mod durable;
 mod schemaless;
 mod typed;
 
@@ -62,20 +64,34 @@ struct Args {
     only: Option<String>,
     /// docstore's systems make their indexes covering (`IndexOptions::covering`).
     covering: bool,
+    /// Run the durable phases in this directory instead.
+    durable: Option<std::path::PathBuf>,
+    /// Commits per durable commit phase.
+    commits: usize,
 }
 
 fn main() -> ExitCode {
-    let Args { n, only, covering } = match parse_args() {
+    let Args {
+        n,
+        only,
+        covering,
+        durable,
+        commits,
+    } = match parse_args() {
         Ok(args) => args,
         Err(message) => {
             eprintln!("{message}");
             eprintln!(
-                "usage: workload [--n N] [--only {}] [--covering]",
+                "usage: workload [--n N] [--only {}] [--covering] [--durable DIR [--commits K]]",
                 SYSTEMS.join("|")
             );
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = durable {
+        durable::run(&dir, n, commits);
+        return ExitCode::SUCCESS;
+    }
     let mut matched = true;
     for system in SYSTEMS {
         if only.as_deref().is_some_and(|only| only != system) {
@@ -105,6 +121,8 @@ fn parse_args() -> Result<Args, String> {
     let mut n = 100_000;
     let mut only = None;
     let mut covering = false;
+    let mut durable = None;
+    let mut commits = 20_000;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -123,10 +141,24 @@ fn parse_args() -> Result<Args, String> {
                 only = Some(system);
             }
             "--covering" => covering = true,
+            "--durable" => durable = Some(args.next().ok_or("--durable takes a directory")?.into()),
+            "--commits" => {
+                commits = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--commits takes a positive number")?;
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(Args { n, only, covering })
+    Ok(Args {
+        n,
+        only,
+        covering,
+        durable,
+        commits,
+    })
 }
 
 fn timed<R>(work: impl FnOnce() -> R) -> (R, Duration) {
