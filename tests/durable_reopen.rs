@@ -176,3 +176,62 @@ fn a_single_store_or_collection_opens_on_its_own() {
     ));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+mod v2 {
+    use docstore::Indexed;
+    use serde::{Deserialize, Serialize};
+
+    /// `Item` with a field added (optional) and `stock` removed.
+    #[derive(Indexed, Clone, Debug, Serialize, Deserialize)]
+    pub struct Item {
+        #[index]
+        pub sku: String,
+        pub note: Option<String>,
+    }
+
+    /// `Item` whose `sku` changed type: old documents no longer fit.
+    #[derive(Indexed, Clone, Debug, Serialize, Deserialize)]
+    pub struct Renumbered {
+        pub sku: u64,
+    }
+}
+
+#[test]
+fn types_may_gain_and_lose_fields_and_a_misfit_is_named() {
+    let dir = fresh_dir("evolve");
+    let id = {
+        let (db, _) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+        let items = db.collection::<Item>("items").unwrap();
+        let id = items
+            .insert(Item {
+                sku: "tea".into(),
+                stock: 3,
+            })
+            .unwrap();
+        drop(items);
+        db.close().unwrap();
+        id
+    };
+    {
+        let (db, _) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+        let items = db.collection::<v2::Item>("items").unwrap();
+        let tea = items.get(id).unwrap();
+        assert_eq!((tea.sku.as_str(), tea.note.as_deref()), ("tea", None));
+        // The changed declarations are built on open: `sku` is no longer unique.
+        assert_eq!(items.lookup(v2::Item::sku, "tea").unwrap().count(), 1);
+    }
+    let (db, _) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+    match db.collection::<v2::Renumbered>("items") {
+        Err(Error::Undecodable {
+            collection,
+            id: bad,
+            message,
+        }) => {
+            assert_eq!((collection.as_str(), bad), ("items", id));
+            assert!(message.contains("expected u64"), "{message}");
+        }
+        other => panic!("expected an undecodable document, got {other:?}"),
+    }
+    drop(db);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -526,6 +526,7 @@ impl<D> Engine<D> {
     /// its sequence number and a copy of the document to hand back if the
     /// disk then fails: the commit is published once it is on disk (see
     /// [`when_durable`](Self::when_durable)).
+    #[inline(always)]
     fn log_put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, D)>> {
         match &self.journal {
             None => Ok(None),
@@ -535,6 +536,7 @@ impl<D> Engine<D> {
 
     /// Logs the delete of document `id`, if the store is durable; as
     /// [`log_put`](Self::log_put).
+    #[inline(always)]
     fn log_delete(&self, id: Id) -> Result<Option<u64>> {
         match &self.journal {
             None => Ok(None),
@@ -546,6 +548,7 @@ impl<D> Engine<D> {
     /// `pending` (its log frame is not yet on disk): then the new state is
     /// returned, for [`when_durable`](Self::when_durable) to publish, and
     /// later writers build on it meanwhile (group commit).
+    #[inline(always)]
     fn commit_write<R>(
         &self,
         inner: &mut Inner<D>,
@@ -564,6 +567,7 @@ impl<D> Engine<D> {
 
     /// Waits until log frame `seq` is on disk, then publishes `mine`, the
     /// state it made, unless a newer state is published already.
+    #[inline(never)]
     fn when_durable(&self, seq: u64, mine: Arc<State<D>>) -> Result<()> {
         if let Some(journal) = &self.journal {
             journal.log.sync_to(seq)?;

@@ -61,6 +61,7 @@ impl<D> Journal<D> {
     }
 
     /// Logs the write of document `id`; see `Engine::log_put`.
+    #[inline(never)]
     pub(crate) fn put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, D)>> {
         let pending = self.one(id, Some((version, document)))?;
         Ok(match (pending, self.copy) {
@@ -70,6 +71,7 @@ impl<D> Journal<D> {
     }
 
     /// Logs the delete of document `id`; see `Engine::log_delete`.
+    #[inline(never)]
     pub(crate) fn delete(&self, id: Id) -> Result<Option<u64>> {
         self.one(id, None)
     }
