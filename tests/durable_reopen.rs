@@ -235,3 +235,18 @@ fn types_may_gain_and_lose_fields_and_a_misfit_is_named() {
     drop(db);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_closed_store_is_never_checkpointed_empty() {
+    let dir = fresh_dir("closed");
+    let (db, _) = DurableDb::open(&dir, DurableOptions::new().sync(SyncPolicy::Never)).unwrap();
+    let store = db.store("s").unwrap();
+    let id = store.insert(json!({"n": 1})).unwrap();
+    store.close();
+    assert_eq!(db.checkpoint(), Err(Error::Closed));
+    drop((store, db));
+    let (db, _) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+    assert_eq!(db.store("s").unwrap().get(id).unwrap(), json!({"n": 1}));
+    drop(db);
+    std::fs::remove_dir_all(&dir).ok();
+}

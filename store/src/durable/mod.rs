@@ -330,6 +330,9 @@ impl DurableDb {
     /// Writes a checkpoint now (the same work the background checkpointer
     /// does), then removes the log it replaces. Writers wait only while the
     /// log switches to a new file; readers never wait.
+    ///
+    /// Fails with [`Error::Closed`] if one of its stores was closed (its
+    /// documents are gone from memory, so only the log still holds them).
     pub fn checkpoint(&self) -> Result<()> {
         self.shared.checkpoint()
     }
@@ -427,6 +430,11 @@ impl Shared {
             // Every store's writer lock, in address order (the order commits
             // take them in), so the states hold exactly the logged commits.
             let holds: Vec<Box<dyn Hold + '_>> = members.iter().map(|m| m.hold()).collect();
+            // A closed store has let its documents go: a checkpoint now would
+            // lose them, so there is none (the log keeps them).
+            if holds.iter().any(|hold| hold.is_closed()) {
+                return Err(Error::Closed);
+            }
             let seq = self.log.rotate()?;
             let mut captured: Vec<Box<dyn Captured>> =
                 holds.iter().map(|hold| hold.capture()).collect();
@@ -481,6 +489,7 @@ trait Member: Send + Sync {
 
 /// A store's writer lock, held by a checkpoint.
 trait Hold {
+    fn is_closed(&self) -> bool;
     /// Its state, to write with no lock held.
     fn capture(&self) -> Box<dyn Captured>;
 }
@@ -522,6 +531,10 @@ impl<D: Send + Sync + 'static> Hold for HeldStore<'_, D>
 where
     D: Send + Sync,
 {
+    fn is_closed(&self) -> bool {
+        self.writer.is_closed()
+    }
+
     fn capture(&self) -> Box<dyn Captured> {
         Box::new(CapturedState {
             state: Arc::clone(self.writer.state()),
