@@ -175,8 +175,12 @@ fn crash_loop(name: &str, sync: &str, threads: u64, kills: u64) {
                     if words.next() != Some("ACK") {
                         continue;
                     }
-                    let t: u64 = words.next().unwrap().parse().unwrap();
-                    let c: u64 = words.next().unwrap().parse().unwrap();
+                    let (Some(Ok(t)), Some(Ok(c))) = (
+                        words.next().map(str::parse::<u64>),
+                        words.next().map(str::parse::<u64>),
+                    ) else {
+                        continue;
+                    };
                     let mut acked = acked.lock().unwrap();
                     let entry = acked.entry(t).or_insert(0);
                     *entry = (*entry).max(c);

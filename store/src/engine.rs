@@ -442,7 +442,7 @@ impl<D> Engine<D> {
             if let (Some((seq, spare)), Some(mine)) = (pending, waiting)
                 && let Err(error) = self.when_durable(seq, mine)
             {
-                return Err((error, spare));
+                return Err((error, *spare));
             }
             return Ok(record);
         }
@@ -488,7 +488,7 @@ impl<D> Engine<D> {
             if let (Some((seq, spare)), Some(mine)) = (pending, waiting)
                 && let Err(error) = self.when_durable(seq, mine)
             {
-                return Err((error, spare));
+                return Err((error, *spare));
             }
             // The old version's destructor (user code, for typed documents) runs
             // after the lock is released.
@@ -527,7 +527,7 @@ impl<D> Engine<D> {
     /// disk then fails: the commit is published once it is on disk (see
     /// [`when_durable`](Self::when_durable)).
     #[inline(always)]
-    fn log_put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, D)>> {
+    fn log_put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, Box<D>)>> {
         match &self.journal {
             None => Ok(None),
             Some(journal) => journal.put(id, version, document),

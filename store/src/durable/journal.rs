@@ -62,10 +62,10 @@ impl<D> Journal<D> {
 
     /// Logs the write of document `id`; see `Engine::log_put`.
     #[inline(never)]
-    pub(crate) fn put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, D)>> {
+    pub(crate) fn put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, Box<D>)>> {
         let pending = self.one(id, Some((version, document)))?;
         Ok(match (pending, self.copy) {
-            (Some(seq), Some(copy)) => Some((seq, copy(document))),
+            (Some(seq), Some(copy)) => Some((seq, Box::new(copy(document)))),
             _ => None,
         })
     }
