@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub use docstore_core::*;
+/// Derives [`IndexKey`] for a fieldless enum (declaration order) or a newtype
+/// (its field's key), so it can be indexed and passed to queries by value.
+pub use docstore_derive::IndexKey;
 /// Derives [`Indexed`] for a struct: see the crate documentation.
 pub use docstore_derive::Indexed;
 
@@ -9,6 +12,9 @@ pub use docstore_derive::Indexed;
 /// release.
 #[doc(hidden)]
 pub mod __private {
-    pub use docstore_core::{IndexKey, IndexRef, IndexSpec, Indexed, KeySink, UniqueIndexRef};
+    pub use docstore_core::{
+        IndexKey, IndexName, IndexRef, IndexSpec, Indexed, KeyFor, KeySink, KeyWriter, Keyed,
+        NamedIndex, UniqueIndexRef,
+    };
     pub use std::vec::Vec;
 }

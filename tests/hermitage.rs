@@ -315,6 +315,7 @@ fn a_conflict_names_the_document_or_the_query() {
         Error::Conflict {
             store: Some("test".into()),
             id: Some(t.one),
+            index: None,
             read: format!("document {}", t.one),
         }
     );
@@ -325,6 +326,7 @@ fn a_conflict_names_the_document_or_the_query() {
     t1.store(&t.test).insert(json!({})).unwrap();
     t.test.insert(row(5, 17)).unwrap();
     let error = t1.commit().unwrap_err();
+    assert_eq!(error.index(), "by_value");
     let text = error.to_string();
     assert!(
         text.contains("by_value") && text.contains("15") && text.contains("25"),

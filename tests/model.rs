@@ -486,7 +486,9 @@ fn get_unique_as(src: &Src<'_>, name: &str, key: &[Value]) -> Result<Option<Docu
 
 fn prefix_as(src: &Src<'_>, name: &str, key: &[Value], form: u8) -> Result<Iter<Object>, Error> {
     match key {
-        [k] if form.is_multiple_of(2) => src.prefix(name, k.clone()),
+        // A bare JSON array is refused on a composite index (it is one value, most
+        // likely fields meant as a tuple), so an array is spelled unambiguously.
+        [k] if form.is_multiple_of(2) && !k.is_array() => src.prefix(name, k.clone()),
         [k] => src.prefix(name, (k.clone(),)),
         [a, b] => src.prefix(name, (a.clone(), b.clone())),
         [a, b, c] => src.prefix(name, (a.clone(), b.clone(), c.clone())),
@@ -534,7 +536,16 @@ fn range_as(
     end: &Bound<Vec<Value>>,
     syntax: bool,
 ) -> Result<Iter<Object>, Error> {
+    // A bare JSON array is refused on a composite index (it is one value, most
+    // likely fields meant as a tuple), so an array bound is spelled as a 1-tuple.
+    let has_array = [start, end]
+        .into_iter()
+        .any(|b| matches!(b, Bound::Included(k) | Bound::Excluded(k) if k.first().is_some_and(Value::is_array)));
     match arity {
+        1 if has_array => {
+            let f = |k: &[Value]| (k[0].clone(),);
+            range_with(src, name, map_bound(start, f), map_bound(end, f), syntax)
+        }
         1 => {
             let f = |k: &[Value]| k[0].clone();
             range_with(src, name, map_bound(start, f), map_bound(end, f), syntax)

@@ -539,7 +539,8 @@ fn try_update_with_can_decline_and_still_rejects_non_objects() {
     let store = Store::new();
     let id = store.insert(json!({"n": 1})).unwrap();
     let declined = store.try_update_with(id, |_| None).unwrap();
-    assert_eq!(declined.version(), 1);
+    assert!(declined.is_declined());
+    assert_eq!(declined.document().version(), 1);
     assert_eq!(
         store
             .try_update_with(id, |_| Some(json!([1])))
@@ -551,6 +552,8 @@ fn try_update_with_can_decline_and_still_rejects_non_objects() {
     let bumped = store
         .try_update_with(id, |_| Some(json!({"n": 2})))
         .unwrap();
+    assert!(bumped.is_changed());
+    let bumped = bumped.into_document();
     assert_eq!(
         (bumped.version(), bumped.get("n").and_then(|v| v.as_u64())),
         (2, Some(2))

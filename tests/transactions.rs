@@ -8,6 +8,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use docstore::{Db, Document, Error, IndexOptions, Indexed, Store, TxOptions, commit_testing};
 use serde_json::{Value, json};
 
+const fn assert_send_sync<T: Send + Sync>() {}
+const fn assert_send<T: Send>() {}
+const _: () = assert_send_sync::<Db>();
+const _: () = assert_send_sync::<docstore::DbSnapshot>();
+const _: () = assert_send::<docstore::Transaction<'static>>();
+
 fn n(doc: &Document) -> i64 {
     doc.get("n").and_then(|v| v.as_i64()).unwrap()
 }
@@ -484,4 +490,145 @@ fn one_transaction_spans_typed_collections_and_a_schemaless_store() {
         .unwrap()
         .map(|d| d.value().to_value())
         .collect();
+}
+
+#[test]
+fn concurrent_transactions_lose_no_update_and_are_seen_whole_across_stores() {
+    const THREADS: usize = 4;
+    const MOVES: i64 = 200;
+    let db = Db::new();
+    let from = db.store("from").unwrap();
+    let to = db.store("to").unwrap();
+    let a = from.insert(json!({"n": 10_000})).unwrap();
+    let b = to.insert(json!({"n": 0})).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let movers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..MOVES {
+                        db.transaction_with(TxOptions::new().retries(u32::MAX), |tx| {
+                            let (f, t) = (tx.store(&from), tx.store(&to));
+                            let (x, y) = (n(&f.get(a)?), n(&t.get(b)?));
+                            f.update(a, json!({"n": x - 1}))?;
+                            t.update(b, json!({"n": y + 1}))
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        let watcher = s.spawn(|| {
+            let mut looks = 0_u64;
+            loop {
+                let last = done.load(std::sync::atomic::Ordering::Acquire);
+                // Both stores as of one moment: never one move half seen.
+                let snapshot = db.snapshot();
+                let x = n(&snapshot.store(&from).unwrap().get(a).unwrap());
+                let y = n(&snapshot.store(&to).unwrap().get(b).unwrap());
+                assert_eq!(x + y, 10_000);
+                // Inside a transaction too.
+                db.transaction(|tx| {
+                    let x = n(&tx.store(&from).get(a)?);
+                    let y = n(&tx.store(&to).get(b)?);
+                    assert_eq!(x + y, 10_000);
+                    Ok::<_, Error>(())
+                })
+                .unwrap();
+                looks += 1;
+                if last {
+                    break looks;
+                }
+            }
+        });
+        for mover in movers {
+            mover.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        watcher.join().unwrap();
+    });
+    let moved = THREADS as i64 * MOVES;
+    assert_eq!(n(&from.get(a).unwrap()), 10_000 - moved);
+    assert_eq!(n(&to.get(b).unwrap()), moved);
+    // One version per transaction, none lost.
+    assert_eq!(to.get(b).unwrap().version(), moved as u64 + 1);
+    assert_eq!(db.snapshot().seq(), 2 + moved as u64);
+}
+
+#[derive(Indexed, Clone, Debug, PartialEq)]
+struct Sku {
+    #[key]
+    sku: String,
+    price: u32,
+}
+
+#[test]
+fn a_transaction_cannot_change_an_own_key_and_keeps_its_writes_when_refused() {
+    let skus = docstore::Collection::<Sku>::new();
+    let id = skus
+        .insert(Sku {
+            sku: "A-1".into(),
+            price: 1,
+        })
+        .unwrap();
+    skus.transaction(|tx| {
+        tx.update(
+            id,
+            Sku {
+                sku: "A-1".into(),
+                price: 2,
+            },
+        )?;
+        let refused = tx.update(
+            id,
+            Sku {
+                sku: "B-2".into(),
+                price: 3,
+            },
+        );
+        assert!(matches!(refused, Err(Error::KeyChanged { id: d, .. }) if d == id));
+        // The refused write left the transaction's earlier one as it was.
+        assert_eq!(tx.get(id)?.price, 2);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let stored = skus.get(id).unwrap();
+    assert_eq!(
+        (stored.sku.as_str(), stored.price, stored.version()),
+        ("A-1", 2, 2)
+    );
+}
+
+#[test]
+fn range_within_merges_own_writes_and_is_validated() {
+    let store = Store::new();
+    store.create_index("by_city_age", ["city", "age"]).unwrap();
+    for (city, age) in [("Paris", 20), ("Paris", 40), ("Rome", 30)] {
+        store.insert(json!({"city": city, "age": age})).unwrap();
+    }
+    let ages = |tx: &docstore::TxStore<'_>| -> Vec<i64> {
+        tx.range_within("by_city_age", "Paris", 25..)
+            .unwrap()
+            .map(|d| d.get("age").and_then(|v| v.as_i64()).unwrap())
+            .collect()
+    };
+    let tx = store.begin().unwrap();
+    tx.store(&store)
+        .insert(json!({"city": "Paris", "age": 30}))
+        .unwrap();
+    assert_eq!(ages(&tx.store(&store)), [30, 40]);
+    // Outside what it read: another city, a Paris age under 25.
+    store.insert(json!({"city": "Rome", "age": 50})).unwrap();
+    store.insert(json!({"city": "Paris", "age": 10})).unwrap();
+    tx.commit().unwrap();
+
+    let tx = store.begin().unwrap();
+    assert_eq!(ages(&tx.store(&store)), [30, 40]);
+    tx.store(&store)
+        .insert(json!({"city": "Lyon", "age": 1}))
+        .unwrap();
+    // Inside it: a phantom.
+    store.insert(json!({"city": "Paris", "age": 99})).unwrap();
+    let error = tx.commit().unwrap_err();
+    assert_eq!(error.index(), "by_city_age");
 }

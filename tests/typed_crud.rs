@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::thread;
 
-use docstore::{Collection, Error, Id, Indexed};
+use docstore::{Collection, Error, Id, Indexed, Updated};
 
 #[derive(Indexed, Clone, Debug, PartialEq)]
 struct Account {
@@ -429,17 +429,15 @@ fn try_update_with_declines_without_a_new_version_and_never_overdraws() -> Resul
             thread::spawn(move || {
                 (0..20)
                     .filter(|_| {
-                        // The closure may run again after a conflict; what its
-                        // last run returned is what the call did.
-                        let mut wrote = false;
+                        // The closure may run again after a conflict; the
+                        // outcome says what the call did.
                         let result = accounts.try_update_with(id, |a| {
-                            wrote = a.balance > 0;
-                            wrote.then(|| Account {
+                            (a.balance > 0).then(|| Account {
                                 balance: a.balance - 1,
                                 ..a.clone()
                             })
                         });
-                        result.is_ok() && wrote
+                        matches!(result, Ok(Updated::Changed(_)))
                     })
                     .count()
             })
@@ -453,7 +451,8 @@ fn try_update_with_declines_without_a_new_version_and_never_overdraws() -> Resul
 
     // Declining changes nothing and returns the stored version.
     let unchanged = accounts.try_update_with(id, |_| None)?;
-    assert!(unchanged.ptr_eq(&last));
+    assert!(unchanged.is_declined());
+    assert!(unchanged.into_document().ptr_eq(&last));
     assert_eq!(
         accounts
             .try_update_with(Id::nil(), |a| Some(a.clone()))

@@ -31,9 +31,15 @@ pub(crate) struct Field<'a> {
 pub(crate) struct Index<'a> {
     /// The handle's name, spanned where the user wrote it.
     pub name: Ident,
+    /// Where the handle is declared when it takes its field's name: the
+    /// `#[index]` attribute, where `name = "..."` would rename a handle that
+    /// clashes with a method of the same name.
+    pub declared_at: Option<Span>,
     pub unique: bool,
     /// Entries hold their documents (`IndexOptions::covering`).
     pub covering: bool,
+    /// The documents' own key: the `#[key]` that declared it.
+    pub key: Option<&'a Attribute>,
     pub kind: Kind<'a>,
 }
 
@@ -93,9 +99,21 @@ impl<'a> Input<'a> {
     }
 
     /// Each `#[index]` on a field declares one index.
-    fn add_field_indexes(&mut self, field: Field<'a>, attrs: &[Attribute], errors: &mut Errors) {
+    fn add_field_indexes(&mut self, field: Field<'a>, attrs: &'a [Attribute], errors: &mut Errors) {
         for attr in attrs {
-            if attr.path().is_ident("indexed") {
+            if attr.path().is_ident("key") {
+                match attr::key_attr(attr) {
+                    Ok(()) => self.indexes.push(Index {
+                        declared_at: Some(attr.bracket_token.span.join()),
+                        name: field.ident.clone(),
+                        unique: true,
+                        covering: false,
+                        key: Some(attr),
+                        kind: Kind::Field { field, each: false },
+                    }),
+                    Err(error) => errors.push(error),
+                }
+            } else if attr.path().is_ident("indexed") {
                 errors.push(syn::Error::new_spanned(
                     attr,
                     "`#[indexed(...)]` goes on the struct; on a field, write `#[index]`",
@@ -103,9 +121,14 @@ impl<'a> Input<'a> {
             } else if attr.path().is_ident("index") {
                 match attr::field_attr(attr) {
                     Ok(options) => self.indexes.push(Index {
+                        declared_at: options
+                            .name
+                            .is_none()
+                            .then(|| attr.bracket_token.span.join()),
                         name: options.name.unwrap_or_else(|| field.ident.clone()),
                         unique: options.unique,
                         covering: options.covering,
+                        key: None,
                         kind: Kind::Field {
                             field,
                             each: options.each,
@@ -174,10 +197,13 @@ fn refuse_on_generics(generics: &Generics, errors: &mut Errors) {
             GenericParam::Const(param) => &param.attrs,
         };
         for attr in attrs {
-            if attr.path().is_ident("index") || attr.path().is_ident("indexed") {
+            if ["index", "indexed", "key"]
+                .iter()
+                .any(|name| attr.path().is_ident(name))
+            {
                 errors.push(syn::Error::new_spanned(
                     attr,
-                    "index attributes go on fields (`#[index]`) or on the struct \
+                    "index attributes go on fields (`#[index]`, `#[key]`) or on the struct \
                      (`#[indexed(...)]`), not on generic parameters",
                 ));
             }
@@ -195,9 +221,11 @@ impl From<StructAttr> for Index<'_> {
                 unique,
                 covering,
             } => Index {
+                declared_at: None,
                 name,
                 unique,
                 covering,
+                key: None,
                 kind: Kind::Composite { fields, list },
             },
             StructAttr::Computed {
@@ -208,9 +236,11 @@ impl From<StructAttr> for Index<'_> {
                 each,
                 covering,
             } => Index {
+                declared_at: None,
                 name,
                 unique,
                 covering,
+                key: None,
                 kind: Kind::Computed { ty, method, each },
             },
         }

@@ -61,6 +61,19 @@ pub(crate) fn field_attr(attr: &Attribute) -> syn::Result<FieldAttr> {
     }
 }
 
+/// Parses `#[key]`, which takes no options: the key is unique by nature, and
+/// its handle is named after its field.
+pub(crate) fn key_attr(attr: &Attribute) -> syn::Result<()> {
+    match &attr.meta {
+        Meta::Path(_) => Ok(()),
+        _ => Err(syn::Error::new_spanned(
+            attr,
+            "expected `#[key]` alone: a document's own key takes no options \
+             (it is unique, and its handle is named after the field)",
+        )),
+    }
+}
+
 /// The one-word options every kind of index takes, each at most once.
 #[derive(Default)]
 struct Flags {

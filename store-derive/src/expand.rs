@@ -33,8 +33,10 @@ fn expand(input: &Input<'_>) -> TokenStream {
     let markers = input.indexes.iter().map(|index| marker(input, index));
     let handles = input.indexes.iter().map(|index| handle(input, index));
     let index_refs = input.indexes.iter().map(|index| index_ref(input, index));
+    let name_eqs = input.indexes.iter().map(|index| name_eq(input, index));
     let specs = input.indexes.iter().map(|index| spec(input, index));
     let indexed_where = indexed_where_clause(input);
+    let keyed = keyed(input, &indexed_where);
     let module_doc = format!("Index handle types of [`{ident}`], made by `#[derive(Indexed)]`.");
 
     quote! {
@@ -51,6 +53,10 @@ fn expand(input: &Input<'_>) -> TokenStream {
         }
 
         #(#index_refs)*
+
+        #(#name_eqs)*
+
+        #keyed
 
         #[automatically_derived]
         impl #impl_generics ::docstore::__private::Indexed for #ident #ty_generics #indexed_where {
@@ -143,8 +149,13 @@ fn handle(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
     } else {
         quote!(#module::#name)
     };
-    let span = at(name.span());
+    // A method of the same name clashes with the handle ("duplicate
+    // definitions"): the error then points at the `#[index]` attribute, where
+    // `name = "..."` gives the handle another name.
+    let span = at(index.declared_at.unwrap_or_else(|| name.span()));
     let vis = respan(input.vis.to_token_stream(), span);
+    let mut name = name.clone();
+    name.set_span(span);
     let item = quote_spanned!(span=> #vis const #name: #ty = #value;);
     quote! {
         #[doc = #doc]
@@ -191,6 +202,50 @@ fn index_ref(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
     quote! {
         #index_ref
         #unique
+    }
+}
+
+/// `Keyed`, for a struct with a `#[key]` field: its handle is the key.
+fn keyed(input: &Input<'_>, indexed_where: &TokenStream) -> TokenStream {
+    let Some(index) = input.indexes.iter().find(|index| index.key.is_some()) else {
+        return TokenStream::new();
+    };
+    let ident = input.ident;
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    let marker = marker_path(input, index);
+    let name = &index.name;
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::docstore::__private::Keyed for #ident #ty_generics #indexed_where {
+            type KeyIndex = #marker;
+            const KEY: #marker = Self::#name;
+        }
+    }
+}
+
+/// `Error::index() == Struct::handle` (and the other way round): an error's
+/// index name compares equal to the handle of the index it names, so callers
+/// match errors without spelling names.
+fn name_eq(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
+    let (impl_generics, _, where_clause) = input.generics.split_for_impl();
+    let marker = marker_path(input, index);
+    let name = index.runtime_name();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::docstore::__private::NamedIndex for #marker #where_clause {
+            fn name(&self) -> &'static ::core::primitive::str {
+                #name
+            }
+        }
+
+        #[automatically_derived]
+        impl #impl_generics ::core::cmp::PartialEq<::docstore::__private::IndexName<'_>>
+            for #marker #where_clause
+        {
+            fn eq(&self, name: &::docstore::__private::IndexName<'_>) -> bool {
+                *name == #name
+            }
+        }
     }
 }
 
@@ -266,6 +321,11 @@ fn spec(input: &Input<'_>, index: &Index<'_>) -> TokenStream {
     let unique = index.unique.then(|| quote!(.unique()));
     let multi_key = multi_key.then(|| quote!(.multi_key()));
     let covering = index.covering.then(|| quote!(.covering()));
+    let unique = if index.key.is_some() {
+        Some(quote!(.own_key()))
+    } else {
+        unique
+    };
     quote! {
         ::docstore::__private::IndexSpec::new(
             #name,
@@ -415,6 +475,7 @@ fn handle_doc(input: &Input<'_>, index: &Index<'_>) -> String {
     let ident = input.ident;
     let name = &index.name;
     let unique = match (index.unique, index.covering) {
+        _ if index.key.is_some() => "own key, a unique ",
         (true, true) => "unique covering ",
         (true, false) => "unique ",
         (false, true) => "covering ",

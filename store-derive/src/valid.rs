@@ -56,6 +56,41 @@ impl Input<'_> {
             }
         }
         self.check_names(errors);
+        self.check_key(errors);
+    }
+
+    /// One field at most is the documents' own key, and it is always present.
+    fn check_key(&self, errors: &mut Errors) {
+        let mut first = None;
+        for index in &self.indexes {
+            let (Some(attr), Kind::Field { field, .. }) = (index.key, &index.kind) else {
+                continue;
+            };
+            if let Some(first) = first {
+                errors.push(syn::Error::new_spanned(
+                    attr,
+                    format!(
+                        "`{}` already has its own key, field `{first}`; a document has one \
+                         key: remove this `#[key]`, or write `#[index(unique)]` for a \
+                         second unique field",
+                        self.ident
+                    ),
+                ));
+                continue;
+            }
+            first = Some(field.ident);
+            if KeyShape::of(field.ty, false).is_some_and(|shape| shape.optional) {
+                errors.push(syn::Error::new_spanned(
+                    field.ty,
+                    format!(
+                        "a document's own key is always present, so `#[key]` cannot be \
+                         on `{}`; drop the `Option`, or write `#[index(unique)]` to \
+                         index only the documents that have one",
+                        type_name(field.ty)
+                    ),
+                ));
+            }
+        }
     }
 
     fn check_composite(

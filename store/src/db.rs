@@ -15,9 +15,8 @@ use crate::{Collection, Error, Indexed, Result, Snapshot, Store, Transaction};
 /// One store or collection of a database.
 struct Entry {
     name: Arc<str>,
-    /// The type of its documents, for the error when a name is asked for with
-    /// another.
-    kind: &'static str,
+    /// What it is, for the error when a name is asked for with another type.
+    kind: String,
     /// The `Arc<Store>` or `Arc<Collection<T>>` handed out.
     handle: Arc<dyn Any + Send + Sync>,
     /// The same store, as a commit reaches it.
@@ -143,7 +142,7 @@ impl Db {
         let handle = Arc::new(make());
         entries.push(Entry {
             name: Arc::from(name),
-            kind: type_name::<H>(),
+            kind: H::kind(),
             handle: Arc::clone(&handle) as Arc<dyn Any + Send + Sync>,
             member: Arc::new(Handle(Arc::clone(&handle))),
         });
@@ -161,10 +160,11 @@ impl Db {
 
     /// Every store's current state at one moment: between two commits of the
     /// database, never in the middle of one.
-    fn cut(&self) -> Vec<CutEntry> {
+    /// Also returns the sequence number of the last commit it holds.
+    fn cut(&self) -> (Vec<CutEntry>, u64) {
         let entries = self.entries.read();
-        self.clock.cut(|_| {
-            entries
+        self.clock.cut(|seq| {
+            let cut = entries
                 .iter()
                 .map(|entry| CutEntry {
                     address: entry.member.address(),
@@ -172,7 +172,8 @@ impl Db {
                     state: entry.member.snapshot_any(),
                     member: Some(Arc::clone(&entry.member)),
                 })
-                .collect()
+                .collect();
+            (cut, seq)
         })
     }
 
@@ -182,7 +183,7 @@ impl Db {
     /// [`commit`](Transaction::commit) it (which returns a conflict rather
     /// than retrying) or drop it to roll it back.
     pub fn begin(&self) -> Result<Transaction<'_>> {
-        Ok(Transaction::in_db(Arc::clone(&self.clock), self.cut()))
+        Ok(Transaction::in_db(Arc::clone(&self.clock), self.cut().0))
     }
 
     /// Runs `body` in a transaction across the database and commits it.
@@ -217,7 +218,8 @@ impl Db {
     /// Every store and collection as it was at one moment (no commit half
     /// seen), to read at leisure. O(number of stores).
     pub fn snapshot(&self) -> DbSnapshot {
-        DbSnapshot { cut: self.cut() }
+        let (cut, seq) = self.cut();
+        DbSnapshot { cut, seq }
     }
 }
 
@@ -248,13 +250,22 @@ impl fmt::Debug for Db {
 /// })?;
 /// let snapshot = db.snapshot();
 /// assert_eq!(snapshot.store(&a)?.len() + snapshot.store(&b)?.len(), 2);
+/// assert_eq!(snapshot.seq(), 1);
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct DbSnapshot {
     cut: Vec<CutEntry>,
+    seq: u64,
 }
 
 impl DbSnapshot {
+    /// The sequence number of the last commit it reflects: every commit of
+    /// the database numbered up to this one shows in it, none after. Every
+    /// write, a single-document one or a whole transaction, is one commit.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     fn find<D: Send + Sync + 'static>(&self, address: usize) -> Result<Snapshot<D>> {
         let entry = self
             .cut
@@ -283,6 +294,7 @@ impl DbSnapshot {
 impl fmt::Debug for DbSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DbSnapshot")
+            .field("seq", &self.seq)
             .field("stores", &self.cut.len())
             .finish()
     }
@@ -292,10 +304,15 @@ impl fmt::Debug for DbSnapshot {
 pub(crate) trait Holds {
     type Doc: Send + Sync + 'static;
     fn engine_of(&self) -> &Engine<Self::Doc>;
+    /// What it is, in an error's words.
+    fn kind() -> String;
 }
 
 impl Holds for Store {
     type Doc = Object;
+    fn kind() -> String {
+        "schemaless store".to_owned()
+    }
     fn engine_of(&self) -> &Engine<Object> {
         self.engine()
     }
@@ -303,6 +320,9 @@ impl Holds for Store {
 
 impl<T: Indexed> Holds for Collection<T> {
     type Doc = T;
+    fn kind() -> String {
+        format!("collection of {}", type_name::<T>())
+    }
     fn engine_of(&self) -> &Engine<T> {
         self.engine()
     }

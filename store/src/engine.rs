@@ -41,9 +41,10 @@ use crate::durable::Journal;
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::keyed;
 use crate::published::{Held, Published};
 use crate::tree::Tree;
-use crate::{Error, Id, Result, Versioned};
+use crate::{Error, Id, Result, Updated, Versioned};
 
 /// Everything a store holds at one moment. Immutable once published; cheap to clone.
 pub(crate) struct State<D> {
@@ -306,9 +307,12 @@ impl<D> Engine<D> {
     /// A new id, greater than every id this store gave before: a document a
     /// transaction inserts has its id as soon as it is inserted.
     pub(crate) fn next_id(&self) -> Id {
-        let mut inner = self.writer.lock();
-        let floor = inner.id_floor;
-        inner.ids.next_after(floor)
+        let mut guard = self.writer.lock();
+        let inner = &mut *guard;
+        let docs = &inner.state.docs;
+        inner
+            .ids
+            .next_free(inner.id_floor, |id| docs.get(&id).is_some())
     }
 
     /// Runs a short read against the current state.
@@ -401,6 +405,12 @@ impl<D> Engine<D> {
                     None => Keys::None,
                 };
                 changes.push(IndexChange::between(old_keys, new_keys));
+                if index.def.own_key
+                    && document.is_some()
+                    && let (Some(old), Some(change)) = (&old, changes.last())
+                {
+                    keyed::check_kept(&index.def, old.id(), &change.removed, &change.added)?;
+                }
             }
             Ok::<_, Error>(changes)
         })?;
@@ -412,6 +422,16 @@ impl<D> Engine<D> {
     }
 
     pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {
+        self.insert_as(None, document)
+    }
+
+    /// Stores a new document under the id and version given (refused if a
+    /// document has the id), or with none given under a new id at version 1.
+    pub(crate) fn insert_as(
+        &self,
+        given: Option<(Id, u64)>,
+        document: D,
+    ) -> WriteResult<Versioned<D>, D> {
         loop {
             let plan = match self.plan(None, Some(&document)) {
                 Ok(plan) => plan,
@@ -424,16 +444,36 @@ impl<D> Engine<D> {
                     Stale::Fail(error) => return Err((error, document)),
                 }
             }
-            if let Err(error) = check_unique(&guard.state, &plan.changes, Id::nil()) {
+            let inner = &mut *guard;
+            let (id, version) = match given {
+                Some((id, version)) => {
+                    // The nil id stands for "no document" in uniqueness checks.
+                    if id == Id::nil() || inner.state.docs.get(&id).is_some() {
+                        return Err((Error::IdTaken { id }, document));
+                    }
+                    (id, version)
+                }
+                None => {
+                    let docs = &inner.state.docs;
+                    (
+                        inner
+                            .ids
+                            .next_free(inner.id_floor, |id| docs.get(&id).is_some()),
+                        1,
+                    )
+                }
+            };
+            if let Err(error) = check_unique(&inner.state, &plan.changes, Id::nil()) {
                 return Err((error, document));
             }
-            let inner = &mut *guard;
-            let id = inner.ids.next_after(inner.id_floor);
-            let pending = match self.log_put(id, 1, &document) {
+            if given.is_some() {
+                inner.ids.note_given(id);
+            }
+            let pending = match self.log_put(id, version, &document) {
                 Ok(pending) => pending,
                 Err(error) => return Err((error, document)),
             };
-            let record = Versioned::new(id, 1, document);
+            let record = Versioned::new(id, version, document);
             let ((), waiting) = self.commit_write(inner, pending.is_some(), |state| {
                 state.docs.insert(id, record.clone());
                 state.apply(id, Some(&record), plan.changes);
@@ -629,15 +669,15 @@ impl<D> Engine<D> {
         &self,
         id: Id,
         mut change: impl FnMut(&Versioned<D>) -> Result<Option<D>>,
-    ) -> Result<Versioned<D>> {
+    ) -> Result<Updated<D>> {
         loop {
             let current = self.get(id)?;
             let Some(next) = change(&current)? else {
-                return Ok(current);
+                return Ok(Updated::Declined(current));
             };
             match self.replace(id, Some(current.version()), next) {
                 Err((Error::VersionConflict { .. }, _)) => {}
-                other => return other.map_err(|(error, _)| error),
+                other => return other.map(Updated::Changed).map_err(|(error, _)| error),
             }
         }
     }
@@ -717,9 +757,19 @@ impl<D> Engine<D> {
         let closed = self.closed.load(Ordering::Acquire);
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
+        let given = inner.ids.given_max();
         drop(inner);
         let sequence = Sequence::alone(self.sequence.last());
-        Engine::with_state(state, floor, closed, sequence)
+        Engine::with_state(state, floor, closed, sequence).with_given_ids(given)
+    }
+
+    /// This engine, noting that its documents may hold ids callers chose, up
+    /// to `given`.
+    fn with_given_ids(self, given: Option<Id>) -> Self {
+        if let Some(given) = given {
+            self.writer.lock().ids.note_given(given);
+        }
+        self
     }
 
     /// An independent engine with the documents `keep` accepts. `keep` runs on a
@@ -750,12 +800,8 @@ impl<D> Engine<D> {
             generation: 0,
             indexes_version: 0,
         };
-        Ok(Engine::with_state(
-            new_state,
-            floor,
-            false,
-            Sequence::alone(0),
-        ))
+        let given = self.writer.lock().ids.given_max();
+        Ok(Engine::with_state(new_state, floor, false, Sequence::alone(0)).with_given_ids(given))
     }
 
     /// Rebuilds every index from the documents and compares; describes each

@@ -85,6 +85,31 @@ pub enum Error {
         /// The document that already holds the key.
         existing: Id,
     },
+    /// `insert_with_id` was given an id a document already has (or the nil id,
+    /// which no document may have).
+    IdTaken {
+        /// The id asked for.
+        id: Id,
+    },
+    /// No document has this key in a collection's own-key index (`#[key]`).
+    KeyNotFound {
+        /// The key index.
+        index: String,
+        /// The key asked for, shown as JSON-like text.
+        key: String,
+    },
+    /// An update would change a document's own key (`#[key]`), which is fixed
+    /// once the document is stored: delete and insert instead.
+    KeyChanged {
+        /// The key index.
+        index: String,
+        /// The document.
+        id: Id,
+        /// The key it has.
+        old: String,
+        /// The key the update would give it.
+        new: String,
+    },
     /// A transaction's commit found that a concurrent commit changed something
     /// it read; nothing was committed. Running it again (as the closure form
     /// does by itself) may succeed.
@@ -93,6 +118,8 @@ pub enum Error {
         store: Option<String>,
         /// The document that changed, when one did.
         id: Option<Id>,
+        /// The index whose query results changed, when they did.
+        index: Option<String>,
         /// What changed: the document, or the index and the keys it queried.
         read: String,
     },
@@ -103,7 +130,7 @@ pub enum Error {
     WrongType {
         /// The name.
         name: String,
-        /// What it holds.
+        /// What it holds ("schemaless store", "collection of app::User").
         holds: String,
         /// What was asked for.
         asked: String,
@@ -155,6 +182,112 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The index the error is about, if it is about one: the unique index of a
+    /// [`UniqueViolation`](Error::UniqueViolation), the index named in
+    /// [`IndexNotFound`](Error::IndexNotFound), and so on.
+    ///
+    /// An [`IndexName`] compares equal to the index's name (`"email"`), to
+    /// `Some("email")`, and to a typed collection's handle, so a caller can tell
+    /// which unique index refused a write without spelling its name:
+    ///
+    /// ```
+    /// use docstore::{Collection, Error, Indexed};
+    ///
+    /// #[derive(Indexed, Clone, Debug)]
+    /// struct Customer {
+    ///     #[index(unique)]
+    ///     email: String,
+    ///     #[index(unique)]
+    ///     phone: String,
+    /// }
+    ///
+    /// let customers = Collection::<Customer>::new();
+    /// let ada = |phone: &str| Customer { email: "ada@example.com".into(), phone: phone.into() };
+    /// customers.insert(ada("1"))?;
+    /// let refused = customers.insert(ada("2")).unwrap_err();
+    /// assert!(refused.index() == Customer::email);
+    /// assert!(refused.index() != Customer::phone);
+    /// assert_eq!(refused.index(), "email");
+    /// assert_eq!(refused.index().as_str(), Some("email"));
+    /// # Ok::<(), docstore::Error>(())
+    /// ```
+    pub fn index(&self) -> IndexName<'_> {
+        IndexName(match self {
+            Error::EmptyIndex { name }
+            | Error::IndexExists { name }
+            | Error::IndexNotFound { name }
+            | Error::InvalidIndex { name, .. } => Some(name),
+            Error::InvalidKey { index, .. }
+            | Error::NotUnique { index }
+            | Error::UniqueViolation { index, .. }
+            | Error::KeyNotFound { index, .. }
+            | Error::KeyChanged { index, .. } => Some(index),
+            Error::Conflict { index, .. } => index.as_deref(),
+            Error::NotFound { .. }
+            | Error::InvalidDocument { .. }
+            | Error::Closed
+            | Error::VersionConflict { .. }
+            | Error::IdTaken { .. }
+            | Error::ForeignStore
+            | Error::WrongType { .. }
+            | Error::Io { .. }
+            | Error::Corrupt { .. }
+            | Error::UnknownFormat { .. }
+            | Error::Locked { .. }
+            | Error::WritesRefused { .. }
+            | Error::Undecodable { .. } => None,
+        })
+    }
+}
+
+/// The index an [`Error`] is about, or none: what [`Error::index`] returns.
+///
+/// It compares equal to the index's name as a `&str` or an `Option<&str>`, and,
+/// through impls `#[derive(Indexed)]` writes, to the handle of a typed index
+/// (`err.index() == User::email`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct IndexName<'a>(Option<&'a str>);
+
+impl<'a> IndexName<'a> {
+    /// The index's name, if the error is about an index.
+    pub fn as_str(self) -> Option<&'a str> {
+        self.0
+    }
+}
+
+/// An index's handle, known by its name alone: what lets an [`IndexName`]
+/// compare equal to a typed handle. `#[derive(Indexed)]` implements it for
+/// every handle it makes.
+pub trait NamedIndex {
+    /// The index's name.
+    fn name(&self) -> &'static str;
+}
+
+impl<H: NamedIndex> PartialEq<H> for IndexName<'_> {
+    fn eq(&self, handle: &H) -> bool {
+        self.0 == Some(handle.name())
+    }
+}
+
+impl PartialEq<str> for IndexName<'_> {
+    fn eq(&self, name: &str) -> bool {
+        self.0 == Some(name)
+    }
+}
+
+impl PartialEq<&str> for IndexName<'_> {
+    fn eq(&self, name: &&str) -> bool {
+        self.0 == Some(*name)
+    }
+}
+
+impl PartialEq<Option<&str>> for IndexName<'_> {
+    fn eq(&self, name: &Option<&str>) -> bool {
+        self.0 == *name
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -189,6 +322,23 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "unique index {index:?} already holds key {key} (document {existing})"
+            ),
+            Error::IdTaken { id } if *id == Id::nil() => {
+                f.write_str("the nil id is reserved; no document may have it")
+            }
+            Error::IdTaken { id } => write!(f, "a document already has id {id}"),
+            Error::KeyNotFound { index, key } => {
+                write!(f, "no document has key {key} in index {index:?}")
+            }
+            Error::KeyChanged {
+                index,
+                id,
+                old,
+                new,
+            } => write!(
+                f,
+                "document {id} has key {old} in index {index:?}; an update may not change \
+                 it to {new} (delete and insert instead)"
             ),
             Error::Conflict { store, read, .. } => {
                 f.write_str("transaction conflict")?;

@@ -143,6 +143,10 @@ pub(crate) struct IdGenerator {
     last_millis: u64,
     counter: u128,
     rng: u64,
+    /// The largest id a caller chose (`insert_with_id`, an import), if any: a
+    /// new id up to it must be checked against the store's; past it, none can
+    /// collide, since made ids only grow.
+    given_max: Option<Id>,
 }
 
 const RANDOM_BITS: u32 = 74;
@@ -155,7 +159,31 @@ impl IdGenerator {
             last_millis: 0,
             counter: 0,
             rng: (seed as u64) ^ ((seed >> 64) as u64) | 1,
+            given_max: None,
         }
+    }
+
+    /// Notes that the store holds `id`, which its caller chose: new ids up to
+    /// it are checked against the store's.
+    pub(crate) fn note_given(&mut self, id: Id) {
+        self.given_max = self.given_max.max(Some(id));
+    }
+
+    /// The largest id a caller chose, if any.
+    pub(crate) fn given_max(&self) -> Option<Id> {
+        self.given_max
+    }
+
+    /// A new id, as [`next_after`](Self::next_after), that `taken` says no
+    /// document has. Made ids never repeat, so only an id no greater than a
+    /// given one pays for the check (which runs under the write lock, so no
+    /// given id can slip in between).
+    pub(crate) fn next_free(&mut self, floor: Option<Id>, taken: impl Fn(Id) -> bool) -> Id {
+        let mut id = self.next_after(floor);
+        while Some(id) <= self.given_max && taken(id) {
+            id = self.next_after(Some(id));
+        }
+        id
     }
 
     /// An id greater than every id this generator made before, and than `floor`.
@@ -257,6 +285,17 @@ mod tests {
         let id = generator.next_after(Some(future));
         assert!(id > future);
         assert!(generator.next_after(None) > id);
+    }
+
+    #[test]
+    fn a_new_id_skips_the_ids_callers_gave() {
+        let mut probe = IdGenerator::new();
+        let mut generator = probe.clone();
+        let taken: Vec<Id> = (0..3).map(|_| probe.next_after(None)).collect();
+        generator.note_given(taken[2]);
+        let id = generator.next_free(None, |id| taken.contains(&id));
+        assert!(!taken.contains(&id));
+        assert!(id > taken[2]);
     }
 
     #[test]

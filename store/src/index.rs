@@ -27,6 +27,8 @@ pub(crate) struct IndexDef<D> {
     /// How many fields a query key must give; `None` where the compiler already
     /// checked it (typed indexes).
     pub(crate) arity: Option<usize>,
+    /// The documents' own key (`#[key]`): no write may change a document's key.
+    pub(crate) own_key: bool,
     pub(crate) source: Box<dyn KeySource<D>>,
 }
 
@@ -343,6 +345,7 @@ where
     }
     Ok(IndexDef {
         arity: Some(paths.len()),
+        own_key: false,
         info: IndexInfo {
             name: name.to_owned(),
             fields: texts,

@@ -8,6 +8,8 @@
 //!   run time and queried by index name.
 //! - [`Collection<T>`] holds typed structs as themselves, indexed as their
 //!   `#[derive(Indexed)]` declares and queried through handles the compiler checks.
+//! - [`Db`] holds named stores and collections, with serializable
+//!   [`Transaction`]s across them (and across one store: `store.transaction`).
 //!
 //! Both run on one engine: persistent B+trees behind a read-write lock, so reads
 //! never block each other, every single-document write is atomic and
@@ -33,7 +35,7 @@
 //! # Panics
 //!
 //! No function here panics on any input. A closure you pass (to
-//! `update_with`, `clone_filtered`, or a computed key) may panic; it runs
+//! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
 mod commit;
@@ -42,10 +44,14 @@ mod db;
 mod durable;
 mod engine;
 mod error;
+mod export;
 mod id;
 mod index;
 mod inline_bytes;
 mod key;
+mod keyed;
+mod keyset;
+mod outcome;
 mod path;
 mod published;
 mod query;
@@ -62,10 +68,13 @@ pub use db::{Db, DbSnapshot};
 pub use durable::{Cut, Durable, DurableDb, DurableOptions, Recovery, SyncPolicy};
 #[doc(hidden)]
 pub use durable::{Fs, FsFile, RealFs};
-pub use error::{Error, Result};
+pub use error::{Error, IndexName, NamedIndex, Result};
+pub use export::Export;
 pub use id::{Id, ParseIdError};
 pub use index::{IndexInfo, IndexOptions, KeySink};
-pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange, KeyWriter};
+pub use key::{IndexKey, JsonKey, KeyBound, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
+pub use keyed::{KeyOf, Keyed};
+pub use outcome::Updated;
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
 pub use store::{Document, Store};
@@ -83,3 +92,11 @@ pub use {
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
 pub use uuid;
+
+/// The `chrono` crate (feature `chrono`), whose dates and times are keys.
+#[cfg(feature = "chrono")]
+pub use chrono;
+
+/// The `time` crate (feature `time`), whose dates and times are keys.
+#[cfg(feature = "time")]
+pub use time;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::engine::State;
 use crate::index::{Entry, IndexInfo, IndexState, KeySink};
-use crate::key::{KeyFor, KeyPrefix, KeyRange, KeyWriter};
+use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, Source, UniqueIndexRef};
 use crate::tree::{Tree, Walk};
 use crate::{Cursor, Error, Id, Iter, Result, Versioned};
@@ -33,7 +33,7 @@ use crate::{Cursor, Error, Id, Iter, Result, Versioned};
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct Snapshot<D> {
-    state: Arc<State<D>>,
+    pub(crate) state: Arc<State<D>>,
 }
 
 /// Which part of a key a query gives, for checking it against a schemaless
@@ -46,6 +46,10 @@ pub(crate) enum Arity {
     Leading,
     /// Any number up to all: a range bound.
     UpTo,
+    /// At least one, fewer than all: the fields before a `range_within`'s range.
+    Before,
+    /// Any number up to what is left after this many leading fields.
+    After(usize),
 }
 
 impl<D> Snapshot<D> {
@@ -172,33 +176,55 @@ impl<D> Snapshot<D> {
     /// when the query runs (O(k) for k matches, 8 bytes each).
     pub fn range<I: IndexRef<D>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<Iter<D>> {
         let index = self.state.index(index.index_name())?;
-        let mut start_key = KeyWriter::new();
-        let mut end_key = KeyWriter::new();
-        let (start_bound, end_bound) = range.write_bounds(&mut start_key, &mut end_key);
-        let start_key = checked(index, Arity::UpTo, start_key, start_bound)?;
-        let end_key = checked(index, Arity::UpTo, end_key, end_bound)?;
-        let entries = &index.entries;
-        // A key that starts with a bound's bytes extends it (self-delimiting fields
-        // make that exact): an inclusive end and an exclusive start cover those too.
-        let at_or_extending = |key: &[u8], bound: &[u8]| key <= bound || key.starts_with(bound);
-        let start = match start_bound {
-            Bound::Included(()) => entries.rank_by(|e| e.key.as_bytes() < start_key.as_slice()),
-            Bound::Excluded(()) => {
-                entries.rank_by(|e| at_or_extending(e.key.as_bytes(), &start_key))
-            }
-            Bound::Unbounded => 0,
-        };
-        let end = match end_bound {
-            Bound::Included(()) => entries.rank_by(|e| at_or_extending(e.key.as_bytes(), &end_key)),
-            Bound::Excluded(()) => entries.rank_by(|e| e.key.as_bytes() < end_key.as_slice()),
-            Bound::Unbounded => entries.len(),
-        };
-        Ok(self.results(index, start, end))
+        let (start, end) = span(index, &range, None)?;
+        Ok(self.results(index, start, start, end))
+    }
+
+    /// The documents of a composite `index` whose leading fields are `leading`
+    /// and whose next field lies in `range`, in key order: "paid orders before
+    /// t" is `range_within(Order::by_status_at, (Status::Paid,), ..t)`, with no
+    /// sentinel value standing for "every key after Paid". Either end of `range`
+    /// may be open; an open end stops at the last key starting with `leading`.
+    ///
+    /// `leading` gives fewer fields than the index has (a tuple for a typed
+    /// index; a value, tuple or slice of values for a schemaless one), and the
+    /// range is over the field after them.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// store.create_index("by_status_at", ["status", "at"])?;
+    /// for (status, at) in [("paid", 5), ("paid", 20), ("open", 1), ("refunded", 2)] {
+    ///     store.insert(json!({"status": status, "at": at}))?;
+    /// }
+    /// let paid_before_10: Vec<u64> = store
+    ///     .range_within("by_status_at", "paid", ..10)?
+    ///     .filter_map(|doc| doc.get("at")?.as_u64())
+    ///     .collect();
+    /// assert_eq!(paid_before_10, [5]);
+    /// assert_eq!(store.range_within("by_status_at", "paid", 10..)?.count(), 1);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn range_within<I: IndexRef<D, Key: CompositeKey>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<Iter<D>> {
+        let index = self.state.index(index.index_name())?;
+        let mut out = KeyWriter::new();
+        leading.write_leading(&mut out);
+        let given = out.fields();
+        let leading = checked(index, Arity::Before, out, Bound::Included(()))?;
+        let (start, end) = span(index, &range, Some((&leading, given)))?;
+        Ok(self.results(index, start, start, end))
     }
 
     /// The documents whose key in the composite `index` starts with the fields of
     /// `prefix`, in key order.
-    pub fn prefix<I: IndexRef<D>>(
+    pub fn prefix<I: IndexRef<D, Key: CompositeKey>>(
         &self,
         index: I,
         prefix: impl KeyPrefix<I::Key>,
@@ -211,21 +237,29 @@ impl<D> Snapshot<D> {
             let key = entry.key.as_bytes();
             key < prefix || key.starts_with(prefix)
         });
-        Ok(self.results(index, start, end))
+        Ok(self.results(index, start, start, end))
     }
 
     /// Every document in `index`, in key order: what `range(index, ..)` gives.
     pub fn by_index<I: IndexRef<D>>(&self, index: I) -> Result<Iter<D>> {
         let index = self.state.index(index.index_name())?;
-        Ok(self.results(index, 0, index.entries.len()))
+        Ok(self.results(index, 0, 0, index.entries.len()))
     }
 
-    /// The documents of `index`'s entries `start..end`, each once.
-    fn results(&self, index: &IndexState<D>, start: usize, end: usize) -> Iter<D> {
+    /// The documents of `index`'s entries `start..end`, each once: on a
+    /// multi-key index, at its first key at or after the entry at `from` (where
+    /// the query's span begins; a resumed page starts later in it).
+    pub(crate) fn results(
+        &self,
+        index: &IndexState<D>,
+        from: usize,
+        start: usize,
+        end: usize,
+    ) -> Iter<D> {
         let mut entries = Walk::new(index.entries.clone());
         let docs = self.state.docs.clone();
         if index.def.info.multi_key && start < end {
-            let picks = first_keys_only(index, &mut entries, &docs, start, end);
+            let picks = first_keys_only(index, &mut entries, &docs, from, start, end);
             let len = picks.len();
             let source = Source::Index {
                 entries,
@@ -249,10 +283,11 @@ fn first_keys_only<D>(
     index: &IndexState<D>,
     entries: &mut Walk<Entry, Option<Versioned<D>>>,
     docs: &Tree<Id, Versioned<D>>,
+    from: usize,
     start: usize,
     end: usize,
 ) -> Arc<[usize]> {
-    let Some(lowest) = entries.at(start).map(|(entry, _)| entry.key.clone()) else {
+    let Some(lowest) = entries.at(from).map(|(entry, _)| entry.key.clone()) else {
         return Arc::from([]);
     };
     let mut sink = KeySink::new();
@@ -272,6 +307,75 @@ fn first_keys_only<D>(
             keys.as_slice().iter().find(|key| **key >= lowest) == Some(&entry.key)
         })
         .collect()
+}
+
+/// The ranks `start..end` of the entries in `range`, or, given `leading` (the
+/// encoded leading fields of a `range_within`), of the entries starting with
+/// `leading` whose next field lies in `range`.
+pub(crate) fn span<D, K: ?Sized>(
+    index: &IndexState<D>,
+    range: &impl KeyRange<K>,
+    leading: Option<(&[u8], usize)>,
+) -> Result<(usize, usize)> {
+    let (start_bound, end_bound) = bounds(index, range, leading)?;
+    let entries = &index.entries;
+    // A key that starts with a bound's bytes extends it (self-delimiting fields
+    // make that exact): an inclusive end and an exclusive start cover those too.
+    let at_or_extending = |key: &[u8], bound: &[u8]| key <= bound || key.starts_with(bound);
+    let start = match &start_bound {
+        Bound::Included(start_key) => entries.rank_by(|e| e.key.as_bytes() < start_key.as_slice()),
+        Bound::Excluded(start_key) => {
+            entries.rank_by(|e| at_or_extending(e.key.as_bytes(), start_key))
+        }
+        Bound::Unbounded => 0,
+    };
+    let end = match &end_bound {
+        Bound::Included(end_key) => entries.rank_by(|e| at_or_extending(e.key.as_bytes(), end_key)),
+        Bound::Excluded(end_key) => entries.rank_by(|e| e.key.as_bytes() < end_key.as_slice()),
+        Bound::Unbounded => entries.len(),
+    };
+    Ok((start, end.max(start)))
+}
+
+/// One end of a range of encoded keys.
+pub(crate) type EncodedBound = Bound<Vec<u8>>;
+
+/// The encoded bounds of a range query, checked against the index: what
+/// [`span`] ranks, and what a transaction keeps to run the query again.
+pub(crate) fn bounds<D, K: ?Sized>(
+    index: &IndexState<D>,
+    range: &impl KeyRange<K>,
+    leading: Option<(&[u8], usize)>,
+) -> Result<(EncodedBound, EncodedBound)> {
+    let mut start_key = KeyWriter::new();
+    let mut end_key = KeyWriter::new();
+    let (start_bound, end_bound) = range.write_bounds(&mut start_key, &mut end_key);
+    let arity = match leading {
+        Some((_, given)) => Arity::After(given),
+        None => Arity::UpTo,
+    };
+    let start_key = checked(index, arity, start_key, start_bound)?;
+    let end_key = checked(index, arity, end_key, end_bound)?;
+    let (start_key, start_bound, end_key, end_bound) = match leading {
+        None => (start_key, start_bound, end_key, end_bound),
+        // Fields are self-delimiting, so the leading fields followed by a bound
+        // on the next field are a bound with leading fields; an open end is
+        // the leading fields alone, standing for every key extending them.
+        Some((leading, _)) => {
+            let within = |key: Vec<u8>, bound: Bound<()>| match bound {
+                Bound::Unbounded => (leading.to_vec(), Bound::Included(())),
+                bound => ([leading, &key].concat(), bound),
+            };
+            let (start_key, start_bound) = within(start_key, start_bound);
+            let (end_key, end_bound) = within(end_key, end_bound);
+            (start_key, start_bound, end_key, end_bound)
+        }
+    };
+    let with_key = |bound: Bound<()>, key: Vec<u8>| bound.map(|()| key);
+    Ok((
+        with_key(start_bound, start_key),
+        with_key(end_bound, end_key),
+    ))
 }
 
 /// Encodes a query key and checks it against the index.
@@ -304,20 +408,39 @@ pub(crate) fn checked<D>(
     }
     if let Some(fields) = index.def.arity {
         let given = key.fields();
+        if fields > 1 && key.is_lone_json_array() {
+            return Err(invalid(format!(
+                "the index has {fields} fields ({}); a JSON array is one value, an array \
+                 key for the first field; for a composite key pass a tuple such as \
+                 (\"Paris\", 30) or a slice of values, one per field, such as \
+                 [json!(\"Paris\"), json!(30)]",
+                index.def.info.fields.join(", ")
+            )));
+        }
         let fits = match arity {
             Arity::Exact => given == fields,
             Arity::Leading => (1..=fields).contains(&given),
             Arity::UpTo => given <= fields,
+            Arity::Before => (1..fields).contains(&given),
+            Arity::After(leading) => given <= fields.saturating_sub(leading),
         };
         if !fits {
             let wanted = match arity {
                 Arity::Exact => format!("{fields}"),
                 Arity::Leading => format!("1 to {fields}"),
                 Arity::UpTo => format!("at most {fields}"),
+                Arity::Before => format!("1 to {}", fields.saturating_sub(1)),
+                Arity::After(leading) => {
+                    format!(
+                        "at most {} after the {leading} leading",
+                        fields.saturating_sub(leading)
+                    )
+                }
             };
             return Err(invalid(format!(
                 "the index has {fields} field(s); the key gives {given}, expected {wanted} \
-                 (a composite key is a tuple such as (\"Paris\", 30))"
+                 (a composite key is a tuple such as (\"Paris\", 30), or a slice of \
+                 values, one per field)"
             )));
         }
     }

@@ -8,10 +8,10 @@ use serde_json::Value;
 use crate::commit::Clock;
 use crate::engine::Engine;
 use crate::index::{IndexOptions, field_index};
-use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange};
+use crate::key::{JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
 use crate::value::Object;
-use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Versioned};
+use crate::{Cursor, Error, Id, IndexInfo, Iter, Result, Snapshot, Updated, Versioned};
 
 /// A stored schemaless document: an [`Object`] with its id and version.
 pub type Document = Versioned<Object>;
@@ -53,7 +53,7 @@ impl PartialEq<Value> for Document {
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct Store {
-    engine: Engine<Object>,
+    pub(crate) engine: Engine<Object>,
 }
 
 #[diagnostic::do_not_recommend]
@@ -126,6 +126,36 @@ impl Store {
         self.engine
             .insert(document)
             .map(|stored| stored.id())
+            .map_err(|(error, _)| error)
+    }
+
+    /// Stores a document under an id the caller chose (the primary key of the
+    /// database this store caches, say). Its version is 1.
+    ///
+    /// Fails with [`Error::IdTaken`] if a document already has `id` (or `id` is
+    /// [`Id::nil`]), and otherwise as [`insert`](Self::insert) does; nothing is
+    /// stored. Ids the store makes afterwards never collide with given ones.
+    /// Any UUID will do, but only v7 ids keep iteration in insertion order.
+    ///
+    /// ```
+    /// use docstore_core::{Error, Id, Store};
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// let id: Id = "0190a6e2-8f3b-7c4d-9e5f-0123456789ab".parse().expect("a UUID");
+    /// store.insert_with_id(id, json!({"name": "Ada"}))?;
+    /// assert_eq!(*store.get(id)?, json!({"name": "Ada"}));
+    /// assert_eq!(
+    ///     store.insert_with_id(id, json!({"name": "Bob"})),
+    ///     Err(Error::IdTaken { id })
+    /// );
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn insert_with_id(&self, id: Id, document: Value) -> Result<()> {
+        self.engine.check_open()?;
+        self.engine
+            .insert_as(Some((id, 1)), to_object(document)?)
+            .map(drop)
             .map_err(|(error, _)| error)
     }
 
@@ -210,11 +240,12 @@ impl Store {
         mut change: impl FnMut(&Document) -> Value,
     ) -> Result<Document> {
         self.try_update_with(id, |current| Some(change(current)))
+            .map(Updated::into_document)
     }
 
     /// Read-modify-write that may decline: like [`update_with`](Self::update_with),
     /// but `change` returns `None` to leave the document as it is (no new version),
-    /// as `AtomicUsize::fetch_update` does. Returns the document as stored.
+    /// as `AtomicUsize::fetch_update` does. Says which happened: see [`Updated`].
     ///
     /// ```
     /// use docstore_core::{Document, Store};
@@ -226,18 +257,49 @@ impl Store {
     ///     let stock = doc.get("stock")?.as_u64()?;
     ///     (stock > 0).then(|| json!({"stock": stock - 1}))
     /// };
-    /// assert_eq!(store.try_update_with(id, take_one)?.version(), 2);
+    /// assert!(store.try_update_with(id, take_one)?.is_changed());
     /// // Out of stock: declined, nothing written.
-    /// assert_eq!(store.try_update_with(id, take_one)?.version(), 2);
+    /// let declined = store.try_update_with(id, take_one)?;
+    /// assert!(declined.is_declined());
+    /// assert_eq!(declined.document().version(), 2);
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
     pub fn try_update_with(
         &self,
         id: Id,
         mut change: impl FnMut(&Document) -> Option<Value>,
-    ) -> Result<Document> {
+    ) -> Result<Updated<Object>> {
         self.engine
             .update_with(id, |current| change(current).map(to_object).transpose())
+    }
+
+    /// Atomic in-place edit: `edit` changes the document as JSON, and the result
+    /// is stored as one step, with the retry rules of
+    /// [`update_with`](Self::update_with) (`edit` runs on a fresh copy of the
+    /// current version each time, outside every lock). Returns the stored document.
+    ///
+    /// Fails with [`Error::InvalidDocument`] if `edit` leaves something other than
+    /// an object, changing nothing.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// let id = store.insert(json!({"status": "new", "items": 2}))?;
+    /// let paid = store.modify(id, |order| order["status"] = json!("paid"))?;
+    /// assert_eq!(*paid, json!({"status": "paid", "items": 2}));
+    /// assert_eq!(paid.version(), 2);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn modify(&self, id: Id, mut edit: impl FnMut(&mut Value)) -> Result<Document> {
+        self.engine
+            .update_with(id, |current| {
+                let mut value = current.value().to_value();
+                edit(&mut value);
+                to_object(value).map(Some)
+            })
+            .map(Updated::into_document)
     }
 
     /// Deletes a document and returns it as it was.
@@ -325,9 +387,27 @@ impl Store {
 
     /// The documents whose key in `index` is `key`, in id order.
     ///
-    /// `key` is a JSON-like value (`"Paris"`, `30`, `json!(...)`), or a tuple of
-    /// them for a composite index (`("Paris", 30)`). Numbers match by value:
-    /// `5` finds `5.0`.
+    /// `key` is a JSON-like value (`"Paris"`, `30`, `json!(...)`), or for a
+    /// composite index a tuple of them (`("Paris", 30)`) or, when the fields
+    /// are chosen at run time, a `Vec`, slice or array of `serde_json::Value`,
+    /// one per field. A JSON array value is one value (an array key), so on a
+    /// composite index it is refused with [`Error::InvalidKey`] rather than
+    /// matching nothing. Numbers match by value: `5` finds `5.0`.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::{Value, json};
+    ///
+    /// let store = Store::new();
+    /// let fields = ["geo", "type"]; // say, from a configuration file
+    /// store.create_index("by_geo_type", fields)?;
+    /// let event = json!({"geo": "FR", "type": "purchase"});
+    /// store.insert(event.clone())?;
+    /// let key: Vec<Value> = fields.iter().map(|field| event[field].clone()).collect();
+    /// assert_eq!(store.lookup("by_geo_type", &key)?.count(), 1);
+    /// assert!(store.lookup("by_geo_type", json!(["FR", "purchase"])).is_err());
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
     pub fn lookup(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Iter<Object>> {
         self.snapshot()?.lookup(index, key)
     }
@@ -365,7 +445,9 @@ impl Store {
     }
 
     /// The documents whose key in the composite `index` starts with `prefix`: a
-    /// value for the first field, or a tuple of the first fields.
+    /// value for the first field, or a tuple (or a slice of `Value`s) of the
+    /// first fields. A JSON array value is one value: on a composite index it
+    /// is refused, see [`lookup`](Self::lookup).
     ///
     /// ```
     /// use docstore_core::Store;
@@ -387,9 +469,40 @@ impl Store {
         self.snapshot()?.prefix(index, prefix)
     }
 
+    /// The documents of the composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`: see
+    /// [`Snapshot::range_within`]. `leading` is a value, a tuple or a slice of
+    /// values for the leading fields.
+    pub fn range_within(
+        &self,
+        index: &str,
+        leading: impl KeyLeading<JsonKey, Next = JsonKey>,
+        range: impl KeyRange<JsonKey>,
+    ) -> Result<Iter<Object>> {
+        self.snapshot()?.range_within(index, leading, range)
+    }
+
     /// Every document in `index`, in key order.
     pub fn by_index(&self, index: &str) -> Result<Iter<Object>> {
         self.snapshot()?.by_index(index)
+    }
+
+    /// The documents of `index` after the one with key `key` and id `id`: the
+    /// next page, for keyset pagination. See [`Snapshot::after`].
+    pub fn after(&self, index: &str, key: impl KeyFor<JsonKey>, id: Id) -> Result<Iter<Object>> {
+        self.snapshot()?.after(index, key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and id
+    /// `id`: the next page of a range. See [`Snapshot::range_after`].
+    pub fn range_after(
+        &self,
+        index: &str,
+        range: impl KeyRange<JsonKey>,
+        key: impl KeyFor<JsonKey>,
+        id: Id,
+    ) -> Result<Iter<Object>> {
+        self.snapshot()?.range_after(index, range, key, id)
     }
 
     /// An independent store holding only the documents `keep` accepts, with

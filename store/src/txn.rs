@@ -23,11 +23,16 @@
 //! make it fail.
 //!
 //! Then unique indexes are checked against the current state and its own
-//! writes, the new state of each store is built on a private copy (readers go
-//! on reading the old one, however large the transaction), and every store is
-//! published in one step, under one sequence number. Index keys of the
-//! written documents were computed when they were written, so a computed key
-//! that panics does so before anything is locked.
+//! writes, and every store is published in one step, under one sequence
+//! number, with the readers' slots of all of them held across the swap (so a
+//! reader who sees the transaction in one store sees it in all). A
+//! transaction that changes more than a few documents gets the new state of
+//! each store built on a private copy first, while readers go on reading the
+//! old one, so however large it is they wait for pointer swaps only; a few
+//! changes are applied in place under the slots, as a single write is, which
+//! costs less than copying the shared nodes. Index keys of the written
+//! documents were computed when they were written, so a computed key that
+//! panics does so before anything is locked.
 //!
 //! [`Db`]: crate::Db
 
@@ -47,9 +52,9 @@ use crate::commit::Clock;
 pub use crate::commit::CommitStage;
 use crate::durable::Record;
 use crate::engine::{Engine, State};
-use crate::key::{JsonKey, KeyFor, KeyPrefix, KeyRange, KeyWriter};
+use crate::key::{CompositeKey, JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, UniqueIndexRef};
-use crate::snapshot::{Arity, checked, encode};
+use crate::snapshot::{Arity, bounds, checked, encode};
 use crate::store::to_object;
 use crate::value::Object;
 use crate::{Collection, Document, Error, Id, Indexed, Result, Store, Versioned};
@@ -61,6 +66,13 @@ use span::Span;
 /// How many times a transaction closure is run again after a conflict, unless
 /// [`TxOptions::retries`] says otherwise.
 pub const DEFAULT_RETRIES: u32 = 16;
+
+/// How many documents a commit may change and still be applied in place, with
+/// readers of its stores waiting for it, as they do for a single write; above
+/// this its stores' new states are built on private copies while readers go
+/// on, since the wait would grow with the commit. Below it, copying the nodes
+/// readers share would cost more than the wait.
+const IN_PLACE_MAX: usize = 8;
 
 /// Options of a transaction run as a closure.
 ///
@@ -176,6 +188,7 @@ impl Parts {
                 Error::Conflict {
                     store: None,
                     id: None,
+                    index: None,
                     read: "the stores of the database (one was added after the transaction began)"
                         .to_owned(),
                 }
@@ -346,6 +359,7 @@ impl<'a> Transaction<'a> {
         let Some(sequence) = members.first().map(|member| member.sequence()) else {
             return Ok(());
         };
+        let written: usize = touched.iter().map(|(_, part)| part.write_count()).sum();
         // In address order, the one order every commit takes locks in.
         let mut locks: Vec<Box<dyn Locked<'_> + '_>> = Vec::with_capacity(members.len());
         for ((_, part), member) in touched.iter_mut().zip(&members) {
@@ -364,7 +378,7 @@ impl<'a> Transaction<'a> {
         #[cfg(not(feature = "testing"))]
         let halfway = || {};
         for lock in &mut locks {
-            lock.build(&halfway);
+            lock.build(written <= IN_PLACE_MAX, &halfway);
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Built);
@@ -499,10 +513,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 
     fn insert(&self, document: D) -> Result<Versioned<D>> {
-        // Touch the store first, so a foreign one fails before taking an id.
-        self.with(|_| Ok(()))?;
-        let id = self.engine.next_id();
-        self.with(|part| part.insert(id, document))
+        self.with(|part| part.insert(self.engine.next_id(), document))
     }
 
     fn replace(&self, id: Id, expected: Option<u64>, document: D) -> Result<u64> {
@@ -545,14 +556,26 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     fn range<I: IndexRef<D>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<TxIter<D>> {
         let name = index.index_name();
         self.with(|part| {
+            let (start, end) = bounds(part.index(name)?, &range, None)?;
+            part.query(name, Span::Range(start, end)).map(results)
+        })
+    }
+
+    fn range_within<I: IndexRef<D>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<TxIter<D>> {
+        let name = index.index_name();
+        self.with(|part| {
             let index = part.index(name)?;
-            let mut start = KeyWriter::new();
-            let mut end = KeyWriter::new();
-            let (start_bound, end_bound) = range.write_bounds(&mut start, &mut end);
-            let start = checked(index, Arity::UpTo, start, start_bound)?;
-            let end = checked(index, Arity::UpTo, end, end_bound)?;
-            let span = Span::Range(with_bytes(start_bound, start), with_bytes(end_bound, end));
-            part.query(name, span).map(results)
+            let mut out = KeyWriter::new();
+            leading.write_leading(&mut out);
+            let given = out.fields();
+            let leading = checked(index, Arity::Before, out, Bound::Included(()))?;
+            let (start, end) = bounds(index, &range, Some((&leading, given)))?;
+            part.query(name, Span::Range(start, end)).map(results)
         })
     }
 
@@ -585,14 +608,6 @@ impl<D: Send + Sync + 'static> View<'_, D> {
 
     fn len(&self) -> Result<usize> {
         self.with(|part| Ok(part.len()))
-    }
-}
-
-fn with_bytes(bound: Bound<()>, bytes: Vec<u8>) -> Bound<Vec<u8>> {
-    match bound {
-        Bound::Included(()) => Bound::Included(bytes),
-        Bound::Excluded(()) => Bound::Excluded(bytes),
-        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
@@ -647,6 +662,10 @@ impl TxStore<'_> {
     }
 
     /// Buffers a new document; returns the id it has from now on.
+    ///
+    /// Ids follow the order of inserts, not of commits: a document inserted
+    /// here sorts before one another writer inserts later, even if this
+    /// transaction commits after it.
     pub fn insert(&self, document: Value) -> Result<Id> {
         let document = to_object(document)?;
         self.view.insert(document).map(|record| record.id())
@@ -691,6 +710,18 @@ impl TxStore<'_> {
     /// The documents whose key in the composite `index` starts with `prefix`.
     pub fn prefix(&self, index: &str, prefix: impl KeyPrefix<JsonKey>) -> Result<TxIter<Object>> {
         self.view.prefix(index, prefix)
+    }
+
+    /// The documents of the composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`, in key order: see
+    /// [`Snapshot::range_within`](crate::Snapshot::range_within).
+    pub fn range_within(
+        &self,
+        index: &str,
+        leading: impl KeyLeading<JsonKey, Next = JsonKey>,
+        range: impl KeyRange<JsonKey>,
+    ) -> Result<TxIter<Object>> {
+        self.view.range_within(index, leading, range)
     }
 
     /// Every document in `index`, in key order.
@@ -789,12 +820,24 @@ impl<T: Indexed> TxCollection<'_, T> {
     }
 
     /// The documents whose key in a composite `index` starts with `prefix`.
-    pub fn prefix<I: IndexRef<T>>(
+    pub fn prefix<I: IndexRef<T, Key: CompositeKey>>(
         &self,
         index: I,
         prefix: impl KeyPrefix<I::Key>,
     ) -> Result<TxIter<T>> {
         self.view.prefix(index, prefix)
+    }
+
+    /// The documents of a composite `index` whose leading fields are
+    /// `leading` and whose next field lies in `range`, in key order: see
+    /// [`Snapshot::range_within`](crate::Snapshot::range_within).
+    pub fn range_within<I: IndexRef<T, Key: CompositeKey>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<TxIter<T>> {
+        self.view.range_within(index, leading, range)
     }
 
     /// Every document in `index`, in key order.

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::commit::{Clock, Sequence};
 use crate::engine::Engine;
 use crate::index::{IndexDef, IndexInfo, KeySink, KeySource};
-use crate::key::{KeyFor, KeyPrefix, KeyRange};
+use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange};
 use crate::query::{IndexRef, UniqueIndexRef};
-use crate::{Cursor, Error, Id, Iter, Result, Snapshot, Versioned};
+use crate::{Cursor, Error, Id, Iter, Result, Snapshot, Updated, Versioned};
 
 /// A type that can live in a [`Collection`]: implemented by `#[derive(Indexed)]`,
 /// which also makes one handle per index (`User::email`) for queries.
@@ -25,6 +25,7 @@ pub struct IndexSpec<T> {
     unique: bool,
     multi_key: bool,
     covering: bool,
+    own_key: bool,
     keys: fn(&T, &mut KeySink),
 }
 
@@ -41,8 +42,14 @@ impl<T> IndexSpec<T> {
             unique: false,
             multi_key: false,
             covering: false,
+            own_key: false,
             keys,
         }
+    }
+
+    /// The index's name.
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     /// Makes the index unique.
@@ -59,6 +66,17 @@ impl<T> IndexSpec<T> {
     pub const fn multi_key(self) -> Self {
         IndexSpec {
             multi_key: true,
+            ..self
+        }
+    }
+
+    /// Makes the index the documents' own key (`#[key]`): unique, and fixed
+    /// once a document is stored.
+    #[must_use]
+    pub const fn own_key(self) -> Self {
+        IndexSpec {
+            own_key: true,
+            unique: true,
             ..self
         }
     }
@@ -85,6 +103,7 @@ impl<T: Indexed> IndexSpec<T> {
     pub(crate) fn into_def(self) -> IndexDef<T> {
         IndexDef {
             arity: None,
+            own_key: self.own_key,
             info: IndexInfo {
                 name: self.name.to_owned(),
                 fields: self.fields.iter().map(|f| (*f).to_owned()).collect(),
@@ -102,6 +121,55 @@ impl<T: Indexed> IndexSpec<T> {
 /// Converts into [`Error`] with `?` where the document is not wanted back. It is
 /// one pointer wide (the error and document are boxed), so `Result<_, Rejected<T>>`
 /// stays small whatever the size of `T`.
+///
+/// It derefs to its [`Error`], so `matches!(*rejected, Error::UniqueViolation { .. })`
+/// and `rejected.index() == User::email` work as on the error itself.
+///
+/// # Into your own error type
+///
+/// `?` applies one `From`, and Rust cannot let docstore write "every type that
+/// converts from `Error` converts from `Rejected<T>`" for you (the impl would be
+/// for a type parameter, which coherence forbids). Write it beside your
+/// `From<docstore::Error>`; it is one line, and generic over `T`:
+///
+/// ```
+/// use docstore::{Collection, Indexed, Rejected};
+///
+/// #[derive(Debug)]
+/// enum AppError {
+///     Store(docstore::Error),
+/// }
+///
+/// impl From<docstore::Error> for AppError {
+///     fn from(error: docstore::Error) -> Self {
+///         AppError::Store(error)
+///     }
+/// }
+///
+/// impl<T> From<Rejected<T>> for AppError {
+///     fn from(rejected: Rejected<T>) -> Self {
+///         rejected.into_error().into()
+///     }
+/// }
+///
+/// #[derive(Indexed, Clone, Debug)]
+/// struct User {
+///     #[index(unique)]
+///     email: String,
+/// }
+///
+/// fn sign_up(users: &Collection<User>, email: &str) -> Result<docstore::Id, AppError> {
+///     Ok(users.insert(User { email: email.into() })?)
+/// }
+///
+/// let users = Collection::<User>::new();
+/// sign_up(&users, "ada@example.com")?;
+/// let again = sign_up(&users, "ada@example.com");
+/// assert!(matches!(again, Err(AppError::Store(docstore::Error::UniqueViolation { .. }))));
+/// # Ok::<(), AppError>(())
+/// ```
+///
+/// Without that impl, `.map_err(Rejected::into_error)?` does the same at the call.
 #[derive(Clone, PartialEq)]
 pub struct Rejected<T> {
     inner: Box<(Error, T)>,
@@ -126,6 +194,44 @@ impl<T> Rejected<T> {
     /// The error and the document.
     pub fn into_parts(self) -> (Error, T) {
         *self.inner
+    }
+
+    /// The error, by value, dropping the document.
+    pub fn into_error(self) -> Error {
+        self.inner.0
+    }
+}
+
+/// A refused write reads as its error, so it can be matched and asked about
+/// without unwrapping:
+///
+/// ```
+/// use docstore::{Collection, Error, Indexed};
+///
+/// #[derive(Indexed, Clone, Debug)]
+/// struct Customer {
+///     #[index(unique)]
+///     email: String,
+/// }
+///
+/// let customers = Collection::<Customer>::new();
+/// customers.insert(Customer { email: "ada@example.com".into() })?;
+/// let refused = customers
+///     .insert(Customer { email: "ada@example.com".into() })
+///     .unwrap_err();
+/// assert!(matches!(*refused, Error::UniqueViolation { .. }));
+/// assert!(refused.index() == Customer::email);
+/// match refused.into_error() {
+///     Error::UniqueViolation { key, .. } => assert_eq!(key, "\"ada@example.com\""),
+///     other => panic!("{other}"),
+/// }
+/// # Ok::<(), docstore::Error>(())
+/// ```
+impl<T> std::ops::Deref for Rejected<T> {
+    type Target = Error;
+
+    fn deref(&self) -> &Error {
+        self.error()
     }
 }
 
@@ -155,7 +261,7 @@ impl<T> From<Rejected<T>> for Error {
     }
 }
 
-fn rejected<T>(parts: (Error, T)) -> Rejected<T> {
+pub(crate) fn rejected<T>(parts: (Error, T)) -> Rejected<T> {
     Rejected {
         inner: Box::new(parts),
     }
@@ -200,7 +306,7 @@ fn rejected<T>(parts: (Error, T)) -> Rejected<T> {
 /// # Ok::<(), docstore::Error>(())
 /// ```
 pub struct Collection<T: Indexed> {
-    engine: Engine<T>,
+    pub(crate) engine: Engine<T>,
 }
 
 impl<T: Indexed> Collection<T> {
@@ -241,6 +347,19 @@ impl<T: Indexed> Collection<T> {
             .map_err(rejected)
     }
 
+    /// Stores a document under an id the caller chose; its version is 1.
+    ///
+    /// Fails (handing the document back) with [`Error::IdTaken`] if a document
+    /// already has `id` (or `id` is [`Id::nil`]), and otherwise as
+    /// [`insert`](Self::insert) does. Ids the collection makes afterwards never
+    /// collide with given ones.
+    pub fn insert_with_id(&self, id: Id, document: T) -> Result<(), Rejected<T>> {
+        self.engine
+            .insert_as(Some((id, 1)), document)
+            .map(drop)
+            .map_err(rejected)
+    }
+
     /// The document with this id, as it is now. O(log n).
     pub fn get(&self, id: Id) -> Result<Versioned<T>> {
         self.engine.get(id)
@@ -275,18 +394,56 @@ impl<T: Indexed> Collection<T> {
     /// fields. `change` runs outside every lock; if it panics, nothing changes.
     pub fn update_with(&self, id: Id, mut change: impl FnMut(&T) -> T) -> Result<Versioned<T>> {
         self.try_update_with(id, |current| Some(change(current)))
+            .map(Updated::into_document)
     }
 
     /// Read-modify-write that may decline: like [`update_with`](Self::update_with),
     /// but `change` returns `None` to leave the document as it is (no new version).
-    /// Returns the document as stored.
+    /// Says which happened: [`Updated::Changed`] with the stored document, or
+    /// [`Updated::Declined`] with the document `change` last saw.
     pub fn try_update_with(
         &self,
         id: Id,
         mut change: impl FnMut(&T) -> Option<T>,
-    ) -> Result<Versioned<T>> {
+    ) -> Result<Updated<T>> {
         self.engine
             .update_with(id, |current| Ok(change(current.value())))
+    }
+
+    /// Atomic in-place edit: `edit` changes the document through `&mut T`, and
+    /// the result is stored as one step, with the retry rules of
+    /// [`update_with`](Self::update_with): `edit` runs on a copy of the current
+    /// version (so `T: Clone`), outside every lock, again if another write came
+    /// first. Returns the stored document. If `edit` panics, nothing changes.
+    ///
+    /// ```
+    /// use docstore::{Collection, Indexed};
+    ///
+    /// #[derive(Indexed, Clone, Debug, PartialEq)]
+    /// struct Order {
+    ///     #[index]
+    ///     status: String,
+    ///     total: u32,
+    /// }
+    ///
+    /// let orders = Collection::<Order>::new();
+    /// let id = orders
+    ///     .insert(Order { status: "new".into(), total: 30 })
+    ///     .map_err(docstore::Error::from)?;
+    /// let paid = orders.modify(id, |order| order.status = "paid".into())?;
+    /// assert_eq!(paid.version(), 2);
+    /// assert_eq!(orders.lookup(Order::status, "paid")?.count(), 1);
+    /// # Ok::<(), docstore::Error>(())
+    /// ```
+    pub fn modify(&self, id: Id, mut edit: impl FnMut(&mut T)) -> Result<Versioned<T>>
+    where
+        T: Clone,
+    {
+        self.update_with(id, |current| {
+            let mut next = current.clone();
+            edit(&mut next);
+            next
+        })
     }
 
     /// Deletes a document and returns it as it was.
@@ -354,7 +511,7 @@ impl<T: Indexed> Collection<T> {
 
     /// The documents whose key in a composite `index` starts with the leading
     /// fields in `prefix` (a tuple: `("Paris",)`), in key order.
-    pub fn prefix<I: IndexRef<T>>(
+    pub fn prefix<I: IndexRef<T, Key: CompositeKey>>(
         &self,
         index: I,
         prefix: impl KeyPrefix<I::Key>,
@@ -362,9 +519,46 @@ impl<T: Indexed> Collection<T> {
         self.snapshot()?.prefix(index, prefix)
     }
 
+    /// The documents of a composite `index` whose leading fields are `leading`
+    /// (a tuple of fewer fields than the index has) and whose next field lies
+    /// in `range`: "paid orders before t" is
+    /// `range_within(Order::by_status_at, (Status::Paid,), ..t)`. See
+    /// [`Snapshot::range_within`].
+    pub fn range_within<I: IndexRef<T, Key: CompositeKey>, L: KeyLeading<I::Key>>(
+        &self,
+        index: I,
+        leading: L,
+        range: impl KeyRange<L::Next>,
+    ) -> Result<Iter<T>> {
+        self.snapshot()?.range_within(index, leading, range)
+    }
+
     /// Every document in `index`, in key order.
     pub fn by_index<I: IndexRef<T>>(&self, index: I) -> Result<Iter<T>> {
         self.snapshot()?.by_index(index)
+    }
+
+    /// The documents of `index` after the one with key `key` and id `id`: the
+    /// next page, for keyset pagination. See [`Snapshot::after`].
+    pub fn after<I: IndexRef<T>>(
+        &self,
+        index: I,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<Iter<T>> {
+        self.snapshot()?.after(index, key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and id
+    /// `id`: the next page of a range. See [`Snapshot::range_after`].
+    pub fn range_after<I: IndexRef<T>>(
+        &self,
+        index: I,
+        range: impl KeyRange<I::Key>,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<Iter<T>> {
+        self.snapshot()?.range_after(index, range, key, id)
     }
 
     /// An independent collection with only the documents `keep` accepts, with

@@ -48,6 +48,10 @@ pub struct KeyWriter {
     fields: usize,
     depth: usize,
     invalid: Option<String>,
+    /// Whether the whole key so far is one JSON array passed as a `Value`: on a
+    /// composite index that is almost always fields meant as a tuple, so queries
+    /// refuse it rather than match nothing (see `snapshot::checked`).
+    lone_json_array: bool,
 }
 
 impl KeyWriter {
@@ -65,6 +69,7 @@ impl KeyWriter {
         self.fields = 0;
         self.depth = 0;
         self.invalid = None;
+        self.lone_json_array = false;
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -82,6 +87,17 @@ impl KeyWriter {
 
     pub(crate) fn invalid(&self) -> Option<&str> {
         self.invalid.as_deref()
+    }
+
+    /// Whether the key is one JSON array value and nothing else.
+    pub(crate) fn is_lone_json_array(&self) -> bool {
+        self.lone_json_array
+    }
+
+    /// The fields were given one by one (a tuple or a slice of values), so a
+    /// JSON array among them is meant as an array.
+    pub(crate) fn fields_given_one_by_one(&mut self) {
+        self.lone_json_array = false;
     }
 
     pub(crate) fn mark_invalid(&mut self, reason: impl Into<String>) {
@@ -320,7 +336,9 @@ fn float_parts(value: f64) -> (i32, u64) {
 
 /// Appends one JSON value as one key field.
 pub(crate) fn encode_json(out: &mut KeyWriter, value: &serde_json::Value) {
+    let alone = out.fields == 0 && out.depth == 0 && value.is_array();
     out.write_json(value, 0);
+    out.lone_json_array = alone;
 }
 
 /// Appends one stored document value as one key field.

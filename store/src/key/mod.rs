@@ -18,6 +18,7 @@
 
 mod decode;
 mod encode;
+mod time;
 mod typed;
 
 use std::cmp::Ordering;
@@ -29,7 +30,9 @@ use crate::inline_bytes::InlineBytes;
 pub(crate) use decode::describe;
 pub use encode::KeyWriter;
 pub(crate) use encode::encode_value_ref;
-pub use typed::{IndexKey, JsonKey, KeyBound, KeyFor, KeyPrefix, KeyRange};
+pub use typed::{
+    CompositeKey, IndexKey, JsonKey, KeyBound, KeyFor, KeyLeading, KeyPrefix, KeyRange,
+};
 
 /// Keys up to this many bytes live inline in index entries; longer ones are shared
 /// on the heap. The workload's keys (short strings, numbers) all fit.

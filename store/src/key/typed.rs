@@ -18,15 +18,26 @@ use crate::Id;
 /// A type whose values can be index keys, with the order described in
 /// [the key module](crate#key-order).
 ///
-/// Implemented for integers, floats, `bool`, `char`, `str` and `String`, [`Id`],
-/// `Option` (where `None` is null), sequences (as arrays), tuples (as composite
-/// keys), and the usual smart pointers. Implement it for a type of your own by
-/// writing the key through [`KeyWriter`].
+/// Implemented for integers, floats, `bool`, `char`, `str` and `String`, [`Id`]
+/// and `uuid::Uuid` (as their hyphenated text), `std::time::SystemTime` and
+/// `Duration` (as nanoseconds; instants before the epoch are negative), behind
+/// the `chrono` feature chrono's `NaiveDate`, `NaiveDateTime` and
+/// `DateTime<Utc>`, behind the `time` feature time's `Date` and
+/// `OffsetDateTime` (dates as days since 1970-01-01, instants as nanoseconds
+/// since the epoch), `Option` (where `None` is null), sequences (as arrays),
+/// tuples (as composite keys), and the usual smart pointers.
+///
+/// For a type of your own, `#[derive(IndexKey)]` keys a fieldless enum by the
+/// order of its variants and a newtype as its field, and lets queries take it
+/// by value. Or implement it by writing the key through [`KeyWriter`]; to pass
+/// such a type to queries by value too, also implement `KeyFor<T> for T`
+/// (queries take `&T` either way).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an index key",
     label = "this type has no order docstore can index",
-    note = "index keys are integers, floats, bool, char, String/str, Id, Option, Vec or arrays \
-            of keys, or a type of yours that implements `docstore::IndexKey`"
+    note = "index keys are integers, floats, bool, char, String/str, Id, Uuid, SystemTime, \
+            Duration, Option, Vec or arrays of keys, or a type of yours that derives or \
+            implements `docstore::IndexKey`"
 )]
 pub trait IndexKey {
     /// Writes this key's fields.
@@ -37,7 +48,9 @@ pub trait IndexKey {
 ///
 /// Queries on a [`Store`](crate::Store) accept anything that is
 /// `KeyFor<JsonKey>`: string slices and `String`s, numbers, booleans,
-/// `serde_json::Value`s, and tuples of these for composite indexes.
+/// `serde_json::Value`s, and for composite indexes tuples of these or a `Vec`,
+/// slice or array of `Value`s, one per field (a JSON array *value* is one
+/// value, an array key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonKey;
 
@@ -45,7 +58,9 @@ pub struct JsonKey;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a key for an index whose keys are `{K}`",
     label = "expected a key of type `{K}` (or a borrowed form of it)",
-    note = "pass the index's own key type, a reference to it, or `&str` for a `String` key"
+    note = "pass the index's own key type, a reference to it, or `&str` for a `String` key; \
+            a key type of your own passes by value once it derives `IndexKey` (or implements \
+            `KeyFor<Self>`)"
 )]
 pub trait KeyFor<K: ?Sized> {
     /// Writes this argument as a key of type `K`.
@@ -83,15 +98,72 @@ impl<K: ?Sized, Q: KeyFor<K>> KeyBound<K> for Q {
     }
 }
 
+/// The key type of a composite index: a tuple of its fields' key types (or
+/// [`JsonKey`], as a schemaless index may be composite). What `prefix` and
+/// `range_within` need, as only a composite index has leading fields.
+#[diagnostic::on_unimplemented(
+    message = "`prefix` and `range_within` need a composite index, and this index's keys are \
+               `{Self}`, one field",
+    label = "this index is not composite",
+    note = "a composite index is declared with `#[indexed(composite(name = (field, field)))]`; \
+            query a one-field index with `lookup` or `range` (`range(index, a..b)`)"
+)]
+pub trait CompositeKey {}
+
+impl CompositeKey for JsonKey {}
+
+macro_rules! composite_keys {
+    ($(($($name:ident),+))*) => {$(
+        impl<$($name),+> CompositeKey for ($($name,)+) {}
+    )*};
+}
+
+composite_keys! {
+    (A, B)
+    (A, B, C)
+    (A, B, C, D)
+    (A, B, C, D, E)
+    (A, B, C, D, E, F)
+}
+
 /// The leading fields of a composite key of type `K`, for a prefix query: a
 /// tuple of the first one or more fields (`("Paris",)` for `(String, u32)`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a prefix of keys of type `{K}`",
-    label = "expected a tuple of the leading fields of `{K}`, such as `(first,)`"
+    label = "expected a tuple of leading fields of a composite key",
+    note = "`prefix` needs a composite index, whose keys are tuples such as `(String, u32)`, \
+            and takes a tuple of their leading fields, such as `(\"Paris\",)`"
 )]
 pub trait KeyPrefix<K: ?Sized> {
     /// Writes the prefix's fields.
     fn write_prefix(&self, out: &mut KeyWriter);
+}
+
+/// The leading fields of a composite key of type `K` that a
+/// [`range_within`](crate::Snapshot::range_within) query fixes, with `Next`, the
+/// type of the field after them, which its range is over: `("paid",)` for
+/// `(String, u64)` leaves a range over `u64`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the leading fields of keys of type `{K}`",
+    label = "expected a tuple of fewer fields than `{K}` has, such as `(first,)`",
+    note = "`range_within` needs a composite index: it fixes the leading fields and \
+            ranges over the next one"
+)]
+pub trait KeyLeading<K: ?Sized> {
+    /// The type of the field after the leading ones.
+    type Next: ?Sized;
+
+    /// Writes the leading fields.
+    fn write_leading(&self, out: &mut KeyWriter);
+}
+
+#[diagnostic::do_not_recommend]
+impl<Q: KeyFor<JsonKey>> KeyLeading<JsonKey> for Q {
+    type Next = JsonKey;
+
+    fn write_leading(&self, out: &mut KeyWriter) {
+        self.write_key_for(out);
+    }
 }
 
 impl<K: IndexKey + ?Sized> KeyFor<K> for &K {
@@ -215,6 +287,16 @@ impl IndexKey for Id {
     }
 }
 
+/// A UUID is keyed as its lowercase hyphenated text, as an [`Id`] is: the
+/// text's order is the bytes' order, and a schemaless document holding the
+/// UUID as a string has the same key.
+impl IndexKey for uuid::Uuid {
+    fn write_key(&self, out: &mut KeyWriter) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        out.write_str(self.hyphenated().encode_lower(&mut buffer));
+    }
+}
+
 impl IndexKey for serde_json::Value {
     fn write_key(&self, out: &mut KeyWriter) {
         encode_json(out, self);
@@ -286,8 +368,25 @@ impl<K: IndexKey> IndexKey for Vec<K> {
 }
 
 owned_keys!(
-    u8, u16, u32, u64, usize, u128, i8, i16, i32, i64, isize, i128, f32, f64, bool, char, String,
-    Id
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    u128,
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    i128,
+    f32,
+    f64,
+    bool,
+    char,
+    String,
+    Id,
+    uuid::Uuid
 );
 
 /// Sequences pass element by element: `vec![1, 2]` or `[1, 2]` for a `Vec<u32>` key.
@@ -378,6 +477,58 @@ impl KeyFor<JsonKey> for &serde_json::Value {
     }
 }
 
+/// Run-time composite keys: a Rust sequence of JSON values gives one value per
+/// field, for an index whose fields were chosen at run time. (A JSON array, a
+/// `Value::Array`, is one value: an array key.)
+fn write_fields(values: &[serde_json::Value], out: &mut KeyWriter) {
+    for value in values {
+        encode_json(out, value);
+    }
+    out.fields_given_one_by_one();
+}
+
+#[diagnostic::do_not_recommend]
+impl KeyFor<JsonKey> for [serde_json::Value] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl KeyFor<JsonKey> for &[serde_json::Value] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl KeyFor<JsonKey> for Vec<serde_json::Value> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl KeyFor<JsonKey> for &Vec<serde_json::Value> {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize> KeyFor<JsonKey> for [serde_json::Value; N] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(self, out);
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize> KeyFor<JsonKey> for &[serde_json::Value; N] {
+    fn write_key_for(&self, out: &mut KeyWriter) {
+        write_fields(*self, out);
+    }
+}
+
 #[diagnostic::do_not_recommend]
 impl<Q: KeyFor<JsonKey>> KeyFor<JsonKey> for Option<Q> {
     fn write_key_for(&self, out: &mut KeyWriter) {
@@ -397,6 +548,7 @@ impl<Q: KeyFor<JsonKey>> KeyPrefix<JsonKey> for Q {
 
 macro_rules! tuple_keys {
     ($(($($name:ident $q:ident $idx:tt),+))*) => {$(
+
         impl<$($name: IndexKey),+> IndexKey for ($($name,)+) {
             fn write_key(&self, out: &mut KeyWriter) {
                 $(self.$idx.write_key(out);)+
@@ -413,6 +565,7 @@ macro_rules! tuple_keys {
         impl<$($q: KeyFor<JsonKey>),+> KeyFor<JsonKey> for ($($q,)+) {
             fn write_key_for(&self, out: &mut KeyWriter) {
                 $(self.$idx.write_key_for(out);)+
+                out.fields_given_one_by_one();
             }
         }
     )*};
@@ -526,3 +679,31 @@ impl<K: ?Sized> KeyRange<K> for RangeFull {
         (Bound::Unbounded, Bound::Unbounded)
     }
 }
+
+macro_rules! leading_fields {
+    ([$($key:ident)+] $next:ident; $($name:ident $q:ident $idx:tt)+) => {
+        impl<$($key,)+ $($q: KeyFor<$name>),+> KeyLeading<($($key,)+)> for ($($q,)+) {
+            type Next = $next;
+
+            fn write_leading(&self, out: &mut KeyWriter) {
+                $(self.$idx.write_key_for(out);)+
+            }
+        }
+    };
+}
+
+leading_fields!([A B] B; A QA 0);
+leading_fields!([A B C] B; A QA 0);
+leading_fields!([A B C] C; A QA 0 B QB 1);
+leading_fields!([A B C D] B; A QA 0);
+leading_fields!([A B C D] C; A QA 0 B QB 1);
+leading_fields!([A B C D] D; A QA 0 B QB 1 C QC 2);
+leading_fields!([A B C D E] B; A QA 0);
+leading_fields!([A B C D E] C; A QA 0 B QB 1);
+leading_fields!([A B C D E] D; A QA 0 B QB 1 C QC 2);
+leading_fields!([A B C D E] E; A QA 0 B QB 1 C QC 2 D QD 3);
+leading_fields!([A B C D E F] B; A QA 0);
+leading_fields!([A B C D E F] C; A QA 0 B QB 1);
+leading_fields!([A B C D E F] D; A QA 0 B QB 1 C QC 2);
+leading_fields!([A B C D E F] E; A QA 0 B QB 1 C QC 2 D QD 3);
+leading_fields!([A B C D E F] F; A QA 0 B QB 1 C QC 2 D QD 3 E QE 4);

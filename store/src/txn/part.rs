@@ -11,6 +11,7 @@ use crate::durable::{Journal, Record};
 use crate::engine::{Engine, IndexChange, State, Writer};
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
+use crate::keyed;
 use crate::published::Held as HeldReaders;
 use crate::tree::Walk;
 use crate::txn::span::{Described, Span};
@@ -108,29 +109,28 @@ impl<D> Part<D> {
         })
     }
 
+    /// The keys a stored document is indexed under, in each index of the
+    /// snapshot. They could be computed when it was stored, so they can be now.
+    fn stored_keys(&self, stored: &Versioned<D>) -> Vec<Keys> {
+        KeySink::with_spare(|sink| {
+            self.snapshot
+                .indexes
+                .iter()
+                .map(|index| index.keys_of(stored.value(), sink).unwrap_or_default())
+                .collect()
+        })
+    }
+
     /// The entry of a document this transaction writes, made on its first
-    /// write, when the snapshot has it as `base`.
-    fn written(&mut self, id: Id, base: impl FnOnce() -> Option<Versioned<D>>) -> &mut Written<D> {
-        let Part {
-            snapshot,
-            reads,
-            writes,
-            ..
-        } = self;
+    /// write from `base` (what the snapshot has, and its keys).
+    fn stage(
+        &mut self,
+        id: Id,
+        base: impl FnOnce() -> (Option<Versioned<D>>, Vec<Keys>),
+    ) -> &mut Written<D> {
+        let Part { reads, writes, .. } = self;
         writes.entry(id).or_insert_with(|| {
-            let base = base();
-            // Keys the stored version was indexed under could be computed then,
-            // so they can be now.
-            let base_keys = match &base {
-                Some(base) => KeySink::with_spare(|sink| {
-                    snapshot
-                        .indexes
-                        .iter()
-                        .map(|index| index.keys_of(base.value(), sink).unwrap_or_default())
-                        .collect()
-                }),
-                None => Vec::new(),
-            };
+            let (base, base_keys) = base();
             // Its base stands for the read from now on.
             reads.remove(&id);
             Written {
@@ -147,7 +147,7 @@ impl<D> Part<D> {
         let new_keys = self.keys_of(&document)?;
         let record = Versioned::new(id, 1, document);
         // A fresh id: the snapshot has no document under it.
-        let written = self.written(id, || None);
+        let written = self.stage(id, || (None, Vec::new()));
         written.new = Some(record.clone());
         written.new_keys = new_keys;
         Ok(record)
@@ -163,8 +163,19 @@ impl<D> Part<D> {
     ) -> Result<Versioned<D>> {
         let current = self.current(id, expected)?;
         let new_keys = self.keys_of(&document)?;
+        let first = !self.writes.contains_key(&id);
+        let base_keys = if first {
+            self.stored_keys(&current)
+        } else {
+            Vec::new()
+        };
+        let seen_keys = self
+            .writes
+            .get(&id)
+            .map_or(&base_keys, |written| &written.new_keys);
+        self.check_own_keys(id, seen_keys, &new_keys)?;
         // Unless the transaction wrote it before, what it sees is the snapshot's.
-        let written = self.written(id, || Some(current));
+        let written = self.stage(id, || (Some(current), base_keys));
         let version = written.base.as_ref().map_or(0, Versioned::version);
         let record = Versioned::new(id, version.saturating_add(1), document);
         written.new = Some(record.clone());
@@ -172,10 +183,33 @@ impl<D> Part<D> {
         Ok(record)
     }
 
+    /// Fails with [`Error::KeyChanged`] if a document's own key (`#[key]`)
+    /// would change from `seen` to `new`: it is fixed once stored.
+    fn check_own_keys(&self, id: Id, seen: &[Keys], new: &[Keys]) -> Result<()> {
+        for (position, index) in self.snapshot.indexes.iter().enumerate() {
+            if !index.def.own_key {
+                continue;
+            }
+            let (old, new) = (seen.get(position), new.get(position));
+            if old != new
+                && let Some(old) = old
+            {
+                let none = Keys::None;
+                keyed::check_kept(&index.def, id, old, new.unwrap_or(&none))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Buffers the deletion of document `id`; returns it as the transaction saw it.
     pub(crate) fn delete(&mut self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
         let current = self.current(id, expected)?;
-        let written = self.written(id, || Some(current.clone()));
+        let base_keys = if self.writes.contains_key(&id) {
+            Vec::new()
+        } else {
+            self.stored_keys(&current)
+        };
+        let written = self.stage(id, || (Some(current.clone()), base_keys));
         written.new = None;
         written.new_keys = Vec::new();
         Ok(current)
@@ -273,10 +307,11 @@ impl<D> Part<D> {
         self.snapshot.docs.len() + added - removed
     }
 
-    fn conflict(&self, id: Option<Id>, read: String) -> Error {
+    fn conflict(&self, id: Option<Id>, index: Option<&str>, read: String) -> Error {
         Error::Conflict {
             store: self.name.as_deref().map(str::to_owned),
             id,
+            index: index.map(str::to_owned),
             read,
         }
     }
@@ -287,7 +322,11 @@ impl<D> Part<D> {
     pub(crate) fn validate(&self, current: &State<D>) -> Result<()> {
         let snapshot = &*self.snapshot;
         if current.indexes_version() != snapshot.indexes_version() {
-            return Err(self.conflict(None, "the indexes (one was created or dropped)".to_owned()));
+            return Err(self.conflict(
+                None,
+                None,
+                "the indexes (one was created or dropped)".to_owned(),
+            ));
         }
         if current.generation() == snapshot.generation() {
             return Ok(());
@@ -299,17 +338,17 @@ impl<D> Part<D> {
             .map(|(id, written)| (id, written.base.as_ref()));
         for (id, seen) in read_ids.chain(written_ids) {
             if !same(current.docs.get(id), seen) {
-                return Err(self.conflict(Some(*id), format!("document {id}")));
+                return Err(self.conflict(Some(*id), None, format!("document {id}")));
             }
         }
         for (name, span) in &self.queries {
             if !same_results(snapshot, current, name, span) {
                 let described = Described { index: name, span };
-                return Err(self.conflict(None, described.to_string()));
+                return Err(self.conflict(None, Some(name), described.to_string()));
             }
         }
         if self.scanned {
-            return Err(self.conflict(None, "the documents it iterated".to_owned()));
+            return Err(self.conflict(None, None, "the documents it iterated".to_owned()));
         }
         Ok(())
     }
@@ -359,14 +398,9 @@ impl<D> Part<D> {
         Ok(())
     }
 
-    /// How many documents a transaction may change in one store and still be
-    /// applied in place, with readers of the store waiting for it; above this
-    /// its new state is built on a private copy while readers go on.
-    pub(crate) const IN_PLACE_MAX: usize = 8;
-
-    /// Whether the changes are few enough to apply in place.
-    pub(crate) fn is_small(&self) -> bool {
-        self.writes.len() <= Self::IN_PLACE_MAX
+    /// How many documents this transaction writes here.
+    pub(crate) fn write_count(&self) -> usize {
+        self.writes.len()
     }
 
     /// Lets go of the snapshot, so that the current state, if nobody else
@@ -516,8 +550,9 @@ pub(crate) trait Locked<'s> {
     fn validate(&self) -> Result<()>;
     /// Checks the unique indexes.
     fn check(&self) -> Result<()>;
-    /// Builds the new state on a private copy; calls `halfway` midway.
-    fn build(&mut self, halfway: &dyn Fn());
+    /// Builds the new state on a private copy, calling `halfway` midway; or,
+    /// if the commit is `small`, readies the writes to be applied in place.
+    fn build(&mut self, small: bool, halfway: &dyn Fn());
     /// Adds what was built to the commit's log frame, for a durable store.
     fn record(&self, record: &mut Record) -> Result<()>;
     /// Holds the readers' slots, so that every store of the commit can change
@@ -563,11 +598,11 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
     }
 
-    fn build(&mut self, halfway: &dyn Fn()) {
+    fn build(&mut self, small: bool, halfway: &dyn Fn()) {
         if !self.part.has_writes() {
             return;
         }
-        if self.part.is_small() {
+        if small {
             halfway();
             self.part.release_snapshot();
             self.in_place = true;
@@ -642,6 +677,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
 /// A store's share of a transaction, whatever its document type.
 pub(crate) trait AnyPart: Send {
     fn has_writes(&self) -> bool;
+    fn write_count(&self) -> usize;
     fn is_idle(&self) -> bool;
     fn as_any(&mut self) -> &mut (dyn Any + Send);
 }
@@ -649,6 +685,10 @@ pub(crate) trait AnyPart: Send {
 impl<D: Send + Sync + 'static> AnyPart for Part<D> {
     fn has_writes(&self) -> bool {
         Part::has_writes(self)
+    }
+
+    fn write_count(&self) -> usize {
+        Part::write_count(self)
     }
 
     fn is_idle(&self) -> bool {

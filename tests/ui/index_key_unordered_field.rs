@@ -1,0 +1,8 @@
+use docstore::IndexKey;
+
+struct Opaque;
+
+#[derive(IndexKey)]
+struct Wrapper(Opaque);
+
+fn main() {}
