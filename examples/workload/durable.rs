@@ -77,6 +77,7 @@ fn commits_phase(dir: &Path, policy: &str, sync: SyncPolicy, threads: usize, com
     });
     let done = (per_thread * threads) as u64;
     report(&system, "durable_insert", done, elapsed);
+    println!("{system} bytes_after_insert {}", dir_bytes(dir));
     if sync == SyncPolicy::Always {
         let used = (db.fsyncs() - fsyncs).max(1);
         println!(
@@ -177,5 +178,84 @@ pub fn run(dir: &Path, n: usize, commits: usize) {
             commits_phase(dir, policy, sync, threads, commits);
         }
     }
+    for threads in [1, 4] {
+        run_redb(dir, commits, threads);
+    }
     recover_phase(dir, n);
+}
+
+/// redb, on the same documents: each document serialized (JSON bytes) in one
+/// table by id, plus one multimap table per index (key → id), one write
+/// transaction per document at `Durability::Immediate`. redb admits one
+/// writer at a time, so threads queue for it.
+pub fn run_redb(dir: &Path, commits: usize, threads: usize) {
+    use redb::{
+        Database, Durability, MultimapTableDefinition, ReadableTableMetadata, TableDefinition,
+    };
+
+    const DOCS: TableDefinition<u128, &[u8]> = TableDefinition::new("docs");
+    const BY_CITY: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_city");
+    const BY_AGE: MultimapTableDefinition<u64, u128> = MultimapTableDefinition::new("by_age");
+    const BY_NAME: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_name");
+
+    fresh(dir);
+    std::fs::create_dir_all(dir).expect("dir");
+    let path = dir.join("redb.db");
+    let db = Database::create(&path).expect("redb");
+    let system = format!("redb-{threads}t");
+    let per_thread = commits / threads;
+    let (_, elapsed) = timed(|| {
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let db = &db;
+                s.spawn(move || {
+                    for k in 0..per_thread {
+                        let i = t * per_thread + k;
+                        let doc = json_document(i, initial_age(i));
+                        let bytes = serde_json::to_vec(&doc).expect("json");
+                        let id = i as u128;
+                        let mut tx = db.begin_write().expect("begin");
+                        tx.set_durability(Durability::Immediate);
+                        {
+                            tx.open_table(DOCS)
+                                .expect("table")
+                                .insert(id, bytes.as_slice())
+                                .expect("insert");
+                            let city = doc["city"].as_str().unwrap_or_default();
+                            tx.open_multimap_table(BY_CITY)
+                                .expect("table")
+                                .insert(city, id)
+                                .expect("insert");
+                            let age = doc["age"].as_u64().unwrap_or_default();
+                            tx.open_multimap_table(BY_AGE)
+                                .expect("table")
+                                .insert(age, id)
+                                .expect("insert");
+                            let name = doc["name"].as_str().unwrap_or_default();
+                            tx.open_multimap_table(BY_NAME)
+                                .expect("table")
+                                .insert(name, id)
+                                .expect("insert");
+                        }
+                        tx.commit().expect("commit");
+                    }
+                });
+            }
+        })
+    });
+    report(
+        &system,
+        "durable_insert",
+        (per_thread * threads) as u64,
+        elapsed,
+    );
+    let read = db.begin_read().expect("read");
+    let count = read.open_table(DOCS).expect("table").len().expect("len");
+    println!(
+        "{system} documents {count} bytes {}",
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+    );
+    drop(read);
+    drop(db);
+    fresh(dir);
 }
