@@ -183,6 +183,13 @@ pub(crate) fn recover(fs: &dyn Fs, dir: &Path, repair: bool) -> Result<(Image, R
         let bytes = fs.read(&path).map_err(|e| io("reading", &path, &e))?;
         match format::check_header(&bytes, format::LOG_MAGIC, &file) {
             Ok(()) => {}
+            // A header alone that fails its checks, at the end: the machine
+            // stopped while the file was being made (a header is fsynced
+            // before any frame is written).
+            Err(BadHeader::Error(_)) if is_last && bytes.len() <= format::HEADER_LEN => {
+                fs.remove(&path).map_err(|e| io("removing", &path, &e))?;
+                continue;
+            }
             Err(BadHeader::Short) if is_last => {
                 // Created, then the machine stopped before its header was
                 // on disk: it holds no commit.
