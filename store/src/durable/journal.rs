@@ -2,6 +2,7 @@
 //! its documents are written, and the log. An in-memory store has none and
 //! pays one `Option` check per commit.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::wal::{Body, Log};
@@ -50,13 +51,38 @@ impl<D> Journal<D> {
     /// Logs the write (or delete) of one document as a commit of its own;
     /// returns its sequence number if it is still to be waited for.
     fn one(&self, id: Id, document: Option<(u64, &D)>) -> Result<Option<u64>> {
-        let mut body = Body::default();
-        let mut scratch = Vec::new();
-        self.add(&mut body, id, document, &mut scratch)?;
-        if self.copy.is_some() && self.log.waits_for_disk() {
-            self.log.write(&body.bytes).map(Some)
-        } else {
-            self.log.append(&body.bytes).map(|_| None)
+        thread_local! {
+            // A frame's body and a document's bytes, reused: a commit should
+            // not pay for growing two buffers from nothing.
+            static BUFFERS: RefCell<(Body, Vec<u8>)> = RefCell::new((Body::default(), Vec::new()));
+        }
+        let log = |body: &Body| {
+            if self.copy.is_some() && self.log.waits_for_disk() {
+                self.log.write(&body.bytes).map(Some)
+            } else {
+                self.log.append(&body.bytes).map(|_| None)
+            }
+        };
+        let reused = BUFFERS.try_with(|buffers| {
+            let mut buffers = buffers.try_borrow_mut().ok()?;
+            let (body, scratch) = &mut *buffers;
+            body.bytes.clear();
+            let result = self
+                .add(body, id, document, scratch)
+                .and_then(|()| log(body));
+            // A huge document should not pin its size in every writing thread.
+            if body.bytes.capacity() > 1 << 16 {
+                *buffers = (Body::default(), Vec::new());
+            }
+            Some(result)
+        });
+        match reused {
+            Ok(Some(result)) => result,
+            _ => {
+                let mut body = Body::default();
+                self.add(&mut body, id, document, &mut Vec::new())?;
+                log(&body)
+            }
         }
     }
 
