@@ -1379,3 +1379,32 @@ fn odd_index_names_and_repeated_definitions() {
     }
     assert_sound(&store);
 }
+
+// ---------------------------------------------------------------------------
+// The depth limit is the JSON text's.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_document_at_the_depth_limit_round_trips_through_json_text() {
+    on_big_stack(|| {
+        let store = Store::new();
+        for document in [nested_objects(MAX_DEPTH), nested_arrays(MAX_DEPTH)] {
+            let id = store.insert(document.clone()).expect("accepted");
+            let text = serde_json::to_string(&store.get(id).expect("get")).expect("to text");
+            let back: Value = serde_json::from_str(&text).expect("serde_json reads it back");
+            assert_eq!(back, document);
+            assert_eq!(store.insert(back).map(|_| ()), Ok(()));
+        }
+        // One level more is what serde_json refuses to parse, and so does the store.
+        for document in [nested_objects(MAX_DEPTH + 1), nested_arrays(MAX_DEPTH + 1)] {
+            let text = serde_json::to_string(&document).expect("to text");
+            let parsed = serde_json::from_str::<Value>(&text);
+            assert!(
+                parsed.is_err_and(|error| error.to_string().contains("recursion limit")),
+                "serde_json's limit moved"
+            );
+            assert!(is_invalid_document(&store.insert(document)));
+        }
+        assert_sound(&store);
+    });
+}

@@ -87,6 +87,13 @@ pub trait System: Sync {
 
     /// Deletes the document `id`.
     fn delete(&self, id: Id);
+
+    /// Creates an index over `score`, which no query reads, filling it from
+    /// every document: what index_stall times updates against. `false` if the
+    /// system cannot create an index at run time.
+    fn create_index(&self) -> bool {
+        false
+    }
 }
 
 /// The fields of document `i`, as WORKLOAD.md defines them (age aside).

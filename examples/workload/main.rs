@@ -13,7 +13,11 @@
 //! Each phase prints `SYSTEM PHASE OPS SECONDS OPS_PER_SEC`; after insert,
 //! `SYSTEM rss_after_insert_kib K`; then the check sums that prove every system
 //! did the same work, and the `write_alone` / `write_stall` update latencies
-//! (p50, p99 and max, in microseconds) without and with a concurrent scanner.
+//! (p50, p99 and max, in microseconds) without and with a concurrent scanner,
+//! and `index_stall`: the same while an index is created on the whole store
+//! (p99.9 on stderr). A typed collection declares its indexes on its type and
+//! cannot create one at run time, so only the schemaless store and the
+//! systems that can print index_stall.
 
 mod baseline;
 mod baseline_typed;
@@ -379,6 +383,52 @@ fn write_latencies<S: System>(n: usize) {
         stalled.len(),
     );
     report_latencies(S::NAME, "write_stall", stalled);
+
+    index_stall(&store, &ids, &mut ages);
+}
+
+/// index_stall: one thread updates in a loop, each update timed alone, while
+/// another creates an index over the whole store; the updates are those made
+/// from just before the build started until it ended.
+fn index_stall<S: System>(store: &S, ids: &[Id], ages: &mut [u64]) {
+    let updating = AtomicBool::new(false);
+    let built = AtomicBool::new(false);
+    let (latencies, build) = thread::scope(|scope| {
+        let updater = scope.spawn(|| {
+            let mut rng = Rng::new(11);
+            let mut latencies = Vec::new();
+            while !built.load(Ordering::Relaxed) {
+                let ((), elapsed) = timed(|| update_next(store, ids, ages, &mut rng));
+                latencies.push(elapsed);
+                updating.store(true, Ordering::Relaxed);
+            }
+            latencies
+        });
+        while !updating.load(Ordering::Relaxed) {
+            thread::yield_now();
+        }
+        let (created, build) = timed(|| store.create_index());
+        built.store(true, Ordering::Relaxed);
+        let latencies = updater.join().expect("the updater panicked");
+        (created.then_some(latencies), build)
+    });
+    let Some(mut latencies) = latencies else {
+        eprintln!(
+            "{} index_stall: cannot create an index at run time",
+            S::NAME
+        );
+        return;
+    };
+    latencies.sort_unstable();
+    let p999 = latencies[(latencies.len() * 999).div_ceil(1000).max(1) - 1];
+    eprintln!(
+        "{} index_stall: {} updates during a {:.3} s build; p99.9 {:.1} us",
+        S::NAME,
+        latencies.len(),
+        build.as_secs_f64(),
+        p999.as_secs_f64() * 1e6,
+    );
+    report_latencies(S::NAME, "index_stall", latencies);
 }
 
 fn report_latencies(system: &str, phase: &str, mut latencies: Vec<Duration>) {

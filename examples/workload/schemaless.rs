@@ -80,4 +80,11 @@ impl<const COVERING: bool> System for Schemaless<COVERING> {
     fn delete(&self, id: Id) {
         self.0.delete(id).expect("delete");
     }
+
+    fn create_index(&self) -> bool {
+        self.0
+            .create_index("by_score", ["score"])
+            .expect("a new index");
+        true
+    }
 }

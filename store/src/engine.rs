@@ -36,6 +36,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
+mod index_build;
+
+use index_build::WriteLog;
+
 use crate::commit::{Clock, Sequence};
 use crate::durable::Journal;
 use crate::id::IdGenerator;
@@ -50,8 +54,8 @@ use crate::{Error, Id, Result, Updated, Versioned};
 pub(crate) struct State<D> {
     pub(crate) docs: Tree<Id, Versioned<D>>,
     pub(crate) indexes: Vec<IndexState<D>>,
-    /// Counts document writes, so that an index built outside the lock can tell
-    /// whether the documents changed meanwhile.
+    /// Counts document writes, one per document written, so that an index
+    /// built outside the lock can tell which writes it has caught up with.
     generation: u64,
     /// Counts index creations and drops, so that a write planned outside the lock
     /// can tell whether the indexes changed meanwhile.
@@ -90,6 +94,12 @@ impl<D> State<D> {
         changes: Vec<IndexChange>,
     ) {
         for (index, change) in self.indexes.iter_mut().zip(changes) {
+            let kept = change.kept.as_slice().len();
+            let after = match record {
+                Some(_) => change.added.as_slice().len() + kept,
+                None => 0,
+            };
+            index.recount(change.removed.as_slice().len() + kept, after);
             for key in change.removed {
                 index.entries.remove(&Entry { key, id });
             }
@@ -133,6 +143,9 @@ struct Inner<D> {
     ids: IdGenerator,
     /// New ids must sort after this one (the largest id a clone started with).
     id_floor: Option<Id>,
+    /// The documents written while an index is being built; every write that
+    /// moves the generation on records its id here.
+    builds: WriteLog,
 }
 
 /// What one write does to one index.
@@ -200,6 +213,9 @@ pub(crate) struct Engine<D> {
     /// What readers read: the state as of the last write.
     published: Published<State<D>>,
     closed: AtomicBool,
+    /// Runs in each index build before each round of catching up.
+    #[cfg(feature = "testing")]
+    build_hook: Mutex<Option<index_build::BuildHook>>,
     /// Where commits take their sequence numbers (see `commit`).
     sequence: Sequence,
     /// Where a durable store logs its commits before publishing them.
@@ -234,10 +250,7 @@ impl<D> Engine<D> {
         let mut state = State::empty();
         state.indexes = defs
             .into_iter()
-            .map(|def| IndexState {
-                def: Arc::new(def),
-                entries: Tree::default(),
-            })
+            .map(|def| IndexState::empty(Arc::new(def)))
             .collect();
         Engine::with_state(state, None, false, sequence)
     }
@@ -250,8 +263,11 @@ impl<D> Engine<D> {
                 state,
                 ids: IdGenerator::new(),
                 id_floor,
+                builds: WriteLog::default(),
             }),
             closed: AtomicBool::new(closed),
+            #[cfg(feature = "testing")]
+            build_hook: Mutex::new(None),
             sequence,
             journal: None,
         }
@@ -268,10 +284,7 @@ impl<D> Engine<D> {
         let docs = Tree::from_sorted(docs);
         let mut indexes = Vec::with_capacity(defs.len());
         for def in defs {
-            indexes.push(IndexState {
-                entries: build_entries(&def, &docs)?,
-                def: Arc::new(def),
-            });
+            indexes.push(build_index(&Arc::new(def), &docs)?);
         }
         let floor = last_id(&docs);
         let state = State {
@@ -478,6 +491,7 @@ impl<D> Engine<D> {
                 state.docs.insert(id, record.clone());
                 state.apply(id, Some(&record), plan.changes);
             });
+            inner.builds.record(id);
             drop(guard);
             if let (Some((seq, spare)), Some(mine)) = (pending, waiting)
                 && let Err(error) = self.when_durable(seq, mine)
@@ -524,6 +538,7 @@ impl<D> Engine<D> {
                 state.docs.insert(id, record.clone());
                 state.apply(id, Some(&record), plan.changes);
             });
+            guard.builds.record(id);
             drop(guard);
             if let (Some((seq, spare)), Some(mine)) = (pending, waiting)
                 && let Err(error) = self.when_durable(seq, mine)
@@ -553,6 +568,7 @@ impl<D> Engine<D> {
                 state.apply(id, None, plan.changes);
                 removed
             });
+            guard.builds.record(id);
             drop(guard);
             if let (Some(seq), Some(mine)) = (pending, waiting) {
                 self.when_durable(seq, mine)?;
@@ -682,48 +698,6 @@ impl<D> Engine<D> {
         }
     }
 
-    /// Adds an index and fills it from every document. The filling runs outside
-    /// the write lock, on a snapshot, so a large store keeps taking writes; if
-    /// writes landed meanwhile it is redone, and after a few tries redone under
-    /// the lock.
-    pub(crate) fn create_index(&self, def: IndexDef<D>) -> Result<()> {
-        const OPTIMISTIC_TRIES: usize = 3;
-        let def = Arc::new(def);
-        let name = def.info.name.clone();
-        for attempt in 0..=OPTIMISTIC_TRIES {
-            let (built, generation) = if attempt < OPTIMISTIC_TRIES {
-                let state = self.snapshot()?;
-                if state.index(&name).is_ok() {
-                    return Err(Error::IndexExists { name });
-                }
-                (Some(build_entries(&def, &state.docs)?), state.generation)
-            } else {
-                (None, 0)
-            };
-            let mut guard = self.writer.lock();
-            if self.closed.load(Ordering::Acquire) {
-                return Err(Error::Closed);
-            }
-            if guard.state.index(&name).is_ok() {
-                return Err(Error::IndexExists { name });
-            }
-            let entries = match built {
-                Some(entries) if guard.state.generation == generation => entries,
-                Some(_) => continue,
-                None => build_entries(&def, &guard.state.docs)?,
-            };
-            if let Some(journal) = &self.journal {
-                journal.create_index(&def.info)?;
-            }
-            self.published.change(&mut guard.state, |state| {
-                state.indexes.push(IndexState { def, entries });
-                state.indexes_version += 1;
-            });
-            return Ok(());
-        }
-        Err(Error::Closed)
-    }
-
     pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
         let removed = {
             let mut guard = self.writer.lock();
@@ -788,10 +762,7 @@ impl<D> Engine<D> {
         let docs = Tree::from_sorted(kept);
         let mut indexes = Vec::with_capacity(state.indexes.len());
         for index in &state.indexes {
-            indexes.push(IndexState {
-                def: Arc::clone(&index.def),
-                entries: build_entries(&index.def, &docs)?,
-            });
+            indexes.push(build_index(&index.def, &docs)?);
         }
         let floor = last_id(&state.docs);
         let new_state = State {
@@ -822,8 +793,16 @@ impl<D> Engine<D> {
             if let Err(problem) = index.entries.check() {
                 problems.push(format!("index {name:?}: {problem}"));
             }
-            let expected = match build_entries(&index.def, &state.docs) {
-                Ok(entries) => entries,
+            let expected = match build_index(&index.def, &state.docs) {
+                Ok(expected) => {
+                    if expected.several != index.several {
+                        problems.push(format!(
+                            "index {name:?} counts {} documents with several keys; they are {}",
+                            index.several, expected.several
+                        ));
+                    }
+                    expected.entries
+                }
                 Err(error) => {
                     problems.push(format!("index {name:?} cannot be rebuilt: {error}"));
                     continue;
@@ -960,6 +939,15 @@ impl<'e, D> Writer<'e, D> {
         std::mem::replace(&mut self.inner.state, next)
     }
 
+    /// Notes the documents a commit wrote, one per step of the state's
+    /// generation and in the order they were applied, so that an index build
+    /// running meanwhile catches up with them (see `index_build`).
+    pub(crate) fn record_writes(&mut self, ids: impl IntoIterator<Item = Id>) {
+        for id in ids {
+            self.inner.builds.record(id);
+        }
+    }
+
     /// Changes the current state in place and publishes it through `readers`
     /// (this store's slots, held): for a change small enough that readers may
     /// wait for it, since copying shared nodes would cost more than it.
@@ -1018,16 +1006,16 @@ fn check_unique<D>(state: &State<D>, changes: &[IndexChange], id: Id) -> Result<
     Ok(())
 }
 
-/// Every entry an index should hold for `docs`, checking uniqueness.
-fn build_entries<D>(
-    def: &IndexDef<D>,
-    docs: &Tree<Id, Versioned<D>>,
-) -> Result<Tree<Entry, Option<Versioned<D>>>> {
+/// The index `def` gives `docs`: every entry, checking uniqueness.
+fn build_index<D>(def: &Arc<IndexDef<D>>, docs: &Tree<Id, Versioned<D>>) -> Result<IndexState<D>> {
     let name = &def.info.name;
     let mut sink = KeySink::new();
     let mut entries = Vec::with_capacity(docs.len());
+    let mut several = 0;
     for (id, document) in docs.entries() {
-        for key in def.keys_of(document.value(), &mut sink)? {
+        let keys = def.keys_of(document.value(), &mut sink)?;
+        several += usize::from(keys.as_slice().len() >= 2);
+        for key in keys {
             let value = def.info.covering.then(|| document.clone());
             entries.push((Entry { key, id: *id }, value));
         }
@@ -1044,5 +1032,9 @@ fn build_entries<D>(
             existing: pair[0].0.id,
         });
     }
-    Ok(Tree::from_sorted(entries))
+    Ok(IndexState {
+        def: Arc::clone(def),
+        entries: Tree::from_sorted(entries),
+        several,
+    })
 }

@@ -5,9 +5,10 @@ use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::key::{KeyBytes, KeyWriter, encode_value_ref};
+use crate::field_keys::Fields;
+use crate::key::{KeyBytes, KeyWriter};
 use crate::path::FieldPath;
-use crate::value::{Object, ValueRef};
+use crate::value::Object;
 use crate::{Error, Id, IndexKey, Versioned};
 
 /// A multi-key index gives one document at most this many keys; more is refused
@@ -143,9 +144,20 @@ impl IndexOptions {
     /// document is found under each; an empty array gives none. Without this, an
     /// array is one key, ordered as an array.
     ///
-    /// A document may have at most 10,000 keys in one index; a write that would
-    /// give it more fails with [`Error::InvalidKey`]. Ranges and prefixes over a
-    /// multi-key index return each document once, at its first key in the range.
+    /// A dotted path steps through arrays of objects: `items.sku` over
+    /// `items: [{"sku": "a"}, {"sku": "b"}]` gives the keys `"a"` and `"b"`. In a
+    /// composite index, fields under the same array pair per element
+    /// (`["items.sku", "items.qty"]` gives one key per item), and fields under
+    /// different arrays combine every way. (Without this option a path that
+    /// meets an array finds nothing, and the document is left out.)
+    ///
+    /// A document may have at most 10,000 distinct keys in one index (an
+    /// element repeated in one document counts once), and its arrays may
+    /// combine in at most 160,000 ways across nested arrays of objects; a write
+    /// that would pass either fails with [`Error::InvalidKey`]. Finding the keys
+    /// costs time in proportion to the document's size and its keys, never to
+    /// the combinations it could make. Ranges and prefixes over a multi-key
+    /// index return each document once, at its first key in the range.
     pub fn multi_key(self) -> IndexOptions {
         IndexOptions {
             multi_key: true,
@@ -229,32 +241,67 @@ impl KeySink {
         self.finish_key();
     }
 
+    /// Adds one key written by `write`.
+    pub(crate) fn push_with(&mut self, write: impl FnOnce(&mut KeyWriter)) {
+        self.writer.clear();
+        write(&mut self.writer);
+        self.finish_key();
+    }
+
+    /// Refuses the document, for `reason`; later keys are ignored.
+    pub(crate) fn refuse(&mut self, reason: String) {
+        if self.invalid.is_none() {
+            self.invalid = Some(reason);
+        }
+        self.keys.clear();
+    }
+
+    /// Whether the document is already refused, so that finding more keys is
+    /// wasted work.
+    pub(crate) fn is_refused(&self) -> bool {
+        self.invalid.is_some()
+    }
+
+    /// Keeps the key just written. Repeats count once toward the cap: the keys
+    /// are deduplicated whenever twice the cap has piled up, so a document of
+    /// any length costs memory for at most that many keys.
     fn finish_key(&mut self) {
+        if self.invalid.is_some() {
+            return;
+        }
         if let Some(reason) = self.writer.invalid() {
-            if self.invalid.is_none() {
-                self.invalid = Some(reason.to_owned());
-            }
-        } else if self.keys.len() < MAX_KEYS_PER_DOCUMENT {
-            self.keys.push(KeyBytes::new(self.writer.bytes()));
-        } else if self.invalid.is_none() {
-            self.invalid = Some(format!(
-                "a document may have at most {MAX_KEYS_PER_DOCUMENT} keys in one index"
+            let reason = reason.to_owned();
+            self.refuse(reason);
+            return;
+        }
+        self.keys.push(KeyBytes::new(self.writer.bytes()));
+        if self.keys.len() >= 2 * MAX_KEYS_PER_DOCUMENT {
+            self.dedup_within_cap();
+        }
+    }
+
+    /// Sorts and deduplicates the keys, refusing the document if more than the
+    /// cap remain.
+    fn dedup_within_cap(&mut self) {
+        if self.keys.len() > 1 {
+            self.keys.sort_unstable();
+            self.keys.dedup();
+        }
+        if self.keys.len() > MAX_KEYS_PER_DOCUMENT {
+            self.refuse(format!(
+                "a document may have at most {MAX_KEYS_PER_DOCUMENT} distinct keys in one index"
             ));
         }
     }
 
     /// The document's keys in this index, sorted and without duplicates.
     pub(crate) fn take(&mut self, index: &str) -> Result<Keys, Error> {
+        self.dedup_within_cap();
         if let Some(reason) = self.invalid.take() {
-            self.keys.clear();
             return Err(Error::InvalidKey {
                 index: index.to_owned(),
                 reason,
             });
-        }
-        if self.keys.len() > 1 {
-            self.keys.sort_unstable();
-            self.keys.dedup();
         }
         Ok(match self.keys.len() {
             // Keeps the sink's buffer for the next document.
@@ -311,12 +358,6 @@ impl IntoIterator for Keys {
     }
 }
 
-/// The keys of a schemaless index: the values at its field paths.
-pub(crate) struct Fields {
-    paths: Vec<FieldPath>,
-    multi_key: bool,
-}
-
 /// Defines a schemaless index on field paths.
 pub(crate) fn field_index<I, S>(
     name: &str,
@@ -353,72 +394,8 @@ where
             multi_key: options.multi_key,
             covering: options.covering,
         },
-        source: Box::new(Fields {
-            paths,
-            multi_key: options.multi_key,
-        }),
+        source: Box::new(Fields::new(paths, options.multi_key)),
     })
-}
-
-impl Fields {
-    /// Writes every combination of the remaining fields' values after `prefix`:
-    /// exactly one key unless a multi-key field holds an array.
-    fn expand(&self, values: &[ValueRef<'_>], prefix: &mut KeyWriter, sink: &mut KeySink) {
-        let Some((first, rest)) = values.split_first() else {
-            sink.writer.clone_from(prefix);
-            sink.finish_key();
-            return;
-        };
-        match first {
-            ValueRef::Array(items) if self.multi_key => {
-                for item in items.iter() {
-                    if sink.keys.len() >= MAX_KEYS_PER_DOCUMENT {
-                        // Let finish_key record why, once.
-                        sink.writer.clone_from(prefix);
-                        sink.finish_key();
-                        return;
-                    }
-                    let mut next = prefix.clone();
-                    encode_value_ref(&mut next, item);
-                    self.expand(rest, &mut next, sink);
-                }
-            }
-            value => {
-                encode_value_ref(prefix, *value);
-                self.expand(rest, prefix, sink);
-            }
-        }
-    }
-}
-
-impl KeySource<Object> for Fields {
-    fn keys(&self, document: &Object, sink: &mut KeySink) {
-        if let [path] = self.paths.as_slice() {
-            // One field: the common case, written straight into the sink.
-            match path.find(document) {
-                None | Some(ValueRef::Null) => {}
-                Some(value @ ValueRef::Array(_)) if self.multi_key => {
-                    self.expand(&[value], &mut KeyWriter::new(), sink);
-                }
-                Some(value) => {
-                    sink.writer.clear();
-                    encode_value_ref(&mut sink.writer, value);
-                    sink.finish_key();
-                }
-            }
-            return;
-        }
-        let mut values = Vec::with_capacity(self.paths.len());
-        for path in &self.paths {
-            match path.find(document) {
-                // Missing and null fields leave the document out of the index.
-                None | Some(ValueRef::Null) => return,
-                Some(value) => values.push(value),
-            }
-        }
-        let mut prefix = KeyWriter::new();
-        self.expand(&values, &mut prefix, sink);
-    }
 }
 
 /// An index's definition with its entries, as of one state of the store.
@@ -432,6 +409,9 @@ impl KeySource<Object> for Fields {
 pub(crate) struct IndexState<D> {
     pub(crate) def: Arc<IndexDef<D>>,
     pub(crate) entries: crate::tree::Tree<Entry, Option<Versioned<D>>>,
+    /// How many documents have two or more keys here. While none does, no
+    /// document can come twice from a query, which then reads lazily.
+    pub(crate) several: usize,
 }
 
 impl<D> Clone for IndexState<D> {
@@ -439,11 +419,27 @@ impl<D> Clone for IndexState<D> {
         IndexState {
             def: Arc::clone(&self.def),
             entries: self.entries.clone(),
+            several: self.several,
         }
     }
 }
 
 impl<D> IndexState<D> {
+    /// An index with no entries yet.
+    pub(crate) fn empty(def: Arc<IndexDef<D>>) -> IndexState<D> {
+        IndexState {
+            def,
+            entries: crate::tree::Tree::default(),
+            several: 0,
+        }
+    }
+
+    /// Notes that a document's key count went from `before` to `after`.
+    pub(crate) fn recount(&mut self, before: usize, after: usize) {
+        self.several =
+            (self.several + usize::from(after >= 2)).saturating_sub(usize::from(before >= 2));
+    }
+
     pub(crate) fn name(&self) -> &str {
         &self.def.info.name
     }
@@ -460,14 +456,19 @@ impl<D> IndexState<D> {
 
     /// The document other than `id` that holds `key`, if any.
     pub(crate) fn holder_other_than(&self, key: &KeyBytes, id: Id) -> Option<Id> {
-        let start = self.entries.rank_by(|entry| entry.key < *key);
-        (start..)
-            .map_while(|rank| {
-                self.entries
-                    .nth(rank)
-                    .filter(|(entry, _)| entry.key == *key)
-            })
-            .map(|(entry, _)| entry.id)
-            .find(|holder| *holder != id)
+        holder_other_than(&self.entries, key, id)
     }
+}
+
+/// The document other than `id` that holds `key` in `entries`, if any.
+pub(crate) fn holder_other_than<D>(
+    entries: &crate::tree::Tree<Entry, Option<Versioned<D>>>,
+    key: &KeyBytes,
+    id: Id,
+) -> Option<Id> {
+    let start = entries.rank_by(|entry| entry.key < *key);
+    (start..)
+        .map_while(|rank| entries.nth(rank).filter(|(entry, _)| entry.key == *key))
+        .map(|(entry, _)| entry.id)
+        .find(|holder| *holder != id)
 }

@@ -20,7 +20,10 @@ impl<D> Snapshot<D> {
     /// with `.take(n)`. The position need not hold a document any more.
     ///
     /// On a multi-key index a document comes at its smallest key, so resume
-    /// after that one. O(log n) to start.
+    /// after that one. O(log n) to start; on a multi-key index where some
+    /// document has several keys, finding the repeats reads the index's
+    /// entries before the page too, O(log n + e) for e entries in all (see
+    /// [`range`](Self::range)).
     ///
     /// ```
     /// use docstore_core::Store;

@@ -45,6 +45,7 @@ mod durable;
 mod engine;
 mod error;
 mod export;
+mod field_keys;
 mod id;
 mod index;
 mod inline_bytes;

@@ -41,6 +41,10 @@ impl FieldPath {
         Ok(FieldPath { segments })
     }
 
+    pub(crate) fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
     pub(crate) fn find<'a>(&self, document: &'a Object) -> Option<ValueRef<'a>> {
         document.get_path(&self.segments)
     }

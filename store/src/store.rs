@@ -331,8 +331,14 @@ impl Store {
     /// index until an update gives it the field.
     ///
     /// Fails with [`Error::IndexExists`], [`Error::EmptyIndex`] (no fields) or
-    /// [`Error::InvalidIndex`] (a malformed path). Filling runs on a snapshot, so
-    /// a large store keeps taking writes meanwhile.
+    /// [`Error::InvalidIndex`] (a malformed path).
+    ///
+    /// Writers never wait for the filling: it reads a snapshot with no lock
+    /// held, then catches up, in rounds and still without the lock, with the
+    /// documents written meanwhile. Only the last round, once its backlog is
+    /// small (or after 8 rounds under a write rate it cannot outrun), holds the
+    /// writers' lock, so a write waits at most for one round's writes to be
+    /// keyed. The call ends after at most 9 rounds, at any write rate.
     pub fn create_index<I, S>(&self, name: &str, fields: I) -> Result<()>
     where
         I: IntoIterator<Item = S>,
@@ -537,6 +543,25 @@ impl Store {
     #[cfg(feature = "testing")]
     pub fn corrupt_index_for_tests(&self, index: &str, id: Id) -> bool {
         self.engine.corrupt_index(index, id)
+    }
+
+    /// How many values the multi-key walks on this thread encoded and how many
+    /// combinations they built since the last call: the work a document's keys
+    /// cost, for tests to count.
+    #[doc(hidden)]
+    #[cfg(feature = "testing")]
+    pub fn key_work_for_tests() -> u64 {
+        crate::field_keys::work::take()
+    }
+
+    /// Runs `hook(round)` in every later index build of this store before each
+    /// round of catching up with the writes made meanwhile (round 0 right after
+    /// the build read its snapshot); no lock is held while it runs. Lets a test
+    /// hold a build there, or write between its rounds.
+    #[doc(hidden)]
+    #[cfg(feature = "testing")]
+    pub fn set_index_build_hook_for_tests(&self, hook: impl Fn(usize) + Send + Sync + 'static) {
+        self.engine.set_build_hook(Some(std::sync::Arc::new(hook)));
     }
 
     #[doc(hidden)]

@@ -57,9 +57,10 @@ use tape::Tape;
 /// itself as level 1 (so `{"a": {}}` is 2 levels deep).
 ///
 /// Converting, comparing and serializing documents recurse once per level; the
-/// limit, the same as `serde_json`'s parser uses, keeps that from exhausting the
-/// stack.
-pub const MAX_DEPTH: usize = 128;
+/// limit keeps that from exhausting the stack. It is the deepest text
+/// `serde_json` parses (its parser refuses a 128th level), so every document a
+/// store accepts can be written out as JSON text and read back.
+pub const MAX_DEPTH: usize = 127;
 
 /// The tags that start every encoded value; see the module docs.
 mod tag {

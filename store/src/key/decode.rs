@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::encode::{
     EXPONENT_BIAS, TAG_ARRAY, TAG_END, TAG_FALSE, TAG_NEGATIVE, TAG_NULL, TAG_OBJECT, TAG_POSITIVE,
-    TAG_STRING, TAG_TRUE, TAG_ZERO,
+    TAG_STRING, TAG_TRUE, TAG_ZERO, WIDE_EXPONENT,
 };
 
 /// Shows an encoded key as JSON-like text: one field as its value
@@ -115,26 +115,36 @@ impl Reader<'_> {
 
     fn number(&mut self, negative: bool, out: &mut String) -> Option<()> {
         let mut exponent = u16::from_be_bytes(self.array()?);
-        let mut fraction = u64::from_be_bytes(self.array()?);
         if negative {
             exponent = !exponent;
-            fraction = !fraction;
         }
         let exponent = i32::from(exponent) - EXPONENT_BIAS;
+        let mut fraction = if exponent >= WIDE_EXPONENT {
+            u128::from_be_bytes(self.array()?)
+        } else {
+            u128::from(u64::from_be_bytes(self.array()?)) << 64
+        };
+        if negative {
+            fraction = !fraction;
+            if exponent < WIDE_EXPONENT {
+                fraction &= !u128::from(u64::MAX);
+            }
+        }
         let sign = if negative { "-" } else { "" };
         if exponent == 1024 {
             let _ = write!(out, "{sign}inf");
             return Some(());
         }
         if let Ok(shift) = u32::try_from(exponent)
-            && shift <= 63
+            && shift <= 127
             && fraction.checked_shl(shift).unwrap_or(0) == 0
         {
-            let high = fraction.checked_shr(64 - shift).unwrap_or(0);
-            let magnitude = (1u64 << shift) | high;
+            let high = fraction.checked_shr(128 - shift).unwrap_or(0);
+            let magnitude = (1u128 << shift) | high;
             let _ = write!(out, "{sign}{magnitude}");
             return Some(());
         }
+        let fraction = u64::try_from(fraction >> 64).unwrap_or(0);
         #[allow(clippy::cast_precision_loss)]
         let mantissa = ((1u64 << 52) | (fraction >> 12)) as f64;
         let scale = exponent - 52;

@@ -18,6 +18,11 @@ pub(super) const TAG_OBJECT: u8 = 0x09;
 pub(super) const EXPONENT_BIAS: i32 = 0x4000;
 /// The exponent the infinities are given: above every finite number.
 const INFINITE_EXPONENT: i32 = 1024;
+/// From this exponent up a number's fraction takes 16 bytes instead of 8: an
+/// integer below 2^64 needs at most 63 fraction bits and a float 52, but a
+/// 128-bit integer up to 127. Every number with one exponent has one width, so
+/// byte order stays numeric order and no number's bytes start another's.
+pub(super) const WIDE_EXPONENT: i32 = 64;
 
 /// Nesting deeper than this in a key is refused rather than risking the stack.
 const MAX_KEY_DEPTH: usize = 128;
@@ -70,6 +75,11 @@ impl KeyWriter {
         self.depth = 0;
         self.invalid = None;
         self.lone_json_array = false;
+    }
+
+    /// Appends bytes another writer encoded, as whole fields.
+    pub(crate) fn append_encoded(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -143,17 +153,25 @@ impl KeyWriter {
         }
     }
 
-    /// Appends a 128-bit integer, exactly if it fits in `i64` or `u64`, as the
-    /// nearest `f64` otherwise.
+    /// Appends a signed 128-bit integer, exactly: it is the same key as the same
+    /// value written as any other integer type, or as a float equal to it.
     pub fn write_i128(&mut self, value: i128) {
-        if let Ok(small) = i64::try_from(value) {
-            self.write_i64(small);
-        } else if let Ok(unsigned) = u64::try_from(value) {
-            self.write_u64(unsigned);
+        if value >= 0 {
+            self.write_u128(value.unsigned_abs());
         } else {
-            // Beyond 64 bits the order stays right, only ties within one f64 step merge.
-            #[allow(clippy::cast_precision_loss)]
-            self.write_f64(value as f64);
+            let (exponent, fraction) = wide_integer_parts(value.unsigned_abs());
+            self.write_magnitude(true, exponent, fraction);
+        }
+    }
+
+    /// Appends an unsigned 128-bit integer, exactly: it is the same key as the
+    /// same value written as any other integer type, or as a float equal to it.
+    pub fn write_u128(&mut self, value: u128) {
+        if value == 0 {
+            self.field(TAG_ZERO);
+        } else {
+            let (exponent, fraction) = wide_integer_parts(value);
+            self.write_magnitude(false, exponent, fraction);
         }
     }
 
@@ -226,18 +244,22 @@ impl KeyWriter {
 
     /// A non-zero number as `±2^exponent × 1.fraction`: the exponent orders
     /// magnitudes first, the left-aligned fraction bits break ties, and negative
-    /// numbers store both inverted so that larger magnitudes sort first.
-    fn write_magnitude(&mut self, negative: bool, exponent: i32, fraction: u64) {
+    /// numbers store both inverted so that larger magnitudes sort first. The
+    /// fraction is the top 8 bytes of `fraction`, or all 16 from
+    /// [`WIDE_EXPONENT`] up (below it the low 8 are always zero).
+    fn write_magnitude(&mut self, negative: bool, exponent: i32, fraction: u128) {
         let biased = u16::try_from(exponent + EXPONENT_BIAS).unwrap_or(u16::MAX);
-        if negative {
+        let (biased, fraction) = if negative {
             self.field(TAG_NEGATIVE);
-            self.bytes.extend_from_slice(&(!biased).to_be_bytes());
-            self.bytes.extend_from_slice(&(!fraction).to_be_bytes());
+            (!biased, !fraction)
         } else {
             self.field(TAG_POSITIVE);
-            self.bytes.extend_from_slice(&biased.to_be_bytes());
-            self.bytes.extend_from_slice(&fraction.to_be_bytes());
-        }
+            (biased, fraction)
+        };
+        self.bytes.extend_from_slice(&biased.to_be_bytes());
+        let fraction = fraction.to_be_bytes();
+        let width = if exponent >= WIDE_EXPONENT { 16 } else { 8 };
+        self.bytes.extend_from_slice(&fraction[..width]);
     }
 
     fn write_json(&mut self, value: &serde_json::Value, depth: usize) {
@@ -314,14 +336,21 @@ impl KeyWriter {
     }
 }
 
-fn integer_parts(value: u64) -> (i32, u64) {
+/// The exponent and the fraction bits (left-aligned in 128) of a non-zero integer.
+fn integer_parts(value: u64) -> (i32, u128) {
     let zeros = value.leading_zeros();
     // Bits below the leading one, moved up to the top; for 1 there are none.
     let fraction = value.checked_shl(zeros + 1).unwrap_or(0);
-    (63 - zeros.cast_signed(), fraction)
+    (63 - zeros.cast_signed(), u128::from(fraction) << 64)
 }
 
-fn float_parts(value: f64) -> (i32, u64) {
+fn wide_integer_parts(value: u128) -> (i32, u128) {
+    let zeros = value.leading_zeros();
+    let fraction = value.checked_shl(zeros + 1).unwrap_or(0);
+    (127 - zeros.cast_signed(), fraction)
+}
+
+fn float_parts(value: f64) -> (i32, u128) {
     let bits = value.to_bits();
     let stored_exponent = i32::try_from((bits >> 52) & 0x7FF).unwrap_or(0);
     let mantissa = bits & ((1 << 52) - 1);
@@ -330,7 +359,7 @@ fn float_parts(value: f64) -> (i32, u64) {
         let (exponent, fraction) = integer_parts(mantissa);
         (exponent - 1074, fraction)
     } else {
-        (stored_exponent - 1023, mantissa << 12)
+        (stored_exponent - 1023, u128::from(mantissa << 12) << 64)
     }
 }
 

@@ -8,7 +8,8 @@
 //!
 //! - numbers compare by exact numeric value whatever their representation: `5`,
 //!   `5u8` and `5.0` are the same key, `5.5` sorts between `5` and `6`, and
-//!   integers up to `u64::MAX` and down to `i64::MIN` never round through `f64`;
+//!   integers of every width up to `u128::MAX` and down to `i128::MIN` never
+//!   round through `f64`;
 //!   `-0.0` is the same key as `0`; NaN is refused;
 //! - strings compare by their UTF-8 bytes;
 //! - arrays compare element by element, a shorter array that is a prefix of a

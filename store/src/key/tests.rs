@@ -66,6 +66,76 @@ fn numbers_compare_by_exact_value() {
 }
 
 #[test]
+fn wide_integers_are_exact_and_equal_their_narrow_and_float_forms() {
+    let two_100 = 1_u128 << 100;
+    assert!(key(|o| o.write_u128(two_100)) < key(|o| o.write_u128(two_100 + 1)));
+    assert_eq!(
+        key(|o| o.write_u128(two_100)),
+        key(|o| o.write_f64(2f64.powi(100)))
+    );
+    assert_eq!(
+        key(|o| o.write_i128(-(1 << 100))),
+        key(|o| o.write_f64(-(2f64.powi(100))))
+    );
+    assert_eq!(key(|o| o.write_u128(7)), key(|o| o.write_u64(7)));
+    assert_eq!(key(|o| o.write_i128(-7)), key(|o| o.write_i64(-7)));
+    assert_eq!(
+        key(|o| o.write_u128(u128::from(u64::MAX))),
+        key(|o| o.write_u64(u64::MAX))
+    );
+    assert_eq!(
+        key(|o| o.write_i128(i64::MIN.into())),
+        key(|o| o.write_i64(i64::MIN))
+    );
+    let ordered = [
+        key(|o| o.write_f64(f64::NEG_INFINITY)),
+        key(|o| o.write_f64(-1e300)),
+        key(|o| o.write_i128(i128::MIN)),
+        key(|o| o.write_i128(i128::MIN + 1)),
+        key(|o| o.write_i128(-(1 << 100) - 1)),
+        key(|o| o.write_i128(-(1 << 100))),
+        key(|o| o.write_i128(i128::from(i64::MIN) - 1)),
+        key(|o| o.write_i64(i64::MIN)),
+        key(|o| o.write_u64(u64::MAX)),
+        key(|o| o.write_u128(u128::from(u64::MAX) + 1)),
+        key(|o| o.write_f64(1.5 * 2f64.powi(64))),
+        key(|o| o.write_u128(two_100)),
+        key(|o| o.write_u128(two_100 + 1)),
+        key(|o| o.write_i128(i128::MAX)),
+        key(|o| o.write_u128(1 << 127)),
+        key(|o| o.write_u128((1 << 127) + 1)),
+        key(|o| o.write_u128(u128::MAX - 1)),
+        key(|o| o.write_u128(u128::MAX)),
+        key(|o| o.write_f64(2f64.powi(128))),
+        key(|o| o.write_f64(1e300)),
+        key(|o| o.write_f64(f64::INFINITY)),
+    ];
+    for (i, pair) in ordered.windows(2).enumerate() {
+        assert!(pair[0] < pair[1], "key {i} !< key {}", i + 1);
+    }
+    // No number's bytes start another's, so a composite prefix stays exact.
+    for (i, a) in ordered.iter().enumerate() {
+        for b in &ordered[i + 1..] {
+            assert!(!b.starts_with(a) && !a.starts_with(b));
+        }
+    }
+    assert_eq!(
+        describe(&key(|o| o.write_u128(u128::MAX))),
+        u128::MAX.to_string()
+    );
+    assert_eq!(
+        describe(&key(|o| o.write_i128(i128::MIN))),
+        i128::MIN.to_string()
+    );
+    assert_eq!(
+        describe(&key(|o| o.write_u128(two_100 + 1))),
+        (two_100 + 1).to_string()
+    );
+    assert_eq!(describe(&key(|o| o.write_f64(1e300))), "1e300");
+    assert_eq!(describe(&key(|o| o.write_f64(-1.5))), "-1.5");
+}
+
+#[test]
 fn nan_is_refused() {
     let mut out = KeyWriter::new();
     out.write_f64(f64::NAN);

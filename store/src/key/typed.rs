@@ -231,7 +231,7 @@ impl IndexKey for isize {
 
 impl IndexKey for u128 {
     fn write_key(&self, out: &mut KeyWriter) {
-        out.write_i128(i128::try_from(*self).unwrap_or(i128::MAX));
+        out.write_u128(*self);
     }
 }
 

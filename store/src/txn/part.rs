@@ -638,16 +638,19 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         let Some(readers) = self.readers.as_mut() else {
             return;
         };
-        if let Some(Built { state, changes }) = self.next.take() {
+        let changes = if let Some(Built { state, changes }) = self.next.take() {
             self.replaced = Some(self.writer.install(readers, state));
-            self.done = Some(Commit { seq, changes });
+            changes
         } else if self.in_place {
             let part = &mut *self.part;
-            let changes = self
-                .writer
-                .change(readers, |state| part.apply_to(state, &|| {}));
-            self.done = Some(Commit { seq, changes });
-        }
+            self.writer
+                .change(readers, |state| part.apply_to(state, &|| {}))
+        } else {
+            return;
+        };
+        self.writer
+            .record_writes(changes.iter().map(|change| change.id));
+        self.done = Some(Commit { seq, changes });
     }
 
     fn release_readers(&mut self) {
