@@ -9,6 +9,7 @@
 //! cargo run --release --example workload -- --covering          # docstore's indexes covering
 //! cargo run --release --example workload -- --db                # docstore's stores in one Db
 //! cargo run --release --example workload -- --background        # --db's writer, on a store of its own
+//! cargo run --release --example workload -- --durable DIR [--commits K]  # durable phases on disk
 //! ```
 //!
 //! Each phase prints `SYSTEM PHASE OPS SECONDS OPS_PER_SEC`; after insert,
@@ -62,6 +63,7 @@
 mod baseline;
 mod baseline_typed;
 mod common;
+mod durable;
 mod schemaless;
 mod typed;
 
@@ -124,6 +126,10 @@ struct Args {
     /// docstore's systems run with the `--db` background writer, on a
     /// standalone store when not in a database.
     background: bool,
+    /// Run the durable phases in this directory instead.
+    durable: Option<std::path::PathBuf>,
+    /// Commits per durable commit phase.
+    commits: usize,
 }
 
 fn main() -> ExitCode {
@@ -133,17 +139,24 @@ fn main() -> ExitCode {
         covering,
         db,
         background,
+        durable,
+        commits,
     } = match parse_args() {
         Ok(args) => args,
         Err(message) => {
             eprintln!("{message}");
             eprintln!(
-                "usage: workload [--n N] [--only {}] [--covering] [--db] [--background]",
+                "usage: workload [--n N] [--only {}] [--covering] [--db] [--background] \
+                 [--durable DIR [--commits K]]",
                 SYSTEMS.join("|")
             );
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = durable {
+        durable::run(&dir, n, commits);
+        return ExitCode::SUCCESS;
+    }
     let mut matched = true;
     let mut first_txn_check: Option<(&str, String)> = None;
     for system in SYSTEMS {
@@ -187,6 +200,8 @@ fn parse_args() -> Result<Args, String> {
     let mut covering = false;
     let mut db = false;
     let mut background = false;
+    let mut durable = None;
+    let mut commits = 20_000;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -207,6 +222,14 @@ fn parse_args() -> Result<Args, String> {
             "--covering" => covering = true,
             "--db" => db = true,
             "--background" => background = true,
+            "--durable" => durable = Some(args.next().ok_or("--durable takes a directory")?.into()),
+            "--commits" => {
+                commits = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--commits takes a positive number")?;
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -216,6 +239,8 @@ fn parse_args() -> Result<Args, String> {
         covering,
         db,
         background,
+        durable,
+        commits,
     })
 }
 

@@ -92,7 +92,32 @@ impl Db {
         self.get_or_add(name, || Collection::in_db(&self.clock))
     }
 
-    fn get_or_add<H>(&self, name: &str, make: impl FnOnce() -> H) -> Result<Arc<H>>
+    /// The commit order of its stores.
+    pub(crate) fn clock(&self) -> &Arc<Clock> {
+        &self.clock
+    }
+
+    /// The store named `name`, if the database has one.
+    pub(crate) fn find<H>(&self, name: &str) -> Option<Result<Arc<H>>>
+    where
+        H: Holds + Send + Sync + 'static,
+    {
+        self.entries
+            .read()
+            .iter()
+            .find(|entry| &*entry.name == name)
+            .map(|entry| {
+                Arc::clone(&entry.handle)
+                    .downcast::<H>()
+                    .map_err(|_| Error::WrongType {
+                        name: name.to_owned(),
+                        holds: entry.kind.to_owned(),
+                        asked: type_name::<H>().to_owned(),
+                    })
+            })
+    }
+
+    pub(crate) fn get_or_add<H>(&self, name: &str, make: impl FnOnce() -> H) -> Result<Arc<H>>
     where
         H: Holds + Send + Sync + 'static,
     {
@@ -337,7 +362,7 @@ impl fmt::Debug for DbSnapshot {
 }
 
 /// A store or collection, as the database reaches its engine.
-trait Holds {
+pub(crate) trait Holds {
     type Doc: Send + Sync + 'static;
     fn engine_of(&self) -> &Engine<Self::Doc>;
     /// What it is, in an error's words.

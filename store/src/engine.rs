@@ -44,6 +44,7 @@ mod index_build;
 use index_build::WriteLog;
 
 use crate::commit::{Clock, Commit, Sequence};
+use crate::durable::Journal;
 use crate::feed::Feed;
 use crate::id::IdGenerator;
 use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
@@ -241,6 +242,8 @@ pub(crate) struct Engine<D> {
     /// deadline exists. Lowered under the writer lock when a deadline is set,
     /// raised there after a sweep.
     earliest: AtomicU64,
+    /// Where a durable store logs its commits before publishing them.
+    journal: Option<Journal<D>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -293,6 +296,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             feed: Feed::default(),
             time: Timekeeper::default(),
             earliest: AtomicU64::new(u64::MAX),
+            journal: None,
         }
     }
 
@@ -350,6 +354,36 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// change sets.
     pub(crate) fn address(&self) -> usize {
         std::ptr::from_ref(self) as usize
+    }
+
+    /// A durable engine recovered from files: these documents (in id order)
+    /// and indexes, logging its commits to `journal`.
+    pub(crate) fn restored(
+        docs: Vec<(Id, Versioned<D>)>,
+        defs: Vec<IndexDef<D>>,
+        sequence: Sequence,
+        journal: Journal<D>,
+    ) -> Result<Self> {
+        let docs = Tree::from_sorted(docs);
+        let mut indexes = Vec::with_capacity(defs.len());
+        for def in defs {
+            indexes.push(build_index(&Arc::new(def), &docs)?);
+        }
+        let floor = last_id(&docs);
+        let state = State {
+            docs,
+            indexes,
+            seq: sequence.last(),
+            ..State::empty()
+        };
+        let mut engine = Engine::with_state(state, floor, false, sequence);
+        engine.journal = Some(journal);
+        Ok(engine)
+    }
+
+    /// Where a durable store logs its commits.
+    pub(crate) fn journal(&self) -> Option<&Journal<D>> {
+        self.journal.as_ref()
     }
 
     /// Where this store's commits take their sequence numbers.
@@ -555,9 +589,13 @@ impl<D: Send + Sync + 'static> Engine<D> {
             if given.is_some() {
                 inner.ids.note_given(id);
             }
+            let pending = match self.log_put(id, version, &document) {
+                Ok(pending) => pending,
+                Err(error) => return Err((error, document)),
+            };
             let record = Versioned::new(id, version, document);
-            let (seq, prev) = self.sequence.commit(|seq| {
-                self.published.change(&mut inner.state, |state| {
+            let ((seq, prev), waiting) =
+                self.commit_write(inner, pending.is_some(), |state, seq| {
                     state.docs.insert(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
                     if let Some(at) = deadline {
@@ -568,14 +606,18 @@ impl<D: Send + Sync + 'static> Engine<D> {
                         self.earliest.fetch_min(at, Ordering::Release);
                     }
                     (seq, std::mem::replace(&mut state.seq, seq))
-                })
-            });
+                });
             inner.builds.record(id);
             let heard = self
                 .sequence
                 .heard_by(&self.feed)
                 .then(|| Commit::one(seq, prev, self.address(), id, None, Some(record.clone())));
             drop(guard);
+            if let (Some((log_seq, spare)), Some(mine)) = (pending, waiting)
+                && let Err(error) = self.when_durable(log_seq, mine)
+            {
+                return Err((error, *spare));
+            }
             if let Some(commit) = heard {
                 self.sequence.committed(&self.feed, commit);
             }
@@ -608,21 +650,33 @@ impl<D: Send + Sync + 'static> Engine<D> {
             if let Err(error) = check_unique(&guard.state, &plan.changes, id) {
                 return Err((error, document));
             }
-            let version = plan.old.as_ref().map_or(0, Versioned::version);
-            let record = Versioned::new(id, version.saturating_add(1), document);
-            let (seq, prev) = self.sequence.commit(|seq| {
-                self.published.change(&mut guard.state, |state| {
+            let version = plan
+                .old
+                .as_ref()
+                .map_or(0, Versioned::version)
+                .saturating_add(1);
+            let pending = match self.log_put(id, version, &document) {
+                Ok(pending) => pending,
+                Err(error) => return Err((error, document)),
+            };
+            let record = Versioned::new(id, version, document);
+            let ((seq, prev), waiting) =
+                self.commit_write(&mut guard, pending.is_some(), |state, seq| {
                     state.docs.insert(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
                     (seq, std::mem::replace(&mut state.seq, seq))
-                })
-            });
+                });
             guard.builds.record(id);
             let heard = self.sequence.heard_by(&self.feed).then(|| {
                 let old = plan.old.clone();
                 Commit::one(seq, prev, self.address(), id, old, Some(record.clone()))
             });
             drop(guard);
+            if let (Some((log_seq, spare)), Some(mine)) = (pending, waiting)
+                && let Err(error) = self.when_durable(log_seq, mine)
+            {
+                return Err((error, *spare));
+            }
             if let Some(commit) = heard {
                 self.sequence.committed(&self.feed, commit);
             }
@@ -672,13 +726,13 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     return Ok(None);
                 }
             }
-            let (removed, seq, prev) = self.sequence.commit(|seq| {
-                self.published.change(&mut guard.state, |state| {
+            let pending = self.log_delete(id)?;
+            let ((removed, seq, prev), waiting) =
+                self.commit_write(&mut guard, pending.is_some(), |state, seq| {
                     let removed = state.docs.remove(&id);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
-                })
-            });
+                });
             guard.builds.record(id);
             let heard = self.sequence.heard_by(&self.feed).then(|| {
                 let mut commit = Commit::one(seq, prev, self.address(), id, removed.clone(), None);
@@ -686,11 +740,80 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 commit
             });
             drop(guard);
+            if let (Some(log_seq), Some(mine)) = (pending, waiting) {
+                self.when_durable(log_seq, mine)?;
+            }
             if let Some(commit) = heard {
                 self.sequence.committed(&self.feed, commit);
             }
             return Ok(removed);
         }
+    }
+
+    /// Logs the write of document `id` at `version`, if the store is
+    /// durable. With the log's frame written but not yet on disk, returns
+    /// its sequence number and a copy of the document to hand back if the
+    /// disk then fails: the commit is published once it is on disk (see
+    /// [`when_durable`](Self::when_durable)).
+    #[inline(always)]
+    fn log_put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, Box<D>)>> {
+        match &self.journal {
+            None => Ok(None),
+            Some(journal) => journal.put(id, version, document),
+        }
+    }
+
+    /// Logs the delete of document `id`, if the store is durable; as
+    /// [`log_put`](Self::log_put).
+    #[inline(always)]
+    fn log_delete(&self, id: Id) -> Result<Option<u64>> {
+        match &self.journal {
+            None => Ok(None),
+            Some(journal) => journal.delete(id),
+        }
+    }
+
+    /// Changes the writer's state as one commit, whose sequence number
+    /// `change` is given. Published at once, unless
+    /// `pending` (its log frame is not yet on disk): then the new state is
+    /// returned, for [`when_durable`](Self::when_durable) to publish, and
+    /// later writers build on it meanwhile (group commit).
+    #[inline(always)]
+    fn commit_write<R>(
+        &self,
+        inner: &mut Inner<D>,
+        pending: bool,
+        change: impl FnOnce(&mut State<D>, u64) -> R,
+    ) -> (R, Option<Arc<State<D>>>) {
+        self.sequence.commit(|seq| {
+            if pending {
+                let result = change(Arc::make_mut(&mut inner.state), seq);
+                (result, Some(Arc::clone(&inner.state)))
+            } else {
+                let result = self
+                    .published
+                    .change(&mut inner.state, |state| change(state, seq));
+                (result, None)
+            }
+        })
+    }
+
+    /// Waits until log frame `seq` is on disk, then publishes `mine`, the
+    /// state it made, unless a newer state is published already.
+    #[inline(never)]
+    fn when_durable(&self, seq: u64, mine: Arc<State<D>>) -> Result<()> {
+        if let Some(journal) = &self.journal {
+            journal.log.sync_to(seq)?;
+        }
+        let mut readers = self.published.hold();
+        let newer = readers.current().is_none_or(|current| {
+            mine.generation > current.generation || mine.indexes_version > current.indexes_version
+        });
+        if newer {
+            readers.set(&mine);
+        }
+        drop(readers);
+        Ok(())
     }
 
     /// Whether a plan made on a snapshot still describes the current state: the
@@ -766,6 +889,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 .ok_or_else(|| Error::IndexNotFound {
                     name: name.to_owned(),
                 })?;
+            if let Some(journal) = &self.journal {
+                journal.drop_index(name)?;
+            }
             self.published.change(&mut guard.state, |state| {
                 state.indexes_version += 1;
                 state.indexes.remove(position)

@@ -135,6 +135,51 @@ pub enum Error {
         /// What was asked for.
         asked: String,
     },
+    /// A durable store's file could not be read or written; for a commit,
+    /// nothing was committed.
+    Io {
+        /// What was being done, naming the file.
+        action: String,
+        /// The operating system's message.
+        message: String,
+    },
+    /// A durable store's file holds bytes that fail their checks where they
+    /// were known to be safely on disk.
+    Corrupt {
+        /// The file.
+        file: String,
+        /// Where in it the damage begins.
+        offset: u64,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// A durable store's file was written in a format this release does not know.
+    UnknownFormat {
+        /// The file.
+        file: String,
+        /// What its header says.
+        found: String,
+    },
+    /// Another open (in this process or another) holds the directory.
+    Locked {
+        /// The directory.
+        dir: String,
+    },
+    /// An earlier fsync failed, so the disk may have dropped pages: the durable
+    /// database refuses every further write. Reads go on.
+    WritesRefused {
+        /// The fsync error that started it.
+        cause: String,
+    },
+    /// A stored document of a typed collection no longer deserializes.
+    Undecodable {
+        /// The collection's name.
+        collection: String,
+        /// The document.
+        id: Id,
+        /// serde's message.
+        message: String,
+    },
 }
 
 impl Error {
@@ -185,7 +230,13 @@ impl Error {
             | Error::VersionConflict { .. }
             | Error::IdTaken { .. }
             | Error::ForeignStore
-            | Error::WrongType { .. } => None,
+            | Error::WrongType { .. }
+            | Error::Io { .. }
+            | Error::Corrupt { .. }
+            | Error::UnknownFormat { .. }
+            | Error::Locked { .. }
+            | Error::WritesRefused { .. }
+            | Error::Undecodable { .. } => None,
         })
     }
 }
@@ -305,6 +356,31 @@ impl fmt::Display for Error {
             Error::WrongType { name, holds, asked } => {
                 write!(f, "{name:?} holds a {holds}, not a {asked}")
             }
+            Error::Io { action, message } => write!(f, "I/O error {action}: {message}"),
+            Error::Corrupt {
+                file,
+                offset,
+                reason,
+            } => write!(f, "{file} is corrupt at offset {offset}: {reason}"),
+            Error::UnknownFormat { file, found } => {
+                write!(f, "{file} is not in a format this release knows: {found}")
+            }
+            Error::Locked { dir } => {
+                write!(f, "{dir} is already open (in this process or another)")
+            }
+            Error::WritesRefused { cause } => write!(
+                f,
+                "writes are refused since an fsync failed ({cause}): the disk may have dropped \
+                 writes; reopen the database to recover what is on disk"
+            ),
+            Error::Undecodable {
+                collection,
+                id,
+                message,
+            } => write!(
+                f,
+                "document {id} of collection {collection:?} no longer deserializes: {message}"
+            ),
         }
     }
 }

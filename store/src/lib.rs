@@ -43,6 +43,7 @@ mod commit;
 mod cursor;
 mod db;
 mod db_feed;
+mod durable;
 mod engine;
 mod error;
 mod expiry;
@@ -72,6 +73,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use cursor::Cursor;
 pub use db::{Db, DbSnapshot};
 pub use db_feed::DbChangeSet;
+pub use durable::{Cut, Durable, DurableDb, DurableOptions, Recovery, SyncPolicy};
+#[doc(hidden)]
+pub use durable::{Fs, FsFile, RealFs};
 pub use error::{Error, IndexName, NamedIndex, Result};
 pub use export::Export;
 pub use feed::{Change, ChangeSet, DEFAULT_BUFFER, Event, Subscription};
@@ -91,7 +95,9 @@ pub use value::{
 pub use versioned::Versioned;
 #[doc(hidden)]
 #[cfg(feature = "testing")]
-pub use {commit::testing as commit_testing, txn::CommitStage};
+pub use {
+    commit::testing as commit_testing, durable::testing as durable_testing, txn::CommitStage,
+};
 
 /// The `uuid` crate, whose [`Uuid`](uuid::Uuid) an [`Id`] converts to and from.
 pub use uuid;

@@ -89,6 +89,11 @@ pub(crate) struct Held<'a, T> {
 }
 
 impl<T> Held<'_, T> {
+    /// What readers see now.
+    pub(crate) fn current(&self) -> Option<&Arc<T>> {
+        self.slots.first().and_then(|slot| slot.as_ref())
+    }
+
     /// Publishes `next`; readers see it once the slots are let go.
     pub(crate) fn set(&mut self, next: &Arc<T>) {
         for slot in &mut self.slots {

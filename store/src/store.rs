@@ -107,6 +107,11 @@ impl Store {
         }
     }
 
+    /// A store around an engine made elsewhere (recovered from files).
+    pub(crate) fn from_engine(engine: Engine<Object>) -> Store {
+        Store { engine }
+    }
+
     pub(crate) fn engine(&self) -> &Engine<Object> {
         &self.engine
     }

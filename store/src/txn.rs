@@ -50,6 +50,7 @@ use serde_json::Value;
 use crate::commit::Clock;
 #[cfg(feature = "testing")]
 pub use crate::commit::CommitStage;
+use crate::durable::Record;
 use crate::engine::{Engine, State};
 use crate::key::{CompositeKey, JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, UniqueIndexRef};
@@ -381,6 +382,13 @@ impl<'a> Transaction<'a> {
         }
         #[cfg(feature = "testing")]
         pause(CommitStage::Built);
+        // A durable database logs the commit before anyone can see it; if
+        // that fails, nothing is published.
+        let mut record = Record::default();
+        for lock in &locks {
+            lock.record(&mut record)?;
+        }
+        record.append()?;
         let parts = locks.iter().filter(|lock| lock.changes()).count();
         // Every store changes before readers of any of them see one change:
         // whoever sees the transaction in one store sees it in all.

@@ -105,7 +105,7 @@ impl<T> KeySource<T> for GeneratedKeys<T> {
 }
 
 impl<T: Indexed> IndexSpec<T> {
-    fn into_def(self) -> IndexDef<T> {
+    pub(crate) fn into_def(self) -> IndexDef<T> {
         IndexDef {
             arity: None,
             own_key: self.own_key,
@@ -329,6 +329,11 @@ impl<T: Indexed> Collection<T> {
         Collection {
             engine: Engine::with_indexes_in(defs, Sequence::Shared(Arc::clone(clock))),
         }
+    }
+
+    /// A collection around an engine made elsewhere (recovered from files).
+    pub(crate) fn from_engine(engine: Engine<T>) -> Self {
+        Collection { engine }
     }
 
     pub(crate) fn engine(&self) -> &Engine<T> {

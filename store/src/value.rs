@@ -239,6 +239,24 @@ impl Object {
     pub fn size_in_bytes(&self) -> usize {
         self.bytes.as_bytes().len()
     }
+
+    /// The document's encoding, as durable stores write it.
+    pub(crate) fn encoded(&self) -> &[u8] {
+        self.bytes.as_bytes()
+    }
+
+    /// A document from its encoding as read back from a file, if the bytes
+    /// are well formed.
+    pub(crate) fn from_encoded(bytes: &[u8]) -> Option<Object> {
+        let object = ObjectRef::from_body(bytes)?;
+        // Walks every value, so that damage shows here, not in a later read.
+        if !well_formed(object) {
+            return None;
+        }
+        Some(Object {
+            bytes: Tape::new(bytes),
+        })
+    }
 }
 
 fn describe(value: &Value) -> &'static str {
@@ -648,4 +666,34 @@ impl From<Object> for Value {
     fn from(object: Object) -> Self {
         object.to_value()
     }
+}
+
+/// Whether every field and item of `object` decodes, all the way down.
+fn well_formed(object: ObjectRef<'_>) -> bool {
+    fn deep(value: ValueRef<'_>) -> bool {
+        match value {
+            ValueRef::Array(items) => {
+                let len = items.len();
+                let mut seen = 0;
+                for item in items.iter() {
+                    if !deep(item) {
+                        return false;
+                    }
+                    seen += 1;
+                }
+                seen == len
+            }
+            ValueRef::Object(object) => well_formed(object),
+            _ => true,
+        }
+    }
+    let len = object.len();
+    let mut seen = 0;
+    for (_, field) in object.iter() {
+        if !deep(field) {
+            return false;
+        }
+        seen += 1;
+    }
+    seen == len
 }

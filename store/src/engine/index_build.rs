@@ -105,12 +105,12 @@ impl<D> Engine<D> {
             let Some(written) = guard.builds.between(seen.generation, current.generation) else {
                 // A write went unrecorded: build again, this once under the lock.
                 index = build_index(&def, &current.docs)?;
-                self.publish_index(&mut guard.state, index);
+                self.publish_index(&mut guard.state, index)?;
                 return Ok(());
             };
             if written.len() <= SMALL_ROUND || rounds >= ROUNDS {
                 catch_up(&mut index, &seen, &current, written)?;
-                self.publish_index(&mut guard.state, index);
+                self.publish_index(&mut guard.state, index)?;
                 return Ok(());
             }
             let written = written.to_vec();
@@ -133,11 +133,16 @@ impl<D> Engine<D> {
         Ok(())
     }
 
-    fn publish_index(&self, state: &mut Arc<State<D>>, index: IndexState<D>) {
+    /// Logs the new index (a durable store's) and publishes it.
+    fn publish_index(&self, state: &mut Arc<State<D>>, index: IndexState<D>) -> Result<()> {
+        if let Some(journal) = &self.journal {
+            journal.create_index(&index.def.info)?;
+        }
         self.published.change(state, |state| {
             state.indexes.push(index);
             state.indexes_version += 1;
         });
+        Ok(())
     }
 
     #[cfg(feature = "testing")]

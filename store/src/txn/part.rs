@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use crate::commit::{Change, Commit, Sequence};
+use crate::durable::{Journal, Record};
 use crate::engine::{Engine, IndexChange, State, Writer};
 use crate::feed::Feed;
 use crate::index::{IndexState, KeySink, Keys};
@@ -421,6 +422,15 @@ impl<D> Part<D> {
     }
 
     /// Applies this transaction's writes to `next`; returns what changed.
+    /// Each document written (and not merely inserted then deleted), as it
+    /// will be: none for a delete.
+    pub(crate) fn changed(&self) -> impl Iterator<Item = (Id, Option<&Versioned<D>>)> {
+        self.writes
+            .iter()
+            .filter(|(_, written)| written.base.is_some() || written.new.is_some())
+            .map(|(id, written)| (*id, written.new.as_ref()))
+    }
+
     pub(crate) fn apply_to(&mut self, next: &mut State<D>, halfway: &dyn Fn()) -> Vec<Change<D>> {
         let mut changes = Vec::with_capacity(self.writes.len());
         let half = self.writes.len() / 2;
@@ -535,6 +545,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             sequence: self.sequence(),
             feed: self.feed(),
             address: Engine::address(self),
+            journal: self.journal(),
             next: None,
             in_place: false,
             readers: None,
@@ -553,6 +564,8 @@ pub(crate) trait Locked<'s> {
     /// Builds the new state on a private copy, calling `halfway` midway; or,
     /// if the commit is `small`, readies the writes to be applied in place.
     fn build(&mut self, small: bool, halfway: &dyn Fn());
+    /// Adds what was built to the commit's log frame, for a durable store.
+    fn record(&self, record: &mut Record) -> Result<()>;
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
@@ -573,6 +586,7 @@ struct Held<'s, D> {
     sequence: &'s Sequence,
     feed: &'s Feed<D>,
     address: usize,
+    journal: Option<&'s Journal<D>>,
     /// The new state, when built on a private copy.
     next: Option<Built<D>>,
     /// Whether the writes are applied in place instead, under the readers' slots.
@@ -610,6 +624,23 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             self.in_place = true;
         } else {
             self.next = Some(self.part.build(self.writer.state(), halfway));
+        }
+    }
+
+    fn record(&self, record: &mut Record) -> Result<()> {
+        let Some(journal) = self.journal else {
+            return Ok(());
+        };
+        match &self.next {
+            Some(built) => record.add(
+                journal,
+                built
+                    .changes
+                    .iter()
+                    .map(|change| (change.id, change.new.as_ref())),
+            ),
+            None if self.in_place => record.add(journal, self.part.changed()),
+            None => Ok(()),
         }
     }
 

@@ -1,0 +1,261 @@
+//! `--durable DIR`: docstore's durable database on real disk, in `DIR`.
+//!
+//! Phases (each prints `SYSTEM PHASE OPS SECONDS OPS_PER_SEC`, SYSTEM being
+//! `durable-<policy>-<threads>t`):
+//! - `durable_insert`: COMMITS inserts, one commit each, from T threads;
+//!   with `Always`, also `commits_per_fsync`;
+//! - `durable_update`: COMMITS updates of those documents;
+//! - `memory_insert`: the same inserts into an in-memory store, for the ratio;
+//! - `recover_checkpoint` / `recover_log`: opening N documents from a
+//!   checkpoint, and from a log written with `Never` alone (ops = documents);
+//!   with the directory's bytes after the inserts and after a checkpoint.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use docstore::{DurableDb, DurableOptions, Id, Store, SyncPolicy};
+
+use crate::common::{initial_age, json_document};
+use crate::{report, timed};
+
+fn indexed(store: &Store) {
+    for (index, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
+        match store.create_index(index, [field]) {
+            Ok(()) | Err(docstore::Error::IndexExists { .. }) => {}
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn fresh(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn commits_phase(dir: &Path, policy: &str, sync: SyncPolicy, threads: usize, commits: usize) {
+    let system = format!("durable-{policy}-{threads}t");
+    fresh(dir);
+    let options = DurableOptions::new().sync(sync);
+    let (db, _) = DurableDb::open(dir, options).expect("open");
+    let store = db.store("docs").expect("store");
+    indexed(&store);
+    let per_thread = commits / threads;
+    let fsyncs = db.fsyncs();
+    let (ids, elapsed) = timed(|| {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let store = &store;
+                    s.spawn(move || {
+                        (0..per_thread)
+                            .map(|k| {
+                                let i = t * per_thread + k;
+                                store
+                                    .insert(json_document(i, initial_age(i)))
+                                    .expect("insert")
+                            })
+                            .collect::<Vec<Id>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("thread"))
+                .collect::<Vec<Id>>()
+        })
+    });
+    let done = (per_thread * threads) as u64;
+    report(&system, "durable_insert", done, elapsed);
+    println!("{system} bytes_after_insert {}", dir_bytes(dir));
+    if sync == SyncPolicy::Always {
+        let used = (db.fsyncs() - fsyncs).max(1);
+        println!(
+            "{system} commits_per_fsync {:.2}",
+            done as f64 / used as f64
+        );
+    }
+    let (_, elapsed) = timed(|| {
+        std::thread::scope(|s| {
+            for chunk in ids.chunks(per_thread.max(1)) {
+                let store = &store;
+                s.spawn(move || {
+                    for (k, id) in chunk.iter().enumerate() {
+                        store
+                            .update(*id, json_document(k, initial_age(k) + 1))
+                            .expect("update");
+                    }
+                });
+            }
+        })
+    });
+    report(&system, "durable_update", done, elapsed);
+    drop(store);
+    db.close().expect("close");
+}
+
+fn recover_phase(dir: &Path, n: usize) {
+    let memory = Store::new();
+    indexed(&memory);
+    let (_, elapsed) = timed(|| {
+        for i in 0..n {
+            memory
+                .insert(json_document(i, initial_age(i)))
+                .expect("insert");
+        }
+    });
+    report("memory", "memory_insert", n as u64, elapsed);
+    drop(memory);
+    for (phase, checkpoint) in [("recover_checkpoint", true), ("recover_log", false)] {
+        fresh(dir);
+        let options = DurableOptions::new()
+            .sync(SyncPolicy::Never)
+            .no_automatic_checkpoints();
+        let (db, _) = DurableDb::open(dir, options.clone()).expect("open");
+        let store = db.store("docs").expect("store");
+        indexed(&store);
+        let (_, elapsed) = timed(|| {
+            for i in 0..n {
+                store
+                    .insert(json_document(i, initial_age(i)))
+                    .expect("insert");
+            }
+        });
+        report("durable-never-1t", "durable_insert_n", n as u64, elapsed);
+        println!("durable bytes_after_insert {}", dir_bytes(dir));
+        if checkpoint {
+            db.checkpoint().expect("checkpoint");
+            println!("durable bytes_after_checkpoint {}", dir_bytes(dir));
+        }
+        drop(store);
+        db.close().expect("close");
+        let ((db, store), elapsed) = timed(|| {
+            let (db, _) = DurableDb::open(dir, options).expect("open");
+            let store = db.store("docs").expect("store");
+            (db, store)
+        });
+        assert_eq!(store.len().expect("len"), n);
+        report("durable", phase, n as u64, elapsed);
+        drop(store);
+        drop(db);
+    }
+    fresh(dir);
+}
+
+/// Runs every durable phase in `dir`.
+pub fn run(dir: &Path, n: usize, commits: usize) {
+    let policies = [
+        ("always", SyncPolicy::Always, &[1, 4, 16][..]),
+        (
+            "interval",
+            SyncPolicy::Interval(Duration::from_millis(10)),
+            &[1, 4][..],
+        ),
+        ("never", SyncPolicy::Never, &[1, 4][..]),
+    ];
+    let memory = Arc::new(Store::new());
+    indexed(&memory);
+    let (_, elapsed) = timed(|| {
+        for i in 0..commits {
+            memory
+                .insert(json_document(i, initial_age(i)))
+                .expect("insert");
+        }
+    });
+    report("memory-1t", "memory_insert", commits as u64, elapsed);
+    for (policy, sync, threads) in policies {
+        for &threads in threads {
+            commits_phase(dir, policy, sync, threads, commits);
+        }
+    }
+    for threads in [1, 4] {
+        run_redb(dir, commits, threads);
+    }
+    recover_phase(dir, n);
+}
+
+/// redb, on the same documents: each document serialized (JSON bytes) in one
+/// table by id, plus one multimap table per index (key → id), one write
+/// transaction per document at `Durability::Immediate`. redb admits one
+/// writer at a time, so threads queue for it.
+pub fn run_redb(dir: &Path, commits: usize, threads: usize) {
+    use redb::{
+        Database, Durability, MultimapTableDefinition, ReadableTableMetadata, TableDefinition,
+    };
+
+    const DOCS: TableDefinition<u128, &[u8]> = TableDefinition::new("docs");
+    const BY_CITY: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_city");
+    const BY_AGE: MultimapTableDefinition<u64, u128> = MultimapTableDefinition::new("by_age");
+    const BY_NAME: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_name");
+
+    fresh(dir);
+    std::fs::create_dir_all(dir).expect("dir");
+    let path = dir.join("redb.db");
+    let db = Database::create(&path).expect("redb");
+    let system = format!("redb-{threads}t");
+    let per_thread = commits / threads;
+    let (_, elapsed) = timed(|| {
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let db = &db;
+                s.spawn(move || {
+                    for k in 0..per_thread {
+                        let i = t * per_thread + k;
+                        let doc = json_document(i, initial_age(i));
+                        let bytes = serde_json::to_vec(&doc).expect("json");
+                        let id = i as u128;
+                        let mut tx = db.begin_write().expect("begin");
+                        tx.set_durability(Durability::Immediate);
+                        {
+                            tx.open_table(DOCS)
+                                .expect("table")
+                                .insert(id, bytes.as_slice())
+                                .expect("insert");
+                            let city = doc["city"].as_str().unwrap_or_default();
+                            tx.open_multimap_table(BY_CITY)
+                                .expect("table")
+                                .insert(city, id)
+                                .expect("insert");
+                            let age = doc["age"].as_u64().unwrap_or_default();
+                            tx.open_multimap_table(BY_AGE)
+                                .expect("table")
+                                .insert(age, id)
+                                .expect("insert");
+                            let name = doc["name"].as_str().unwrap_or_default();
+                            tx.open_multimap_table(BY_NAME)
+                                .expect("table")
+                                .insert(name, id)
+                                .expect("insert");
+                        }
+                        tx.commit().expect("commit");
+                    }
+                });
+            }
+        })
+    });
+    report(
+        &system,
+        "durable_insert",
+        (per_thread * threads) as u64,
+        elapsed,
+    );
+    let read = db.begin_read().expect("read");
+    let count = read.open_table(DOCS).expect("table").len().expect("len");
+    println!(
+        "{system} documents {count} bytes {}",
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+    );
+    drop(read);
+    drop(db);
+    fresh(dir);
+}

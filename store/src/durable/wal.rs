@@ -1,0 +1,494 @@
+//! The write-ahead log: every commit as one checksummed frame, appended in
+//! commit order, and the group fsync that `SyncPolicy::Always` commits share.
+//!
+//! A log file is `log-<first seq, 20 digits>.wal`: a header, then frames.
+//! A frame is a record (see `format`) holding the commit's sequence number,
+//! the sequence number known to be fsynced when it was written (what lets
+//! recovery tell a torn tail from corruption), and a body of operations:
+//!
+//! | tag | operation | fields |
+//! |-----|-----------|--------|
+//! | 1 | a store is made | store, kind (0 schemaless, 1 typed) |
+//! | 2 | a document is written | store, id (16 bytes), version, document |
+//! | 3 | a document is deleted | store, id |
+//! | 4 | an index is made | store, name, field count, fields, flags (1 unique, 2 multi-key, 4 covering) |
+//! | 5 | an index is dropped | store, name |
+//!
+//! Strings and documents are varint-length-prefixed; a document is its
+//! compact binary form (the schemaless document encoding).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::format::{self, Get, Put};
+use super::fs::{Fs, FsFile, join, shown};
+use super::lock::DirLock;
+use super::options::SyncPolicy;
+use crate::{Error, Id, IndexInfo};
+
+pub(crate) const OP_STORE: u8 = 1;
+pub(crate) const OP_PUT: u8 = 2;
+pub(crate) const OP_DELETE: u8 = 3;
+pub(crate) const OP_CREATE_INDEX: u8 = 4;
+pub(crate) const OP_DROP_INDEX: u8 = 5;
+
+/// What a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Schemaless,
+    Typed,
+}
+
+impl Kind {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Kind::Schemaless => 0,
+            Kind::Typed => 1,
+        }
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Kind> {
+        match code {
+            0 => Some(Kind::Schemaless),
+            1 => Some(Kind::Typed),
+            _ => None,
+        }
+    }
+}
+
+/// An index definition as files keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IndexImage {
+    pub(crate) name: String,
+    pub(crate) fields: Vec<String>,
+    pub(crate) flags: u8,
+}
+
+impl IndexImage {
+    pub(crate) fn of(info: &IndexInfo) -> IndexImage {
+        IndexImage {
+            name: info.name.clone(),
+            fields: info.fields.clone(),
+            flags: u8::from(info.unique)
+                | u8::from(info.multi_key) << 1
+                | u8::from(info.covering) << 2,
+        }
+    }
+
+    pub(crate) fn put(&self, out: &mut Vec<u8>) {
+        out.blob(self.name.as_bytes());
+        out.varint(self.fields.len() as u64);
+        for field in &self.fields {
+            out.blob(field.as_bytes());
+        }
+        out.u8(self.flags);
+    }
+
+    pub(crate) fn get(input: &mut Get<'_>) -> Option<IndexImage> {
+        let name = input.str()?.to_owned();
+        let count = input.varint()?;
+        let mut fields = Vec::new();
+        for _ in 0..count {
+            fields.push(input.str()?.to_owned());
+        }
+        let flags = input.u8()?;
+        Some(IndexImage {
+            name,
+            fields,
+            flags,
+        })
+    }
+}
+
+/// One operation of a frame's body.
+pub(crate) enum Op<'a> {
+    Store {
+        store: &'a str,
+        kind: Kind,
+    },
+    Put {
+        store: &'a str,
+        id: Id,
+        version: u64,
+        document: &'a [u8],
+    },
+    Delete {
+        store: &'a str,
+        id: Id,
+    },
+    CreateIndex {
+        store: &'a str,
+        index: IndexImage,
+    },
+    DropIndex {
+        store: &'a str,
+        name: &'a str,
+    },
+}
+
+/// Reads the operations of a frame body; `None` if it is malformed.
+pub(crate) fn ops(body: &[u8]) -> Option<Vec<Op<'_>>> {
+    let mut input = Get::new(body);
+    let mut ops = Vec::new();
+    while !input.is_empty() {
+        let tag = input.u8()?;
+        let store = input.str()?;
+        ops.push(match tag {
+            OP_STORE => Op::Store {
+                store,
+                kind: Kind::from_code(input.u8()?)?,
+            },
+            OP_PUT => Op::Put {
+                store,
+                id: input.id()?,
+                version: input.varint()?,
+                document: input.blob()?,
+            },
+            OP_DELETE => Op::Delete {
+                store,
+                id: input.id()?,
+            },
+            OP_CREATE_INDEX => Op::CreateIndex {
+                store,
+                index: IndexImage::get(&mut input)?,
+            },
+            OP_DROP_INDEX => Op::DropIndex {
+                store,
+                name: input.str()?,
+            },
+            _ => return None,
+        });
+    }
+    Some(ops)
+}
+
+/// The name of the log file whose first frame is `seq`.
+pub(crate) fn file_name(seq: u64) -> String {
+    format!("log-{seq:020}.wal")
+}
+
+/// The first sequence number of a log file, from its name.
+pub(crate) fn parse_name(name: &str) -> Option<u64> {
+    name.strip_prefix("log-")?
+        .strip_suffix(".wal")?
+        .parse()
+        .ok()
+}
+
+/// A frame's fixed head: its sequence number and the synced one.
+pub(crate) const FRAME_HEAD: usize = 16;
+
+/// A frame as recovery reads it.
+pub(crate) struct Frame<'a> {
+    pub(crate) seq: u64,
+    pub(crate) synced: u64,
+    pub(crate) body: &'a [u8],
+    pub(crate) len: usize,
+}
+
+/// The frame at the front of `bytes`, or why there is none.
+pub(crate) fn read_frame(bytes: &[u8]) -> Result<Frame<'_>, &'static str> {
+    let (content, len) = format::read_record(bytes)?;
+    let mut input = Get::new(content);
+    let (Some(seq), Some(synced)) = (input.u64_le(), input.u64_le()) else {
+        return Err("a frame is too short for its head");
+    };
+    Ok(Frame {
+        seq,
+        synced,
+        body: input.rest,
+        len,
+    })
+}
+
+/// The file being appended to.
+struct Tail {
+    file: Arc<dyn FsFile>,
+    path: PathBuf,
+    /// Its length: where the next frame goes.
+    len: u64,
+    /// The sequence number of the next frame.
+    next: u64,
+    /// A reused buffer for the frame being written.
+    frame: Vec<u8>,
+}
+
+/// Who is fsyncing, and how far the log is known durable.
+struct Syncing {
+    busy: bool,
+}
+
+/// The log of one database: appends frames in commit order and makes them
+/// durable as the sync policy says.
+pub(crate) struct Log {
+    dir: PathBuf,
+    fs: Arc<dyn Fs>,
+    policy: SyncPolicy,
+    tail: Mutex<Tail>,
+    syncing: Mutex<Syncing>,
+    synced_now: Condvar,
+    /// The last sequence number known to be on disk.
+    synced: AtomicU64,
+    /// The last sequence number handed to the OS.
+    written: AtomicU64,
+    /// Bytes appended since the last checkpoint.
+    since_checkpoint: AtomicU64,
+    /// Set by a failed fsync: every later write is refused.
+    refused: AtomicBool,
+    cause: Mutex<String>,
+    /// How many fsyncs made commits durable, for measurements.
+    fsyncs: AtomicU64,
+    /// The directory stays locked while any store can still log.
+    _lock: DirLock,
+}
+
+fn io_error(action: &str, path: &Path, error: &std::io::Error) -> Error {
+    Error::Io {
+        action: format!("{action} {}", shown(path)),
+        message: error.to_string(),
+    }
+}
+
+/// Creates a new, empty log file for frames from `seq` on, durably.
+fn create_file(fs: &dyn Fs, dir: &Path, seq: u64) -> Result<(Arc<dyn FsFile>, PathBuf), Error> {
+    let path = join(dir, &file_name(seq));
+    let file: Arc<dyn FsFile> = Arc::from(
+        fs.create(&path)
+            .map_err(|e| io_error("creating log file", &path, &e))?,
+    );
+    file.write_all(&format::header(format::LOG_MAGIC))
+        .and_then(|()| file.sync())
+        .and_then(|()| fs.sync_dir(dir))
+        .map_err(|e| io_error("creating log file", &path, &e))?;
+    Ok((file, path))
+}
+
+impl Log {
+    /// A log continuing after commit `last` in a new file.
+    pub(crate) fn start(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        policy: SyncPolicy,
+        last: u64,
+        lock: DirLock,
+    ) -> Result<Log, Error> {
+        let (file, path) = create_file(&*fs, dir, last + 1)?;
+        Ok(Log {
+            dir: dir.to_path_buf(),
+            fs,
+            policy,
+            tail: Mutex::new(Tail {
+                file,
+                path,
+                len: format::HEADER_LEN as u64,
+                next: last + 1,
+                frame: Vec::new(),
+            }),
+            syncing: Mutex::new(Syncing { busy: false }),
+            synced_now: Condvar::new(),
+            synced: AtomicU64::new(last),
+            written: AtomicU64::new(last),
+            since_checkpoint: AtomicU64::new(0),
+            refused: AtomicBool::new(false),
+            cause: Mutex::new(String::new()),
+            fsyncs: AtomicU64::new(0),
+            _lock: lock,
+        })
+    }
+
+    fn refusal(&self) -> Error {
+        Error::WritesRefused {
+            cause: self.cause.lock().clone(),
+        }
+    }
+
+    fn refuse(&self, cause: String) {
+        let mut held = self.cause.lock();
+        if !self.refused.swap(true, Ordering::AcqRel) {
+            *held = cause;
+        }
+    }
+
+    /// Whether commits are acknowledged only once on disk.
+    pub(crate) fn waits_for_disk(&self) -> bool {
+        self.policy == SyncPolicy::Always
+    }
+
+    /// Appends one commit's frame; with `Always`, returns once it is on disk.
+    /// Fails, leaving no frame behind, if the write fails.
+    pub(crate) fn append(&self, body: &[u8]) -> Result<u64, Error> {
+        let seq = self.write(body)?;
+        if self.policy == SyncPolicy::Always {
+            self.sync_to(seq)?;
+        }
+        Ok(seq)
+    }
+
+    /// Hands one commit's frame to the OS; returns its sequence number.
+    /// Fails, leaving no frame behind, if the write fails.
+    pub(crate) fn write(&self, body: &[u8]) -> Result<u64, Error> {
+        if self.refused.load(Ordering::Acquire) {
+            return Err(self.refusal());
+        }
+        let seq = {
+            let mut tail = self.tail.lock();
+            let tail = &mut *tail;
+            let seq = tail.next;
+            let mut head = [0u8; FRAME_HEAD];
+            head[..8].copy_from_slice(&seq.to_le_bytes());
+            head[8..].copy_from_slice(&self.synced.load(Ordering::Acquire).to_le_bytes());
+            tail.frame.clear();
+            format::record(&mut tail.frame, &head, body);
+            if let Err(error) = tail.file.write_all(&tail.frame) {
+                // Take back what part of the frame reached the file, so the
+                // next frame follows the last whole one.
+                if let Err(cut) = tail.file.set_len(tail.len) {
+                    self.refuse(format!("cutting back a failed write: {cut}"));
+                }
+                return Err(io_error("appending to", &tail.path, &error));
+            }
+            tail.len += tail.frame.len() as u64;
+            tail.next += 1;
+            self.written.store(seq, Ordering::Release);
+            self.since_checkpoint
+                .fetch_add(tail.frame.len() as u64, Ordering::Relaxed);
+            seq
+        };
+        Ok(seq)
+    }
+
+    /// Returns once every frame up to `seq` is on disk: fsyncs, or waits for
+    /// the fsync another committer started, so that concurrent committers
+    /// share one.
+    pub(crate) fn sync_to(&self, seq: u64) -> Result<(), Error> {
+        let mut syncing = self.syncing.lock();
+        loop {
+            if self.synced.load(Ordering::Acquire) >= seq {
+                return Ok(());
+            }
+            if self.refused.load(Ordering::Acquire) {
+                return Err(self.refusal());
+            }
+            if !syncing.busy {
+                break;
+            }
+            self.synced_now.wait(&mut syncing);
+        }
+        syncing.busy = true;
+        drop(syncing);
+        let (file, path, upto) = {
+            let tail = self.tail.lock();
+            (Arc::clone(&tail.file), tail.path.clone(), tail.next - 1)
+        };
+        let result = file.sync();
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        let mut syncing = self.syncing.lock();
+        syncing.busy = false;
+        let outcome = match result {
+            Ok(()) => {
+                self.synced.fetch_max(upto, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(error) => {
+                let error = io_error("fsyncing", &path, &error);
+                self.refuse(error.to_string());
+                Err(error)
+            }
+        };
+        self.synced_now.notify_all();
+        drop(syncing);
+        outcome?;
+        if self.synced.load(Ordering::Acquire) >= seq {
+            Ok(())
+        } else {
+            self.sync_to(seq)
+        }
+    }
+
+    /// Makes every frame written so far durable.
+    pub(crate) fn flush(&self) -> Result<(), Error> {
+        self.sync_to(self.written.load(Ordering::Acquire))
+    }
+
+    /// Bytes appended since the last checkpoint.
+    pub(crate) fn since_checkpoint(&self) -> u64 {
+        self.since_checkpoint.load(Ordering::Relaxed)
+    }
+
+    /// How many fsyncs made commits durable so far.
+    pub(crate) fn fsyncs(&self) -> u64 {
+        self.fsyncs.load(Ordering::Relaxed)
+    }
+
+    /// Starts a new log file; returns the last sequence number of the old
+    /// ones, all fsynced. The caller holds every store's writer lock, so the
+    /// states it captures hold exactly the commits up to that number.
+    pub(crate) fn rotate(&self) -> Result<u64, Error> {
+        if self.refused.load(Ordering::Acquire) {
+            return Err(self.refusal());
+        }
+        let mut tail = self.tail.lock();
+        let last = tail.next - 1;
+        if let Err(error) = tail.file.sync() {
+            let error = io_error("fsyncing", &tail.path, &error);
+            self.refuse(error.to_string());
+            return Err(error);
+        }
+        self.synced.fetch_max(last, Ordering::AcqRel);
+        let (file, path) = create_file(&*self.fs, &self.dir, last + 1)?;
+        tail.file = file;
+        tail.path = path;
+        tail.len = format::HEADER_LEN as u64;
+        self.since_checkpoint.store(0, Ordering::Relaxed);
+        Ok(last)
+    }
+}
+
+/// Builds a frame body.
+#[derive(Default)]
+pub(crate) struct Body {
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Body {
+    pub(crate) fn store(&mut self, store: &str, kind: Kind) {
+        self.bytes.u8(OP_STORE);
+        self.bytes.blob(store.as_bytes());
+        self.bytes.u8(kind.code());
+    }
+
+    /// Starts a write of document `id`; the caller appends the document with
+    /// [`document`](Self::document).
+    pub(crate) fn put(&mut self, store: &str, id: Id, version: u64) {
+        self.bytes.u8(OP_PUT);
+        self.bytes.blob(store.as_bytes());
+        self.bytes.id(id);
+        self.bytes.varint(version);
+    }
+
+    /// Appends a document's bytes, length first.
+    pub(crate) fn document(&mut self, bytes: &[u8]) {
+        self.bytes.blob(bytes);
+    }
+
+    pub(crate) fn delete(&mut self, store: &str, id: Id) {
+        self.bytes.u8(OP_DELETE);
+        self.bytes.blob(store.as_bytes());
+        self.bytes.id(id);
+    }
+
+    pub(crate) fn create_index(&mut self, store: &str, info: &IndexInfo) {
+        self.bytes.u8(OP_CREATE_INDEX);
+        self.bytes.blob(store.as_bytes());
+        IndexImage::of(info).put(&mut self.bytes);
+    }
+
+    pub(crate) fn drop_index(&mut self, store: &str, name: &str) {
+        self.bytes.u8(OP_DROP_INDEX);
+        self.bytes.blob(store.as_bytes());
+        self.bytes.blob(name.as_bytes());
+    }
+}
