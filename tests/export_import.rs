@@ -368,3 +368,81 @@ fn an_import_inserts_documents_as_it_reads_them() -> Result<(), Error> {
     assert!(source.max_lag <= 2, "lagged {} documents", source.max_lag);
     Ok(())
 }
+
+/// A database's backup as one document: every member exported from one cut.
+#[derive(Serialize)]
+struct Backup<'a> {
+    accounts: docstore::Export<'a, docstore::Object>,
+    users: docstore::Export<'a, User>,
+}
+
+#[test]
+fn a_database_exports_one_cut_of_all_its_members_and_imports_back() -> Result<(), Error> {
+    let db = docstore::Db::new();
+    let accounts = db.store("accounts")?;
+    let users = db.collection::<User>("users")?;
+    let a = accounts.insert(json!({"balance": 100}))?;
+    let b = accounts.insert(json!({"balance": 0}))?;
+    let ada = users.insert(user(1))?;
+    let balance = |doc: &docstore::Document| doc.get("balance").and_then(|v| v.as_i64());
+
+    // Transfers move money between the accounts and count it on the user,
+    // while backups are taken: each backup must hold one whole state.
+    let backups = std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..50 {
+                db.transaction(|tx| {
+                    let store = tx.store(&accounts);
+                    let from = balance(&store.get(a)?).unwrap_or(0);
+                    let to = balance(&store.get(b)?).unwrap_or(0);
+                    store.update(a, json!({"balance": from - 1}))?;
+                    store.update(b, json!({"balance": to + 1}))?;
+                    let people = tx.collection(&users);
+                    let mut counted = people.get(ada)?.into_value();
+                    counted.age += 1;
+                    people.update(ada, counted).map(drop)
+                })
+                .expect("a transfer commits");
+            }
+        });
+        let mut backups = Vec::new();
+        for _ in 0..20 {
+            let cut = db.snapshot();
+            let (accounts, users) = (cut.store(&accounts)?, cut.collection(&users)?);
+            let backup = Backup {
+                accounts: accounts.export(),
+                users: users.export(),
+            };
+            backups.push(serde_json::to_value(&backup).expect("serializable"));
+        }
+        Ok::<_, Error>(backups)
+    })?;
+
+    for backup in backups {
+        let restored = docstore::Db::new();
+        let accounts = restored
+            .import_store("accounts", &backup["accounts"])
+            .expect("an export");
+        let users = restored
+            .import_collection::<User, _>("users", &backup["users"])
+            .expect("an export");
+        let (from, to) = (accounts.get(a)?, accounts.get(b)?);
+        assert_eq!(balance(&from).unwrap_or(0) + balance(&to).unwrap_or(0), 100);
+        // The user counts every transfer the accounts show, and versions agree.
+        let moved = balance(&to).unwrap_or(0);
+        assert_eq!(
+            i64::from(users.get(ada)?.age),
+            i64::from(user(1).age) + moved
+        );
+        assert_eq!(from.version(), users.get(ada)?.version());
+        assert_eq!(restored.names(), ["accounts", "users"]);
+        assert!(accounts.verify()?.is_empty() && users.verify()?.is_empty());
+    }
+
+    // A name already taken is refused, and the store there is untouched.
+    let again = serde_json::to_value(db.snapshot().store(&accounts)?.export()).expect("export");
+    let refused = db.import_store("accounts", &again);
+    assert!(refused.is_err());
+    assert_eq!(accounts.len()?, 2);
+    Ok(())
+}

@@ -16,9 +16,11 @@
 //!  "documents": [{"id": "0190a6e2-...", "version": 3, "document": {"city": "Oslo"}}]}
 //! ```
 //!
-//! An export is made from a [`Snapshot`], one consistent cut of a store, so
-//! that a future database of several collections can export them all from
-//! one cut the same way.
+//! An export is made from a [`Snapshot`], one consistent cut of a store. A
+//! database exports its stores and collections from one cut of them all:
+//! each member's snapshot taken from one [`DbSnapshot`](crate::DbSnapshot)
+//! exports as above, and [`Db::import_store`] and [`Db::import_collection`]
+//! read the exports back into the members of a new database.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -30,7 +32,7 @@ use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::index::IndexOptions;
-use crate::{Collection, Error, Id, IndexInfo, Indexed, Snapshot, Store, Versioned};
+use crate::{Collection, Db, Error, Id, IndexInfo, Indexed, Snapshot, Store, Versioned};
 
 const FIELDS: &[&str] = &["indexes", "documents"];
 const DOCUMENT_FIELDS: &[&str] = &["id", "version", "document"];
@@ -221,6 +223,91 @@ impl<T: Indexed + DeserializeOwned> Target for Collection<T> {
             .insert_as(Some((id, version)), document)
             .map(drop)
             .map_err(|(error, _)| error)
+    }
+}
+
+/// An import into a store or collection held elsewhere (a database's).
+impl<S: Target> Target for &S {
+    type Document = S::Document;
+
+    fn define(&self, indexes: Vec<IndexDefinition>) -> Result<(), String> {
+        (**self).define(indexes)
+    }
+
+    fn insert(&self, id: Id, version: u64, document: Self::Document) -> Result<(), Error> {
+        (**self).insert(id, version, document)
+    }
+}
+
+impl Db {
+    /// Reads an export (see [`Snapshot::export`]) into a new schemaless store
+    /// of this database named `name`, with the exported ids, versions and
+    /// indexes, inserting each document as it is read.
+    ///
+    /// Fails if the database already has a store or collection named `name`.
+    /// An import that fails partway leaves the store with the documents read
+    /// before the failure: restore into a new database.
+    ///
+    /// ```
+    /// use docstore_core::Db;
+    /// use serde_json::json;
+    ///
+    /// let db = Db::new();
+    /// let events = db.store("events")?;
+    /// let audit = db.store("audit")?;
+    /// let id = events.insert(json!({"kind": "login"}))?;
+    /// audit.insert(json!({"event": id.to_string()}))?;
+    ///
+    /// // Both exports come from one cut of the database.
+    /// let cut = db.snapshot();
+    /// let events_text = serde_json::to_string(&cut.store(&events)?.export()).expect("export");
+    /// let audit_text = serde_json::to_string(&cut.store(&audit)?.export()).expect("export");
+    ///
+    /// let restored = Db::new();
+    /// let mut from = serde_json::Deserializer::from_str(&events_text);
+    /// let events = restored.import_store("events", &mut from).expect("an export");
+    /// let mut from = serde_json::Deserializer::from_str(&audit_text);
+    /// restored.import_store("audit", &mut from).expect("an export");
+    /// assert_eq!(events.get(id)?.version(), 1);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn import_store<'de, De: Deserializer<'de>>(
+        &self,
+        name: &str,
+        deserializer: De,
+    ) -> Result<std::sync::Arc<Store>, De::Error> {
+        self.refuse_taken::<De::Error>(name)?;
+        let store = self.store(name).map_err(de::Error::custom)?;
+        deserializer.deserialize_struct("Export", FIELDS, ImportVisitor(&*store))?;
+        Ok(store)
+    }
+
+    /// Reads an export into a new typed collection of this database named
+    /// `name`, as [`import_store`](Self::import_store) does. The export's index
+    /// names must be those `T` declares.
+    pub fn import_collection<'de, T, De>(
+        &self,
+        name: &str,
+        deserializer: De,
+    ) -> Result<std::sync::Arc<Collection<T>>, De::Error>
+    where
+        T: Indexed + DeserializeOwned,
+        De: Deserializer<'de>,
+    {
+        self.refuse_taken::<De::Error>(name)?;
+        let collection = self.collection::<T>(name).map_err(de::Error::custom)?;
+        deserializer.deserialize_struct("Export", FIELDS, ImportVisitor(&*collection))?;
+        Ok(collection)
+    }
+
+    fn refuse_taken<E: de::Error>(&self, name: &str) -> Result<(), E> {
+        if self.names().iter().any(|taken| taken == name) {
+            Err(E::custom(format!(
+                "the database already has {name:?}: an import makes a new store"
+            )))
+        } else {
+            Ok(())
+        }
     }
 }
 
