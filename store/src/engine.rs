@@ -144,9 +144,15 @@ impl<D> State<D> {
     }
 
     pub(crate) fn index(&self, name: &str) -> Result<&IndexState<D>> {
+        Ok(&self.indexes[self.index_position(name)?])
+    }
+
+    /// Where the index named `name` stands among the indexes; fails with
+    /// [`Error::IndexNotFound`].
+    pub(crate) fn index_position(&self, name: &str) -> Result<usize> {
         self.indexes
             .iter()
-            .find(|index| index.name() == name)
+            .position(|index| index.name() == name)
             .ok_or_else(|| Error::IndexNotFound {
                 name: name.to_owned(),
             })
@@ -881,14 +887,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             if self.closed.load(Ordering::Acquire) {
                 return Err(Error::Closed);
             }
-            let position = guard
-                .state
-                .indexes
-                .iter()
-                .position(|index| index.name() == name)
-                .ok_or_else(|| Error::IndexNotFound {
-                    name: name.to_owned(),
-                })?;
+            let position = guard.state.index_position(name)?;
             if let Some(journal) = &self.journal {
                 journal.drop_index(name)?;
             }

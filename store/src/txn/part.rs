@@ -224,14 +224,7 @@ impl<D> Part<D> {
     /// snapshot's, less the documents it wrote, plus those it wrote that have a
     /// key in the span; in key order, ties in id order, each once.
     pub(crate) fn query(&mut self, name: &str, span: Span) -> Result<Vec<Versioned<D>>> {
-        let position = self
-            .snapshot
-            .indexes
-            .iter()
-            .position(|index| index.name() == name)
-            .ok_or_else(|| Error::IndexNotFound {
-                name: name.to_owned(),
-            })?;
+        let position = self.snapshot.index_position(name)?;
         let index = &self.snapshot.indexes[position];
         let docs = &self.snapshot.docs;
         let (start, end) = span.ranks(&index.entries);
