@@ -102,44 +102,18 @@ impl Db {
     where
         H: Holds + Send + Sync + 'static,
     {
-        self.entries
-            .read()
-            .iter()
-            .find(|entry| &*entry.name == name)
-            .map(|entry| {
-                Arc::clone(&entry.handle)
-                    .downcast::<H>()
-                    .map_err(|_| Error::WrongType {
-                        name: name.to_owned(),
-                        holds: entry.kind.to_owned(),
-                        asked: type_name::<H>().to_owned(),
-                    })
-            })
+        named(&self.entries.read(), name)
     }
 
     pub(crate) fn get_or_add<H>(&self, name: &str, make: impl FnOnce() -> H) -> Result<Arc<H>>
     where
         H: Holds + Send + Sync + 'static,
     {
-        let find = |entries: &[Entry]| {
-            entries
-                .iter()
-                .find(|entry| &*entry.name == name)
-                .map(|entry| {
-                    Arc::clone(&entry.handle)
-                        .downcast::<H>()
-                        .map_err(|_| Error::WrongType {
-                            name: name.to_owned(),
-                            holds: entry.kind.to_owned(),
-                            asked: type_name::<H>().to_owned(),
-                        })
-                })
-        };
-        if let Some(found) = find(&self.entries.read()) {
+        if let Some(found) = named(&self.entries.read(), name) {
             return found;
         }
         let mut entries = self.entries.write();
-        if let Some(found) = find(&entries) {
+        if let Some(found) = named(&entries, name) {
             return found;
         }
         let handle = Arc::new(make());
@@ -359,6 +333,26 @@ impl fmt::Debug for DbSnapshot {
             .field("stores", &self.cut.len())
             .finish()
     }
+}
+
+/// The member named `name` among `entries`, as an `H`; fails with
+/// [`Error::WrongType`] if it holds another type.
+fn named<H>(entries: &[Entry], name: &str) -> Option<Result<Arc<H>>>
+where
+    H: Holds + Send + Sync + 'static,
+{
+    entries
+        .iter()
+        .find(|entry| &*entry.name == name)
+        .map(|entry| {
+            Arc::clone(&entry.handle)
+                .downcast::<H>()
+                .map_err(|_| Error::WrongType {
+                    name: name.to_owned(),
+                    holds: entry.kind.to_owned(),
+                    asked: type_name::<H>().to_owned(),
+                })
+        })
 }
 
 /// A store or collection, as the database reaches its engine.
