@@ -95,10 +95,6 @@ impl Timekeeper {
         }
     }
 
-    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
-        Arc::clone(&self.clock)
-    }
-
     /// The latest time seen: the clock's, unless it stepped back.
     pub(crate) fn now(&self) -> Micros {
         let now = micros(self.clock.now());

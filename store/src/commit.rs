@@ -19,20 +19,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
+use crate::clock::Timekeeper;
 use crate::db_feed::DbFeed;
 use crate::feed::{ChangeSet, Feed};
 use crate::{Id, Versioned};
 
 /// The commit order of one database: its publish gate, last sequence number,
-/// and change feed.
+/// and change feed; and the time its stores' deadlines are read against.
 #[derive(Default)]
 pub(crate) struct Clock {
     gate: RwLock<()>,
     last: AtomicU64,
     pub(crate) feed: DbFeed,
+    pub(crate) time: Arc<Timekeeper>,
 }
 
 impl Clock {
+    /// A database's commit order, reading deadlines against `time`.
+    pub(crate) fn with_time(time: Arc<Timekeeper>) -> Clock {
+        Clock {
+            time,
+            ..Clock::default()
+        }
+    }
+
     /// Runs `take` while no commit of this database is publishing, with the
     /// sequence number of the last commit: what a cut across stores needs.
     pub(crate) fn cut<R>(&self, take: impl FnOnce(u64) -> R) -> R {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use crate::clock::Timekeeper;
 use crate::commit::{Clock, Sequence};
 use crate::engine::Engine;
 use crate::feed::DEFAULT_BUFFER;
@@ -72,6 +73,31 @@ impl Db {
     pub fn new() -> Db {
         Db {
             clock: Arc::new(Clock::default()),
+            entries: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// An empty database whose stores read deadlines against `clock` (a
+    /// [`ManualClock`](crate::ManualClock) in tests) instead of the system
+    /// clock.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use docstore_core::{Db, ManualClock};
+    /// use serde_json::json;
+    ///
+    /// let clock = ManualClock::new(UNIX_EPOCH);
+    /// let db = Db::with_clock(clock.clone());
+    /// let sessions = db.store("sessions")?;
+    /// let id = sessions.insert_with_ttl(json!({"user": 7}), Duration::from_secs(60))?;
+    /// clock.advance(Duration::from_secs(60));
+    /// assert!(!sessions.contains(id)?);
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn with_clock(clock: impl crate::Clock) -> Db {
+        let time = Arc::new(Timekeeper::new(Arc::new(clock)));
+        Db {
+            clock: Arc::new(Clock::with_time(time)),
             entries: RwLock::new(Vec::new()),
         }
     }

@@ -138,6 +138,11 @@ impl<D> State<D> {
         self.generation
     }
 
+    /// Gives this state `of`'s generation: a view of `of` read later.
+    pub(crate) fn restore_generation(&mut self, of: &State<D>) {
+        self.generation = of.generation;
+    }
+
     /// Counts index creations and drops.
     pub(crate) fn indexes_version(&self) -> u64 {
         self.indexes_version
@@ -241,8 +246,9 @@ pub(crate) struct Engine<D> {
     sequence: Sequence,
     /// Who hears of this store's commits (see `feed`).
     feed: Feed<D>,
-    /// Where deadlines are read against (see `expiry`).
-    time: Timekeeper,
+    /// Where deadlines are read against (see `expiry`); shared with the
+    /// state's deadlines, so that a snapshot ages on the same time.
+    time: Arc<Timekeeper>,
     /// At or before the earliest deadline of a document (`u64::MAX` when
     /// none has one): a read checks this word, and the clock only when a
     /// deadline exists. Lowered under the writer lock when a deadline is set,
@@ -287,6 +293,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool, sequence: Sequence) -> Self {
         let state = Arc::new(state);
+        let time = match &sequence {
+            Sequence::Shared(clock) => Arc::clone(&clock.time),
+            Sequence::Alone(_) => Arc::default(),
+        };
         Engine {
             published: Published::new(&state),
             writer: Mutex::new(Inner {
@@ -300,20 +310,30 @@ impl<D: Send + Sync + 'static> Engine<D> {
             build_hook: Mutex::new(None),
             sequence,
             feed: Feed::default(),
-            time: Timekeeper::default(),
+            time,
             earliest: AtomicU64::new(u64::MAX),
             journal: None,
         }
     }
 
     /// The engine, with deadlines read against `clock`.
-    pub(crate) fn with_clock(mut self, clock: Arc<dyn TimeSource>) -> Self {
-        self.time = Timekeeper::new(clock);
+    pub(crate) fn with_clock(self, clock: Arc<dyn TimeSource>) -> Self {
+        self.with_time(Arc::new(Timekeeper::new(clock)))
+    }
+
+    /// The engine, with deadlines read against `time` (shared with other
+    /// stores: a database's, or the store it was cloned from).
+    pub(crate) fn with_time(mut self, time: Arc<Timekeeper>) -> Self {
+        self.time = time;
         self
     }
 
     pub(crate) fn time(&self) -> &Timekeeper {
         &self.time
+    }
+
+    pub(crate) fn timekeeper(&self) -> Arc<Timekeeper> {
+        Arc::clone(&self.time)
     }
 
     pub(crate) fn earliest(&self) -> &AtomicU64 {
@@ -607,9 +627,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     if let Some(at) = deadline {
                         state
                             .deadlines
-                            .get_or_insert_with(Deadlines::default)
+                            .get_or_insert_with(|| Deadlines::new(self.timekeeper()))
                             .set(id, Some(at));
-                        self.earliest.fetch_min(at, Ordering::Release);
+                        self.deadline_set(at);
                     }
                     (seq, std::mem::replace(&mut state.seq, seq))
                 });
@@ -912,7 +932,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let sequence = Sequence::alone(self.sequence.last());
         let engine = Engine::with_state(state, floor, closed, sequence)
             .with_given_ids(given)
-            .with_clock(self.time.clock());
+            .with_time(self.timekeeper());
         engine
             .earliest
             .store(self.earliest.load(Ordering::Acquire), Ordering::Release);
@@ -959,7 +979,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let given = self.writer.lock().ids.given_max();
         let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0))
             .with_given_ids(given)
-            .with_clock(self.time.clock());
+            .with_time(self.timekeeper());
         engine
             .earliest
             .store(self.earliest.load(Ordering::Acquire), Ordering::Release);

@@ -8,28 +8,53 @@
 //! check of one word per operation, and reads the clock only while some
 //! document has a deadline.
 //!
-//! Reads and writes first remove what is due (`expire_due`): each due
-//! document is deleted by its own commit, with a sequence number, heard by
-//! the change feed as `Expired`, and a conflict for any transaction that read
-//! it. So every read agrees: gets, counts, iterators, queries and unique
-//! checks never see a document past its deadline.
+//! Reads and writes of the store first remove what is due (`expire_due`):
+//! each due document is deleted by its own commit, with a sequence number,
+//! heard by the change feed as `Expired`, and a conflict for any transaction
+//! that read it. So every read agrees: gets, counts, iterators, queries and
+//! unique checks never see a document past its deadline.
+//!
+//! A state taken earlier (a snapshot, a transaction's view) ages as it is
+//! read: its deadlines carry the store's [`Timekeeper`], and once one of them
+//! passes, reads go to a copy of the state without the documents due
+//! ([`State::without_due`], made once per deadline passed, O(due · log n)).
+//! The timekeeper's time never goes back, so a document once hidden stays
+//! hidden.
 
+use std::ops::Deref;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use parking_lot::Mutex;
+
 use crate::Id;
-use crate::clock::Micros;
-use crate::engine::{Engine, State};
+use crate::clock::{Micros, Timekeeper};
+use crate::engine::{Engine, IndexChange, State};
+use crate::index::{KeySink, Keys};
 use crate::tree::Tree;
 use crate::{Error, Result};
 
 /// The deadlines of a store's documents.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Deadlines {
     by_id: Tree<Id, Micros>,
     by_time: Tree<(Micros, Id), ()>,
+    /// The earliest deadline, `u64::MAX` for none: what a read checks.
+    earliest: Micros,
+    /// What the deadlines are read against.
+    time: Arc<Timekeeper>,
 }
 
 impl Deadlines {
+    pub(crate) fn new(time: Arc<Timekeeper>) -> Deadlines {
+        Deadlines {
+            by_id: Tree::default(),
+            by_time: Tree::default(),
+            earliest: u64::MAX,
+            time,
+        }
+    }
+
     pub(crate) fn of(&self, id: Id) -> Option<Micros> {
         self.by_id.get(&id).copied()
     }
@@ -42,11 +67,12 @@ impl Deadlines {
             self.by_id.insert(id, at);
             self.by_time.insert((at, id), ());
         }
+        self.earliest = self.by_time.nth(0).map_or(u64::MAX, |((at, _), _)| *at);
     }
 
     /// The earliest deadline.
     pub(crate) fn earliest(&self) -> Option<Micros> {
-        self.by_time.nth(0).map(|((at, _), _)| *at)
+        (self.earliest != u64::MAX).then_some(self.earliest)
     }
 
     /// The documents whose deadline is at or before `now`, earliest first.
@@ -58,19 +84,154 @@ impl Deadlines {
             .collect()
     }
 
+    /// How many documents are due at `now`. O(log n).
+    pub(crate) fn due_count(&self, now: Micros) -> usize {
+        self.by_time.rank_by(|(at, _)| *at <= now)
+    }
+
+    /// Whether document `id` is due at `now`.
+    #[inline]
+    pub(crate) fn is_due(&self, id: Id, now: Micros) -> bool {
+        self.earliest <= now && self.of(id).is_some_and(|at| at <= now)
+    }
+
+    /// The time now, if some deadline is due then.
+    #[inline]
+    pub(crate) fn due_now(&self) -> Option<Micros> {
+        if self.earliest == u64::MAX {
+            return None;
+        }
+        let now = self.time.now();
+        (self.earliest <= now).then_some(now)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.by_id.len() == 0
     }
 
     /// The deadlines of the documents in `docs` only.
     pub(crate) fn kept<D>(&self, docs: &Tree<Id, crate::Versioned<D>>) -> Deadlines {
-        let mut kept = Deadlines::default();
+        let mut kept = Deadlines::new(Arc::clone(&self.time));
         for (id, at) in self.by_id.entries() {
             if docs.get(id).is_some() {
                 kept.set(*id, Some(*at));
             }
         }
         kept
+    }
+}
+
+impl<D> State<D> {
+    /// The time now, if some document of this state is due then.
+    #[inline]
+    pub(crate) fn due_now(&self) -> Option<Micros> {
+        self.deadlines.as_ref().and_then(Deadlines::due_now)
+    }
+
+    /// This state as a read at `now` sees it: without the documents due then
+    /// (and their index entries and deadlines). Keeps the generation and
+    /// sequence number: it stands for the same commit, read later.
+    #[cold]
+    pub(crate) fn without_due(&self, now: Micros) -> State<D> {
+        let mut next = self.clone();
+        let due = self.deadlines.as_ref().map(|d| d.due(now));
+        KeySink::with_spare(|sink| {
+            for id in due.unwrap_or_default() {
+                let Some(record) = next.docs.remove(&id) else {
+                    continue;
+                };
+                // Its keys could be computed when it was stored, so they can be now.
+                let changes = next
+                    .indexes
+                    .iter()
+                    .map(|index| {
+                        let keys = index.keys_of(record.value(), sink).unwrap_or_default();
+                        IndexChange::between(keys, Keys::None)
+                    })
+                    .collect();
+                next.apply(id, None, changes);
+            }
+        });
+        next.restore_generation(self);
+        next
+    }
+}
+
+/// `state` as a read now sees it: the same `Arc` unless some document of it
+/// is due.
+pub(crate) fn visible<D>(state: &Arc<State<D>>) -> Arc<State<D>> {
+    match state.due_now() {
+        None => Arc::clone(state),
+        Some(now) => Arc::new(state.without_due(now)),
+    }
+}
+
+/// A state taken at one moment and read later: each read sees it without the
+/// documents due by then.
+pub(crate) struct Aging<D> {
+    taken: Arc<State<D>>,
+    /// The state without what was due at the last read that found something
+    /// due; starts as `taken`.
+    aged: Mutex<Arc<State<D>>>,
+}
+
+impl<D> Aging<D> {
+    pub(crate) fn new(taken: Arc<State<D>>) -> Self {
+        Aging {
+            aged: Mutex::new(Arc::clone(&taken)),
+            taken,
+        }
+    }
+
+    /// The state as taken, hiding nothing.
+    pub(crate) fn taken(&self) -> &Arc<State<D>> {
+        &self.taken
+    }
+
+    /// The state as a read now sees it.
+    #[inline]
+    pub(crate) fn now(&self) -> Now<'_, D> {
+        if self.taken.due_now().is_none() {
+            return Now::Taken(&self.taken);
+        }
+        self.aged()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn aged(&self) -> Now<'_, D> {
+        let mut aged = self.aged.lock();
+        if let Some(now) = aged.due_now() {
+            *aged = Arc::new(aged.without_due(now));
+        }
+        Now::Aged(Arc::clone(&aged))
+    }
+}
+
+impl<D> Clone for Aging<D> {
+    fn clone(&self) -> Self {
+        Aging {
+            taken: Arc::clone(&self.taken),
+            aged: Mutex::new(Arc::clone(&self.aged.lock())),
+        }
+    }
+}
+
+/// A state as a read sees it now: see [`Aging::now`].
+pub(crate) enum Now<'a, D> {
+    Taken(&'a Arc<State<D>>),
+    Aged(Arc<State<D>>),
+}
+
+impl<D> Deref for Now<'_, D> {
+    type Target = Arc<State<D>>;
+
+    #[inline]
+    fn deref(&self) -> &Arc<State<D>> {
+        match self {
+            Now::Taken(state) => state,
+            Now::Aged(state) => state,
+        }
     }
 }
 
@@ -125,10 +286,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
             }
             state
                 .deadlines
-                .get_or_insert_with(Deadlines::default)
+                .get_or_insert_with(|| Deadlines::new(self.timekeeper()))
                 .set(id, at);
             if let Some(at) = at {
-                self.earliest().fetch_min(at, Ordering::Release);
+                self.deadline_set(at);
             }
             Ok(())
         })?
@@ -142,6 +303,13 @@ impl<D: Send + Sync + 'static> Engine<D> {
             return Err(Error::NotFound { id });
         }
         Ok(state.deadlines.as_ref().and_then(|d| d.of(id)))
+    }
+}
+
+impl<D: Send + Sync + 'static> Engine<D> {
+    /// Notes that some document now has deadline `at`.
+    pub(crate) fn deadline_set(&self, at: Micros) {
+        self.earliest().fetch_min(at, Ordering::Release);
     }
 }
 

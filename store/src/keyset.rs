@@ -10,7 +10,7 @@
 
 use crate::key::{KeyFor, KeyRange};
 use crate::query::IndexRef;
-use crate::snapshot::{Arity, encode, span};
+use crate::snapshot::{Arity, encode, results, span};
 use crate::{Id, Iter, Result, Snapshot};
 
 impl<D> Snapshot<D> {
@@ -63,13 +63,14 @@ impl<D> Snapshot<D> {
         key: impl KeyFor<I::Key>,
         id: Id,
     ) -> Result<Iter<D>> {
-        let index = self.state.index(index.index_name())?;
+        let state = self.state.now();
+        let index = state.index(index.index_name())?;
         let (from, end) = span(index, &range, None)?;
         let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
         let key = key.as_slice();
         let resume = index
             .entries
             .rank_by(|entry| (entry.key.as_bytes(), entry.id) <= (key, id));
-        Ok(self.results(index, from, resume.clamp(from, end), end))
+        Ok(results(&state, index, from, resume.clamp(from, end), end))
     }
 }

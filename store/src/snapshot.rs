@@ -5,7 +5,9 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use crate::clock::Micros;
 use crate::engine::State;
+use crate::expiry::{Aging, Deadlines};
 use crate::index::{Entry, IndexInfo, IndexState};
 use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, Source, UniqueIndexRef};
@@ -34,7 +36,9 @@ use crate::{Cursor, Error, Id, Iter, Result, Versioned};
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct Snapshot<D> {
-    pub(crate) state: Arc<State<D>>,
+    /// Read as of now: a document whose deadline passes after the snapshot
+    /// was taken is hidden from then on (see `expiry`).
+    pub(crate) state: Aging<D>,
 }
 
 /// Which part of a key a query gives, for checking it against a schemaless
@@ -55,28 +59,31 @@ pub(crate) enum Arity {
 
 impl<D> Snapshot<D> {
     pub(crate) fn new(state: Arc<State<D>>) -> Self {
-        Snapshot { state }
+        Snapshot {
+            state: Aging::new(state),
+        }
     }
 
     /// The sequence number of the last commit it reflects: a subscription
     /// taken with it (`snapshot_and_subscribe`) receives the commits after.
     pub fn seq(&self) -> u64 {
-        self.state.seq
+        self.state.taken().seq
     }
 
-    /// How many documents it holds.
+    /// How many documents it holds (those past their deadline by now left out).
     pub fn len(&self) -> usize {
-        self.state.docs.len()
+        self.state.now().docs.len()
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.state.docs.len() == 0
+        self.len() == 0
     }
 
     /// The document with this id. O(log n).
     pub fn get(&self, id: Id) -> Result<Versioned<D>> {
         self.state
+            .now()
             .docs
             .get(&id)
             .cloned()
@@ -85,15 +92,17 @@ impl<D> Snapshot<D> {
 
     /// Whether a document has this id.
     pub fn contains(&self, id: Id) -> bool {
-        self.state.docs.get(&id).is_some()
+        self.state.now().docs.get(&id).is_some()
     }
 
-    /// Every document, in id order (which is insertion order).
+    /// Every document, in id order (which is insertion order). The iterator
+    /// reads the snapshot as it is when it is made.
     pub fn iter(&self) -> Iter<D> {
+        let state = self.state.now();
         Iter::new(
-            Source::Docs(Walk::new(self.state.docs.clone())),
+            Source::Docs(Walk::new(state.docs.clone())),
             0,
-            self.state.docs.len(),
+            state.docs.len(),
         )
     }
 
@@ -118,8 +127,16 @@ impl<D> Snapshot<D> {
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
     pub fn documents(&self) -> Documents<'_, D> {
+        let taken = self.state.taken();
+        let due = taken
+            .deadlines
+            .as_ref()
+            .and_then(|deadlines| Some((deadlines, deadlines.due_now()?)));
+        let hidden = due.map_or(0, |(deadlines, now)| deadlines.due_count(now));
         Documents {
-            entries: self.state.docs.entries(),
+            entries: taken.docs.entries(),
+            due,
+            remaining: taken.docs.len() - hidden,
         }
     }
 
@@ -131,6 +148,7 @@ impl<D> Snapshot<D> {
     /// The indexes, in the order they were created.
     pub fn indexes(&self) -> Vec<IndexInfo> {
         self.state
+            .taken()
             .indexes
             .iter()
             .map(|index| index.def.info.clone())
@@ -140,7 +158,8 @@ impl<D> Snapshot<D> {
     /// The documents whose key in `index` is `key`, in id order. O(log n) to
     /// start, O(1) amortised per document read.
     pub fn lookup<I: IndexRef<D>>(&self, index: I, key: impl KeyFor<I::Key>) -> Result<Iter<D>> {
-        let index = self.state.index(index.index_name())?;
+        let state = self.state.now();
+        let index = state.index(index.index_name())?;
         let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
         let key = key.as_slice();
         let (start, end, entries) = index.entries.run_by(
@@ -149,7 +168,7 @@ impl<D> Snapshot<D> {
         );
         let source = Source::Index {
             entries,
-            docs: self.state.docs.clone(),
+            docs: state.docs.clone(),
             picks: None,
         };
         // One key: a document holds it at most once, so nothing to deduplicate.
@@ -164,7 +183,7 @@ impl<D> Snapshot<D> {
     ) -> Result<Option<Versioned<D>>> {
         let name = index.index_name().to_owned();
         let mut matches = self.lookup(index, key)?;
-        if !self.state.index(&name)?.def.info.unique {
+        if !self.state.taken().index(&name)?.def.info.unique {
             return Err(Error::NotUnique { index: name });
         }
         Ok(matches.next())
@@ -187,9 +206,10 @@ impl<D> Snapshot<D> {
     /// every document has at most one key, the query reads lazily, as over any
     /// other index.
     pub fn range<I: IndexRef<D>>(&self, index: I, range: impl KeyRange<I::Key>) -> Result<Iter<D>> {
-        let index = self.state.index(index.index_name())?;
+        let state = self.state.now();
+        let index = state.index(index.index_name())?;
         let (start, end) = span(index, &range, None)?;
-        Ok(self.results(index, start, start, end))
+        Ok(results(&state, index, start, start, end))
     }
 
     /// The documents of a composite `index` whose leading fields are `leading`
@@ -225,13 +245,14 @@ impl<D> Snapshot<D> {
         leading: L,
         range: impl KeyRange<L::Next>,
     ) -> Result<Iter<D>> {
-        let index = self.state.index(index.index_name())?;
+        let state = self.state.now();
+        let index = state.index(index.index_name())?;
         let mut out = KeyWriter::new();
         leading.write_leading(&mut out);
         let given = out.fields();
         let leading = checked(index, Arity::Before, out, Bound::Included(()))?;
         let (start, end) = span(index, &range, Some((&leading, given)))?;
-        Ok(self.results(index, start, start, end))
+        Ok(results(&state, index, start, start, end))
     }
 
     /// The documents whose key in the composite `index` starts with the fields of
@@ -241,7 +262,8 @@ impl<D> Snapshot<D> {
         index: I,
         prefix: impl KeyPrefix<I::Key>,
     ) -> Result<Iter<D>> {
-        let index = self.state.index(index.index_name())?;
+        let state = self.state.now();
+        let index = state.index(index.index_name())?;
         let prefix = encode(index, Arity::Leading, |out| prefix.write_prefix(out))?;
         let prefix = prefix.as_slice();
         let start = index.entries.rank_by(|entry| entry.key.as_bytes() < prefix);
@@ -249,47 +271,48 @@ impl<D> Snapshot<D> {
             let key = entry.key.as_bytes();
             key < prefix || key.starts_with(prefix)
         });
-        Ok(self.results(index, start, start, end))
+        Ok(results(&state, index, start, start, end))
     }
 
     /// Every document in `index`, in key order: what `range(index, ..)` gives.
     pub fn by_index<I: IndexRef<D>>(&self, index: I) -> Result<Iter<D>> {
-        let index = self.state.index(index.index_name())?;
-        Ok(self.results(index, 0, 0, index.entries.len()))
+        let state = self.state.now();
+        let index = state.index(index.index_name())?;
+        Ok(results(&state, index, 0, 0, index.entries.len()))
     }
+}
 
-    /// The documents of `index`'s entries `start..end`, each once: on a
-    /// multi-key index, at its first key at or after the entry at `from` (where
-    /// the query's span begins; a resumed page starts later in it).
-    pub(crate) fn results(
-        &self,
-        index: &IndexState<D>,
-        from: usize,
-        start: usize,
-        end: usize,
-    ) -> Iter<D> {
-        let mut entries = Walk::new(index.entries.clone());
-        let docs = self.state.docs.clone();
-        if index.def.info.multi_key
-            && index.several > 0
-            && start < end
-            && let Some(picks) = first_keys_only(&mut entries, from, start, end)
-        {
-            let len = picks.len();
-            let source = Source::Index {
-                entries,
-                docs,
-                picks: Some(picks),
-            };
-            return Iter::new(source, 0, len);
-        }
+/// The documents of `index`'s entries `start..end` in `state`, each once: on a
+/// multi-key index, at its first key at or after the entry at `from` (where
+/// the query's span begins; a resumed page starts later in it).
+pub(crate) fn results<D>(
+    state: &State<D>,
+    index: &IndexState<D>,
+    from: usize,
+    start: usize,
+    end: usize,
+) -> Iter<D> {
+    let mut entries = Walk::new(index.entries.clone());
+    let docs = state.docs.clone();
+    if index.def.info.multi_key
+        && index.several > 0
+        && start < end
+        && let Some(picks) = first_keys_only(&mut entries, from, start, end)
+    {
+        let len = picks.len();
         let source = Source::Index {
             entries,
             docs,
-            picks: None,
+            picks: Some(picks),
         };
-        Iter::new(source, start, end)
+        return Iter::new(source, 0, len);
     }
+    let source = Source::Index {
+        entries,
+        docs,
+        picks: None,
+    };
+    Iter::new(source, start, end)
 }
 
 /// The ranks in `start..end` at which each document has its first key in the
@@ -467,6 +490,10 @@ pub(crate) fn checked<D>(
 /// A snapshot's documents by reference, in id order: see [`Snapshot::documents`].
 pub struct Documents<'a, D> {
     entries: crate::tree::Entries<'a, Id, Versioned<D>>,
+    /// The deadlines and the time they are read at, when some are due: the
+    /// documents due are skipped.
+    due: Option<(&'a Deadlines, Micros)>,
+    remaining: usize,
 }
 
 impl<'a, D> Iterator for Documents<'a, D> {
@@ -474,11 +501,20 @@ impl<'a, D> Iterator for Documents<'a, D> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a Versioned<D>> {
-        self.entries.next().map(|(_, document)| document)
+        loop {
+            let (id, document) = self.entries.next()?;
+            if let Some((deadlines, now)) = self.due
+                && deadlines.is_due(*id, now)
+            {
+                continue;
+            }
+            self.remaining -= 1;
+            return Some(document);
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.entries.size_hint()
+        (self.remaining, Some(self.remaining))
     }
 }
 
@@ -504,7 +540,7 @@ impl<'a, D> IntoIterator for &'a Snapshot<D> {
 impl<D> Clone for Snapshot<D> {
     fn clone(&self) -> Self {
         Snapshot {
-            state: Arc::clone(&self.state),
+            state: self.state.clone(),
         }
     }
 }

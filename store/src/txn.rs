@@ -359,6 +359,11 @@ impl<'a> Transaction<'a> {
         let Some(sequence) = members.first().map(|member| member.sequence()) else {
             return Ok(());
         };
+        // What is due goes first, by commits of its own: the validation then
+        // sees it gone, and its unique keys free.
+        for member in &members {
+            member.expire_due()?;
+        }
         let written: usize = touched.iter().map(|(_, part)| part.write_count()).sum();
         // In address order, the one order every commit takes locks in.
         let mut locks: Vec<Box<dyn Locked<'_> + '_>> = Vec::with_capacity(members.len());

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::commit::{Change, Commit, Sequence};
 use crate::durable::{Journal, Record};
 use crate::engine::{Engine, IndexChange, State, Writer};
+use crate::expiry::visible;
 use crate::feed::Feed;
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
@@ -56,7 +57,9 @@ impl<D> Part<D> {
     pub(crate) fn new(snapshot: Arc<State<D>>, name: Option<Arc<str>>) -> Self {
         Part {
             name,
-            snapshot,
+            // Read as of the moment the transaction first reaches the store:
+            // a document past its deadline by then is not there.
+            snapshot: visible(&snapshot),
             reads: BTreeMap::new(),
             queries: Vec::new(),
             scanned: false,
@@ -322,7 +325,10 @@ impl<D> Part<D> {
                 "the indexes (one was created or dropped)".to_owned(),
             ));
         }
-        if current.generation() == snapshot.generation() {
+        // The same documents, none of them expired since the snapshot.
+        if current.generation() == snapshot.generation()
+            && current.docs.len() == snapshot.docs.len()
+        {
             return Ok(());
         }
         let read_ids = self.reads.iter().map(|(id, seen)| (id, seen.as_ref()));
@@ -596,12 +602,14 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         if self.writer.is_closed() {
             return Err(Error::Closed);
         }
-        self.part.validate(self.writer.state())
+        // A document that expired since the transaction read it counts as
+        // changed; one not yet swept away does not hold a unique key.
+        self.part.validate(&visible(self.writer.state()))
     }
 
     fn check(&self) -> Result<()> {
         if self.part.has_writes() {
-            self.part.check_unique(self.writer.state())
+            self.part.check_unique(&visible(self.writer.state()))
         } else {
             Ok(())
         }
