@@ -319,9 +319,14 @@ impl<D> State<D> {
     pub(crate) fn forget_deadline(&mut self, id: Id) {
         if let Some(deadlines) = &mut self.deadlines {
             deadlines.set(id, None);
-            if deadlines.is_empty() {
-                self.deadlines = None;
-            }
+            self.forget_deadline_trees();
+        }
+    }
+
+    /// Drops the deadline trees once no document has a deadline.
+    pub(crate) fn forget_deadline_trees(&mut self) {
+        if self.deadlines.as_ref().is_some_and(Deadlines::is_empty) {
+            self.deadlines = None;
         }
     }
 }

@@ -2,6 +2,8 @@
 //! and the writes it buffers; then, at commit, the validation of those reads
 //! against the current state and the new state built from those writes.
 
+mod deadlines;
+
 use std::any::Any;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -32,6 +34,8 @@ pub(crate) struct Part<D> {
     scanned: bool,
     /// Documents written, in id order.
     writes: BTreeMap<Id, Written<D>>,
+    /// Deadlines set and read (see `deadlines`).
+    deadlines: deadlines::TxDeadlines,
 }
 
 /// A document the transaction wrote: as the snapshot had it, and as it will be.
@@ -64,19 +68,26 @@ impl<D> Part<D> {
             queries: Vec::new(),
             scanned: false,
             writes: BTreeMap::new(),
+            deadlines: deadlines::TxDeadlines::default(),
         }
     }
 
     /// Whether the commit has anything to check or change here.
     pub(crate) fn is_idle(&self) -> bool {
-        self.reads.is_empty() && self.queries.is_empty() && !self.scanned && self.writes.is_empty()
+        self.reads.is_empty()
+            && self.queries.is_empty()
+            && !self.scanned
+            && self.writes.is_empty()
+            && self.deadlines.is_empty()
     }
 
     /// Whether the commit changes this store.
     pub(crate) fn has_writes(&self) -> bool {
-        self.writes
-            .values()
-            .any(|written| written.base.is_some() || written.new.is_some())
+        self.deadlines.has_writes()
+            || self
+                .writes
+                .values()
+                .any(|written| written.base.is_some() || written.new.is_some())
     }
 
     /// The document as this transaction sees it, recorded as read.
@@ -325,6 +336,9 @@ impl<D> Part<D> {
                 "the indexes (one was created or dropped)".to_owned(),
             ));
         }
+        if let Some(id) = self.deadlines.changed(current) {
+            return Err(self.conflict(Some(id), None, format!("the deadline of document {id}")));
+        }
         // The same documents, none of them expired since the snapshot.
         if current.generation() == snapshot.generation()
             && current.docs.len() == snapshot.docs.len()
@@ -465,6 +479,7 @@ impl<D> Part<D> {
             next.apply(id, new.as_ref(), index_changes);
             changes.push(Change { id, old: base, new });
         }
+        self.deadlines.apply(next);
         changes
     }
 }
@@ -539,6 +554,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
     fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>> {
         let part = part.downcast_mut::<Part<D>>()?;
         Some(Box::new(Held {
+            engine: self,
             part,
             writer: self.lock_writer(),
             sequence: self.sequence(),
@@ -580,6 +596,7 @@ pub(crate) trait Locked<'s> {
 }
 
 struct Held<'s, D> {
+    engine: &'s Engine<D>,
     part: &'s mut Part<D>,
     writer: Writer<'s, D>,
     sequence: &'s Sequence,
@@ -675,6 +692,9 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         };
         self.writer
             .record_writes(changes.iter().map(|change| change.id));
+        if let Some(at) = self.part.earliest_deadline_set() {
+            self.engine.deadline_set(at);
+        }
         self.done = Some(Commit {
             seq,
             prev,
