@@ -5,7 +5,9 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use docstore::{Change, Collection, Db, Error, Event, IndexOptions, Indexed, ManualClock, Store};
+use docstore::{
+    Change, Collection, Db, Error, Event, IndexOptions, Indexed, ManualClock, Store, Sweeping,
+};
 use serde_json::json;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -13,6 +15,9 @@ const MINUTE: Duration = Duration::from_secs(60);
 fn store_at_epoch() -> (ManualClock, Store) {
     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_000_000));
     let store = Store::with_clock(clock.clone());
+    // What is due goes at reads, writes and `sweep()` only, so that the
+    // counts of what each removed are exact.
+    store.set_sweeping(Sweeping::Manual);
     (clock, store)
 }
 

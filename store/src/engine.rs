@@ -51,6 +51,7 @@ use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::keyed;
 use crate::published::{Held, Published};
+use crate::sweeper::Sweeper;
 use crate::tree::Tree;
 use crate::{Error, Id, Result, Updated, Versioned};
 
@@ -256,6 +257,8 @@ pub(crate) struct Engine<D> {
     earliest: AtomicU64,
     /// Where a durable store logs its commits before publishing them.
     journal: Option<Journal<D>>,
+    /// Removes expired documents of an idle store (see `sweeper`).
+    sweeper: Sweeper<D>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -313,6 +316,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             time,
             earliest: AtomicU64::new(u64::MAX),
             journal: None,
+            sweeper: Sweeper::default(),
         }
     }
 
@@ -338,6 +342,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     pub(crate) fn earliest(&self) -> &AtomicU64 {
         &self.earliest
+    }
+
+    pub(crate) fn sweeper(&self) -> &Sweeper<D> {
+        &self.sweeper
     }
 
     /// Sets [`earliest`](Self::earliest) to the state's earliest deadline,
@@ -501,6 +509,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             std::mem::replace(&mut inner.state, empty)
         };
         self.feed.end();
+        self.sweeper.stop();
         // Documents' destructors run after the lock is released.
         drop(old);
     }

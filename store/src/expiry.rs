@@ -309,7 +309,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
 impl<D: Send + Sync + 'static> Engine<D> {
     /// Notes that some document now has deadline `at`.
     pub(crate) fn deadline_set(&self, at: Micros) {
-        self.earliest().fetch_min(at, Ordering::Release);
+        if at < self.earliest().fetch_min(at, Ordering::Release) {
+            self.wake_sweeper(at);
+        }
     }
 }
 

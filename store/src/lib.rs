@@ -62,6 +62,7 @@ mod published;
 mod query;
 mod snapshot;
 mod store;
+mod sweeper;
 mod tree;
 mod txn;
 mod typed;
@@ -87,6 +88,7 @@ pub use outcome::Updated;
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
 pub use store::{Document, Store};
+pub use sweeper::Sweeping;
 pub use txn::{DEFAULT_RETRIES, Transaction, TxCollection, TxIter, TxOptions, TxStore};
 pub use typed::{Collection, IndexSpec, Indexed, Rejected};
 pub use value::{

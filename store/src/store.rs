@@ -59,7 +59,7 @@ impl PartialEq<Value> for Document {
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct Store {
-    pub(crate) engine: Engine<Object>,
+    pub(crate) engine: Arc<Engine<Object>>,
 }
 
 #[diagnostic::do_not_recommend]
@@ -96,20 +96,22 @@ impl Store {
     /// An empty store with no indexes.
     pub fn new() -> Store {
         Store {
-            engine: Engine::new(),
+            engine: Engine::new().shared(),
         }
     }
 
     /// An empty store of a database.
     pub(crate) fn in_db(clock: &Arc<Clock>) -> Store {
         Store {
-            engine: Engine::in_db(clock),
+            engine: Engine::in_db(clock).shared(),
         }
     }
 
     /// A store around an engine made elsewhere (recovered from files).
     pub(crate) fn from_engine(engine: Engine<Object>) -> Store {
-        Store { engine }
+        Store {
+            engine: engine.shared(),
+        }
     }
 
     pub(crate) fn engine(&self) -> &Engine<Object> {
@@ -157,9 +159,9 @@ impl Store {
     /// Like [`new`](Self::new), with deadlines read against `clock` (a
     /// [`ManualClock`](crate::ManualClock) in tests) instead of the system clock.
     pub fn with_clock(clock: impl crate::Clock) -> Self {
-        let mut made = Self::new();
-        made.engine = made.engine.with_clock(Arc::new(clock));
-        made
+        Store {
+            engine: Engine::new().with_clock(Arc::new(clock)).shared(),
+        }
     }
 
     /// Gives document `id` a deadline: from `when` on, no read returns it, and
@@ -187,6 +189,13 @@ impl Store {
     /// is otherwise idle. Costs in proportion to what expires.
     pub fn sweep(&self) -> Result<usize> {
         self.engine.sweep()
+    }
+
+    /// How expired documents are removed when nothing else touches the store:
+    /// by a background thread (the default) or only by reads, writes and
+    /// [`sweep`](Self::sweep). See [`Sweeping`](crate::Sweeping).
+    pub fn set_sweeping(&self, sweeping: crate::Sweeping) {
+        self.engine.set_sweeping(sweeping);
     }
 
     /// Stores a document already in compact form.
@@ -653,7 +662,7 @@ impl Store {
     /// outside every lock; if it panics, this store is unaffected.
     pub fn clone_filtered(&self, keep: impl FnMut(&Document) -> bool) -> Result<Store> {
         Ok(Store {
-            engine: self.engine.filtered(keep)?,
+            engine: self.engine.filtered(keep)?.shared(),
         })
     }
 
@@ -720,7 +729,7 @@ impl Default for Store {
 impl Clone for Store {
     fn clone(&self) -> Self {
         Store {
-            engine: self.engine.duplicate(),
+            engine: self.engine.duplicate().shared(),
         }
     }
 }

@@ -311,7 +311,7 @@ pub(crate) fn rejected<T>(parts: (Error, T)) -> Rejected<T> {
 /// # Ok::<(), docstore::Error>(())
 /// ```
 pub struct Collection<T: Indexed> {
-    pub(crate) engine: Engine<T>,
+    pub(crate) engine: Arc<Engine<T>>,
 }
 
 impl<T: Indexed> Collection<T> {
@@ -319,7 +319,7 @@ impl<T: Indexed> Collection<T> {
     pub fn new() -> Self {
         let defs = T::indexes().into_iter().map(IndexSpec::into_def).collect();
         Collection {
-            engine: Engine::with_indexes(defs),
+            engine: Engine::with_indexes(defs).shared(),
         }
     }
 
@@ -327,13 +327,15 @@ impl<T: Indexed> Collection<T> {
     pub(crate) fn in_db(clock: &Arc<Clock>) -> Self {
         let defs = T::indexes().into_iter().map(IndexSpec::into_def).collect();
         Collection {
-            engine: Engine::with_indexes_in(defs, Sequence::Shared(Arc::clone(clock))),
+            engine: Engine::with_indexes_in(defs, Sequence::Shared(Arc::clone(clock))).shared(),
         }
     }
 
     /// A collection around an engine made elsewhere (recovered from files).
     pub(crate) fn from_engine(engine: Engine<T>) -> Self {
-        Collection { engine }
+        Collection {
+            engine: engine.shared(),
+        }
     }
 
     pub(crate) fn engine(&self) -> &Engine<T> {
@@ -369,9 +371,12 @@ impl<T: Indexed> Collection<T> {
     /// Like [`new`](Self::new), with deadlines read against `clock` (a
     /// [`ManualClock`](crate::ManualClock) in tests) instead of the system clock.
     pub fn with_clock(clock: impl crate::Clock) -> Self {
-        let mut made = Self::new();
-        made.engine = made.engine.with_clock(Arc::new(clock));
-        made
+        let defs = T::indexes().into_iter().map(IndexSpec::into_def).collect();
+        Collection {
+            engine: Engine::with_indexes(defs)
+                .with_clock(Arc::new(clock))
+                .shared(),
+        }
     }
 
     /// Gives document `id` a deadline: from `when` on, no read returns it, and
@@ -399,6 +404,12 @@ impl<T: Indexed> Collection<T> {
     /// is otherwise idle. Costs in proportion to what expires.
     pub fn sweep(&self) -> Result<usize> {
         self.engine.sweep()
+    }
+
+    /// How expired documents are removed when nothing else touches the
+    /// collection: see [`Store::set_sweeping`](crate::Store::set_sweeping).
+    pub fn set_sweeping(&self, sweeping: crate::Sweeping) {
+        self.engine.set_sweeping(sweeping);
     }
 
     /// Stores a document under an id the caller chose; its version is 1.
@@ -682,7 +693,7 @@ impl<T: Indexed> Collection<T> {
     /// their ids and versions. `keep` runs on a snapshot, outside every lock.
     pub fn clone_filtered(&self, keep: impl FnMut(&Versioned<T>) -> bool) -> Result<Self> {
         Ok(Collection {
-            engine: self.engine.filtered(keep)?,
+            engine: self.engine.filtered(keep)?.shared(),
         })
     }
 
@@ -715,7 +726,7 @@ impl<T: Indexed> Default for Collection<T> {
 impl<T: Indexed> Clone for Collection<T> {
     fn clone(&self) -> Self {
         Collection {
-            engine: self.engine.duplicate(),
+            engine: self.engine.duplicate().shared(),
         }
     }
 }
