@@ -95,7 +95,16 @@ impl Db {
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
     pub fn with_clock(clock: impl crate::Clock) -> Db {
-        let time = Arc::new(Timekeeper::new(Arc::new(clock)));
+        Db::with_clock_of(Some(Arc::new(clock)))
+    }
+
+    /// An empty database reading deadlines against `clock`, or the system
+    /// clock.
+    pub(crate) fn with_clock_of(clock: Option<Arc<dyn crate::Clock>>) -> Db {
+        let Some(clock) = clock else {
+            return Db::new();
+        };
+        let time = Arc::new(Timekeeper::new(clock));
         Db {
             clock: Arc::new(Clock::with_time(time)),
             entries: RwLock::new(Vec::new()),

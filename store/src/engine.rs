@@ -366,19 +366,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
         self.read_shared(Arc::clone)
     }
 
-    /// Changes the state under the writer lock, outside any commit: what
-    /// changes no document (a deadline).
-    pub(crate) fn with_writer_state<R>(
-        &self,
-        change: impl FnOnce(&mut State<D>) -> R,
-    ) -> Result<R> {
-        let mut guard = self.writer.lock();
-        if self.is_closed() {
-            return Err(Error::Closed);
-        }
-        Ok(self.published.change(&mut guard.state, change))
-    }
-
     /// Who hears of this store's commits.
     pub(crate) fn feed(&self) -> &Feed<D> {
         &self.feed
@@ -624,7 +611,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             if given.is_some() {
                 inner.ids.note_given(id);
             }
-            let pending = match self.log_put(id, version, &document) {
+            let pending = match self.log_put(id, version, &document, deadline) {
                 Ok(pending) => pending,
                 Err(error) => return Err((error, document)),
             };
@@ -690,7 +677,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 .as_ref()
                 .map_or(0, Versioned::version)
                 .saturating_add(1);
-            let pending = match self.log_put(id, version, &document) {
+            let pending = match self.log_put(id, version, &document, None) {
                 Ok(pending) => pending,
                 Err(error) => return Err((error, document)),
             };
@@ -791,10 +778,16 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// disk then fails: the commit is published once it is on disk (see
     /// [`when_durable`](Self::when_durable)).
     #[inline(always)]
-    fn log_put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, Box<D>)>> {
+    fn log_put(
+        &self,
+        id: Id,
+        version: u64,
+        document: &D,
+        deadline: Option<Micros>,
+    ) -> Result<Option<(u64, Box<D>)>> {
         match &self.journal {
             None => Ok(None),
-            Some(journal) => journal.put(id, version, document),
+            Some(journal) => journal.put(id, version, document, deadline),
         }
     }
 

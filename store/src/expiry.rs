@@ -21,6 +21,7 @@
 //! The timekeeper's time never goes back, so a document once hidden stays
 //! hidden.
 
+use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -107,6 +108,11 @@ impl Deadlines {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.by_id.len() == 0
+    }
+
+    /// Every deadline, by id.
+    pub(crate) fn all(&self) -> Vec<(Id, Micros)> {
+        self.by_id.entries().map(|(id, at)| (*id, *at)).collect()
     }
 
     /// The deadlines of the documents in `docs` only.
@@ -277,22 +283,58 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// same.
     pub(crate) fn set_deadline(&self, id: Id, at: Option<Micros>) -> Result<()> {
         self.expire_due()?;
-        self.with_writer_state(|state| {
-            if state.docs.get(&id).is_none() {
-                return Err(Error::NotFound { id });
-            }
-            if at.is_none() && state.deadlines.is_none() {
-                return Ok(());
-            }
+        let mut writer = self.lock_writer();
+        if writer.is_closed() {
+            return Err(Error::Closed);
+        }
+        let state = writer.state();
+        if state.docs.get(&id).is_none() {
+            return Err(Error::NotFound { id });
+        }
+        if state.deadlines.as_ref().and_then(|d| d.of(id)) == at {
+            return Ok(());
+        }
+        // A durable store logs it before anyone can see it.
+        if let Some(journal) = self.journal() {
+            journal.deadline(id, at)?;
+        }
+        let mut readers = writer.hold_readers();
+        writer.change(&mut readers, |state| {
             state
                 .deadlines
                 .get_or_insert_with(|| Deadlines::new(self.timekeeper()))
                 .set(id, at);
-            if let Some(at) = at {
-                self.deadline_set(at);
+            state.forget_deadline_trees();
+        });
+        if let Some(at) = at {
+            self.deadline_set(at);
+        }
+        Ok(())
+    }
+
+    /// Gives the documents of a store just recovered from files their
+    /// deadlines (µs since the epoch), before anyone reads it. Documents
+    /// whose deadline passed while the store was closed are hidden at once,
+    /// and removed by the first read, write or sweep.
+    pub(crate) fn restore_deadlines(&self, deadlines: &BTreeMap<Id, Micros>) {
+        if deadlines.is_empty() {
+            return;
+        }
+        let mut writer = self.lock_writer();
+        let mut readers = writer.hold_readers();
+        writer.change(&mut readers, |state| {
+            let mut kept = Deadlines::new(self.timekeeper());
+            for (id, at) in deadlines {
+                if state.docs.get(id).is_some() {
+                    kept.set(*id, Some(*at));
+                }
             }
-            Ok(())
-        })?
+            if let Some(earliest) = kept.earliest() {
+                self.earliest().fetch_min(earliest, Ordering::Release);
+            }
+            state.deadlines = Some(kept);
+            state.forget_deadline_trees();
+        });
     }
 
     /// The deadline of document `id`, if it has one.

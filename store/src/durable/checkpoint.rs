@@ -11,6 +11,7 @@
 //! | 2 | store | name, kind, index count, index definitions |
 //! | 3 | documents of the last store | count, then id, version, document each |
 //! | 4 | end | store count, document count |
+//! | 5 | deadlines of the last store | count, then id, deadline (µs since the epoch) each |
 //!
 //! A file without its end record, or with anything after it, is damaged.
 
@@ -26,6 +27,7 @@ const BEGIN: u8 = 1;
 const STORE: u8 = 2;
 const DOCS: u8 = 3;
 const END: u8 = 4;
+const DEADLINES: u8 = 5;
 
 /// Documents records are cut at about this many bytes.
 const CHUNK: usize = 1 << 20;
@@ -121,6 +123,21 @@ impl Writer<'_> {
         self.chunk_count += 1;
         if self.docs.len() >= CHUNK {
             self.end_docs()?;
+        }
+        Ok(())
+    }
+
+    /// Adds the deadlines of the current store, after its documents.
+    pub(crate) fn deadlines(&mut self, deadlines: &[(Id, u64)]) -> Result<()> {
+        self.end_docs()?;
+        for chunk in deadlines.chunks(CHUNK / 32) {
+            let mut body = vec![DEADLINES];
+            body.varint(chunk.len() as u64);
+            for (id, at) in chunk {
+                body.id(*id);
+                body.varint(*at);
+            }
+            self.record(&body)?;
         }
         Ok(())
     }
@@ -238,6 +255,18 @@ pub(crate) fn read(fs: &dyn Fs, path: &Path) -> Result<(u64, Image)> {
                     let document = input.blob().ok_or_else(malformed)?;
                     store.docs.insert(id, (version, document.into()));
                     doc_count += 1;
+                }
+            }
+            (Some(DEADLINES), Some(_)) => {
+                let store = current
+                    .as_ref()
+                    .and_then(|name| image.stores.get_mut(name))
+                    .ok_or_else(malformed)?;
+                let count = input.varint().ok_or_else(malformed)?;
+                for _ in 0..count {
+                    let id = input.id().ok_or_else(malformed)?;
+                    let at = input.varint().ok_or_else(malformed)?;
+                    store.deadlines.insert(id, at);
                 }
             }
             (Some(END), Some(seq)) => {

@@ -29,6 +29,12 @@ pub(crate) struct Journal<D> {
 impl<D> Journal<D> {
     /// Adds the write (or, with `None`, the delete) of document `id` to a
     /// frame body.
+    /// Adds document `id`'s deadline (or, with `None`, taking it off) to a
+    /// frame body.
+    pub(crate) fn add_deadline(&self, body: &mut Body, id: Id, at: Option<u64>) {
+        body.deadline(&self.store, id, at);
+    }
+
     pub(crate) fn add(
         &self,
         body: &mut Body,
@@ -50,7 +56,12 @@ impl<D> Journal<D> {
 
     /// Logs the write (or delete) of one document as a commit of its own;
     /// returns its sequence number if it is still to be waited for.
-    fn one(&self, id: Id, document: Option<(u64, &D)>) -> Result<Option<u64>> {
+    fn one(
+        &self,
+        id: Id,
+        document: Option<(u64, &D)>,
+        deadline: Option<u64>,
+    ) -> Result<Option<u64>> {
         thread_local! {
             // A frame's body and a document's bytes, reused: a commit should
             // not pay for growing two buffers from nothing.
@@ -67,9 +78,12 @@ impl<D> Journal<D> {
             let mut buffers = buffers.try_borrow_mut().ok()?;
             let (body, scratch) = &mut *buffers;
             body.bytes.clear();
-            let result = self
-                .add(body, id, document, scratch)
-                .and_then(|()| log(body));
+            let result = self.add(body, id, document, scratch).and_then(|()| {
+                if deadline.is_some() {
+                    self.add_deadline(body, id, deadline);
+                }
+                log(body)
+            });
             // A huge document should not pin its size in every writing thread.
             if body.bytes.capacity() > 1 << 16 {
                 *buffers = (Body::default(), Vec::new());
@@ -81,15 +95,25 @@ impl<D> Journal<D> {
             _ => {
                 let mut body = Body::default();
                 self.add(&mut body, id, document, &mut Vec::new())?;
+                if deadline.is_some() {
+                    self.add_deadline(&mut body, id, deadline);
+                }
                 log(&body)
             }
         }
     }
 
-    /// Logs the write of document `id`; see `Engine::log_put`.
+    /// Logs the write of document `id`, with its deadline if it gets one;
+    /// see `Engine::log_put`.
     #[inline(never)]
-    pub(crate) fn put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, Box<D>)>> {
-        let pending = self.one(id, Some((version, document)))?;
+    pub(crate) fn put(
+        &self,
+        id: Id,
+        version: u64,
+        document: &D,
+        deadline: Option<u64>,
+    ) -> Result<Option<(u64, Box<D>)>> {
+        let pending = self.one(id, Some((version, document)), deadline)?;
         Ok(match (pending, self.copy) {
             (Some(seq), Some(copy)) => Some((seq, Box::new(copy(document)))),
             _ => None,
@@ -99,7 +123,14 @@ impl<D> Journal<D> {
     /// Logs the delete of document `id`; see `Engine::log_delete`.
     #[inline(never)]
     pub(crate) fn delete(&self, id: Id) -> Result<Option<u64>> {
-        self.one(id, None)
+        self.one(id, None, None)
+    }
+
+    /// Logs setting (or taking off) document `id`'s deadline.
+    pub(crate) fn deadline(&self, id: Id, at: Option<u64>) -> Result<()> {
+        let mut body = Body::default();
+        self.add_deadline(&mut body, id, at);
+        self.log.append(&body.bytes).map(drop)
     }
 
     /// Logs an index creation.
@@ -140,6 +171,20 @@ impl Record {
             journal.add(&mut self.body, id, document, &mut self.scratch)?;
         }
         Ok(())
+    }
+
+    /// Adds one store's deadline changes.
+    pub(crate) fn add_deadlines<D>(
+        &mut self,
+        journal: &Journal<D>,
+        deadlines: impl Iterator<Item = (Id, Option<u64>)>,
+    ) {
+        if self.log.is_none() {
+            self.log = Some(Arc::clone(&journal.log));
+        }
+        for (id, at) in deadlines {
+            journal.add_deadline(&mut self.body, id, at);
+        }
     }
 
     /// Appends the frame, if a durable store took part.

@@ -162,7 +162,7 @@ impl DurableDb {
             })?);
         }
         let db = DurableDb {
-            db: Db::new(),
+            db: Db::with_clock_of(options.clock.clone()),
             shared,
             threads,
         };
@@ -199,6 +199,7 @@ impl DurableDb {
                 defs.push(field_index(&index.name, &index.fields, options)?);
             }
             let engine = Engine::restored(docs, defs, sequence, journal)?;
+            engine.restore_deadlines(&image.deadlines);
             Ok(Store::from_engine(engine))
         })
     }
@@ -226,6 +227,7 @@ impl DurableDb {
                 .map(crate::IndexSpec::into_def)
                 .collect();
             let engine = Engine::restored(docs, defs, sequence, journal)?;
+            engine.restore_deadlines(&image.deadlines);
             Ok(Collection::from_engine(engine))
         })
     }
@@ -569,6 +571,9 @@ impl<D: Send + Sync> Captured for CapturedState<D> {
         };
         for (id, document) in self.state.docs.entries() {
             out.document(*id, document.version(), |buf| encode(document.value(), buf))?;
+        }
+        if let Some(deadlines) = &self.state.deadlines {
+            out.deadlines(&deadlines.all())?;
         }
         Ok(())
     }

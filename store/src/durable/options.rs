@@ -39,6 +39,8 @@ pub struct DurableOptions {
     pub(crate) checkpoint_after: Option<u64>,
     pub(crate) repair: bool,
     pub(crate) fs: Arc<dyn Fs>,
+    /// What deadlines are read against; the system clock when none.
+    pub(crate) clock: Option<Arc<dyn crate::Clock>>,
 }
 
 impl DurableOptions {
@@ -49,6 +51,7 @@ impl DurableOptions {
             checkpoint_after: Some(64 << 20),
             repair: false,
             fs: Arc::new(RealFs),
+            clock: None,
         }
     }
 
@@ -75,6 +78,14 @@ impl DurableOptions {
     /// to be on disk (reporting what it cut) instead of failing.
     pub fn repair(mut self, repair: bool) -> DurableOptions {
         self.repair = repair;
+        self
+    }
+
+    /// Reads the stores' deadlines against `clock` (a
+    /// [`ManualClock`](crate::ManualClock) in tests) instead of the system
+    /// clock.
+    pub fn clock(mut self, clock: impl crate::Clock) -> DurableOptions {
+        self.clock = Some(Arc::new(clock));
         self
     }
 

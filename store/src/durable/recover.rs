@@ -18,6 +18,8 @@ pub(crate) struct StoreImage {
     pub(crate) indexes: Vec<IndexImage>,
     /// Each document's version and stored bytes.
     pub(crate) docs: BTreeMap<Id, (u64, Box<[u8]>)>,
+    /// The documents' deadlines (µs since the epoch).
+    pub(crate) deadlines: BTreeMap<Id, u64>,
 }
 
 impl StoreImage {
@@ -26,6 +28,7 @@ impl StoreImage {
             kind,
             indexes: Vec::new(),
             docs: BTreeMap::new(),
+            deadlines: BTreeMap::new(),
         }
     }
 }
@@ -58,7 +61,20 @@ impl Image {
                         .insert(id, (version, document.into()));
                 }
                 Op::Delete { store, id } => {
-                    self.stores.get_mut(store)?.docs.remove(&id);
+                    let store = self.stores.get_mut(store)?;
+                    store.docs.remove(&id);
+                    store.deadlines.remove(&id);
+                }
+                Op::Deadline { store, id, at } => {
+                    let store = self.stores.get_mut(store)?;
+                    match at {
+                        Some(at) if store.docs.contains_key(&id) => {
+                            store.deadlines.insert(id, at);
+                        }
+                        _ => {
+                            store.deadlines.remove(&id);
+                        }
+                    }
                 }
                 Op::CreateIndex { store, index } => {
                     let indexes = &mut self.stores.get_mut(store)?.indexes;

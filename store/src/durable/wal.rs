@@ -13,6 +13,7 @@
 //! | 3 | a document is deleted | store, id |
 //! | 4 | an index is made | store, name, field count, fields, flags (1 unique, 2 multi-key, 4 covering) |
 //! | 5 | an index is dropped | store, name |
+//! | 6 | a document's deadline is set | store, id, deadline (µs since the epoch, plus one; 0: none) |
 //!
 //! Strings and documents are varint-length-prefixed; a document is its
 //! compact binary form (the schemaless document encoding).
@@ -34,6 +35,7 @@ pub(crate) const OP_PUT: u8 = 2;
 pub(crate) const OP_DELETE: u8 = 3;
 pub(crate) const OP_CREATE_INDEX: u8 = 4;
 pub(crate) const OP_DROP_INDEX: u8 = 5;
+pub(crate) const OP_DEADLINE: u8 = 6;
 
 /// What a store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +129,11 @@ pub(crate) enum Op<'a> {
         store: &'a str,
         name: &'a str,
     },
+    Deadline {
+        store: &'a str,
+        id: Id,
+        at: Option<u64>,
+    },
 }
 
 /// Reads the operations of a frame body; `None` if it is malformed.
@@ -158,6 +165,11 @@ pub(crate) fn ops(body: &[u8]) -> Option<Vec<Op<'_>>> {
             OP_DROP_INDEX => Op::DropIndex {
                 store,
                 name: input.str()?,
+            },
+            OP_DEADLINE => Op::Deadline {
+                store,
+                id: input.id()?,
+                at: input.varint()?.checked_sub(1),
             },
             _ => return None,
         });
@@ -490,5 +502,13 @@ impl Body {
         self.bytes.u8(OP_DROP_INDEX);
         self.bytes.blob(store.as_bytes());
         self.bytes.blob(name.as_bytes());
+    }
+
+    /// Sets (or, with `None`, takes off) document `id`'s deadline.
+    pub(crate) fn deadline(&mut self, store: &str, id: Id, at: Option<u64>) {
+        self.bytes.u8(OP_DEADLINE);
+        self.bytes.blob(store.as_bytes());
+        self.bytes.id(id);
+        self.bytes.varint(at.map_or(0, |at| at.saturating_add(1)));
     }
 }

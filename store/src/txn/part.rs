@@ -659,7 +659,9 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             ),
             None if self.in_place => record.add(journal, self.part.changed()),
             None => Ok(()),
-        }
+        }?;
+        record.add_deadlines(journal, self.part.deadlines_set());
+        Ok(())
     }
 
     fn hold_readers(&mut self) {

@@ -52,7 +52,7 @@ impl TxDeadlines {
     /// Sets the deadlines in `next`, the state the commit publishes, for the
     /// documents it holds (one the transaction deleted has none).
     pub(crate) fn apply<D>(&mut self, next: &mut State<D>) {
-        for (id, at) in std::mem::take(&mut self.set) {
+        for (&id, &at) in &self.set {
             if next.docs.get(&id).is_none() || (at.is_none() && next.deadlines.is_none()) {
                 continue;
             }
@@ -73,6 +73,11 @@ impl TxDeadlines {
 }
 
 impl<D> Part<D> {
+    /// The deadlines the transaction sets, for the log.
+    pub(crate) fn deadlines_set(&self) -> impl Iterator<Item = (Id, Option<Micros>)> + '_ {
+        self.deadlines.set.iter().map(|(id, at)| (*id, *at))
+    }
+
     /// The earliest deadline the commit set, once applied.
     pub(crate) fn earliest_deadline_set(&self) -> Option<Micros> {
         self.deadlines.earliest
