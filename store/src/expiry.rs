@@ -102,8 +102,7 @@ impl Deadlines {
         if self.earliest == u64::MAX {
             return None;
         }
-        let now = self.time.now();
-        (self.earliest <= now).then_some(now)
+        self.time.reached(self.earliest)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -262,19 +261,16 @@ impl<D: Send + Sync + 'static> Engine<D> {
     #[inline(always)]
     pub(crate) fn expire_due(&self) -> Result<()> {
         let earliest = self.earliest().load(Ordering::Acquire);
-        if earliest == u64::MAX {
+        if earliest == u64::MAX || self.time().before(earliest) {
             Ok(())
         } else {
-            self.expire_due_at(earliest)
+            self.expire_due_now()
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn expire_due_at(&self, earliest: Micros) -> Result<()> {
-        if earliest > self.time().now() {
-            return Ok(());
-        }
+    fn expire_due_now(&self) -> Result<()> {
         self.sweep().map(drop)
     }
 
