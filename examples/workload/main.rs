@@ -49,6 +49,29 @@
 //! sum; and the age sums of the first n/10 gets alone and under the writer.
 //! Every system must print the same line.
 //!
+//! # Change feed and expiry
+//!
+//! docstore's systems (not the baselines, which have neither) then run the
+//! phases of `feed`, each printing `SYSTEM PHASE OPS SECONDS OPS_PER_SEC`, so
+//! that ratios within one run give the costs:
+//!
+//! - `feed_update_0sub`, `feed_update_1sub`, `feed_update_100sub`,
+//!   `feed_update_10watch`, `feed_update_10kwatch` (seed 47, one generator
+//!   going on from phase to phase), on one store of n documents: n updates
+//!   each (as the update phase), with no subscription; with 1 and with 100
+//!   subscriptions to every change (buffers of 65,536), which one thread of
+//!   the workload reads as they fill (how many change sets they heard, and
+//!   any lag, on stderr); with 10 and with 10,000 watches on names no
+//!   document has (`nobody-k`), which hear nothing. The costs are each
+//!   phase's time over `feed_update_0sub`'s.
+//! - `expiry_none_*` and `expiry_all_*` for `get`, `lookup_unique`,
+//!   `lookup_wide`, `range` and `scan` (seed 48, the same draws for both):
+//!   the read phases, as above, on a new store of n documents where no
+//!   document has a deadline, then on one where every document has one (a
+//!   day away, inserted with `insert_with_ttl`). Each prints
+//!   `SYSTEM expiry_none_check [...]` / `expiry_all_check [...]`, the age
+//!   sums of its five phases: both lines must be the same.
+//!
 //! With `--db`, docstore's systems make every store in one `Db` (a store named
 //! `workload-K` per use) and run their transactions as the database's, while a
 //! thread of its own writes to another store of that database throughout,
@@ -64,6 +87,7 @@ mod baseline;
 mod baseline_typed;
 mod common;
 mod durable;
+mod feed;
 mod schemaless;
 mod typed;
 
@@ -167,10 +191,10 @@ fn main() -> ExitCode {
         let home = Home::new((db && docstore).then(|| Arc::new(Db::new())));
         let background = (db || background) && docstore;
         let (check, txn_check) = match (system, covering) {
-            ("schemaless", false) => run::<Schemaless<false>>(n, &home, background),
-            ("schemaless", true) => run::<Schemaless<true>>(n, &home, background),
-            ("typed", false) => run::<Typed<Doc>>(n, &home, background),
-            ("typed", true) => run::<Typed<CoveringDoc>>(n, &home, background),
+            ("schemaless", false) => run_with_feed::<Schemaless<false>>(n, &home, background),
+            ("schemaless", true) => run_with_feed::<Schemaless<true>>(n, &home, background),
+            ("typed", false) => run_with_feed::<Typed<Doc>>(n, &home, background),
+            ("typed", true) => run_with_feed::<Typed<CoveringDoc>>(n, &home, background),
             ("baseline", _) => run::<Naive<Value>>(n, &home, background),
             _ => run::<Naive<Doc>>(n, &home, background),
         };
@@ -307,6 +331,17 @@ fn run<S: System>(n: usize, home: &Home, background: bool) -> (String, String) {
         }
         checks
     })
+}
+
+/// [`run`], then the feed and expiry phases (see the module docs).
+fn run_with_feed<S: feed::Feeds>(n: usize, home: &Home, background: bool) -> (String, String) {
+    let checks = run::<S>(n, home, background);
+    let name = match home.db() {
+        Some(_) => format!("{}-db", S::NAME),
+        None => S::NAME.to_owned(),
+    };
+    feed::phases::<S>(&name, n, home);
+    checks
 }
 
 /// The background writer: plain updates and two-document transactions in

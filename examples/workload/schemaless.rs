@@ -6,6 +6,7 @@ use std::sync::Arc;
 use docstore::{Db, Error, Id, IndexOptions, Object, Store, TxStore};
 
 use crate::common::{Found, Home, System, doubled, initial_age, json_document};
+use crate::feed::{Drain, Feeds};
 
 fn age_of(doc: &Object) -> u64 {
     doc.get("age")
@@ -146,5 +147,29 @@ impl<const COVERING: bool> System for Schemaless<COVERING> {
             .create_index("by_score", ["score"])
             .expect("a new index");
         true
+    }
+}
+
+impl<const COVERING: bool> Feeds for Schemaless<COVERING> {
+    fn subscribe(&self, capacity: usize) -> Box<dyn Drain> {
+        Box::new(
+            self.store
+                .subscribe_with_capacity(capacity)
+                .expect("a subscription"),
+        )
+    }
+
+    fn watch_elsewhere(&self, k: usize) -> Box<dyn Drain> {
+        Box::new(
+            self.store
+                .watch("by_name", format!("nobody-{k}"))
+                .expect("a watch"),
+        )
+    }
+
+    fn insert_with_ttl(&self, i: usize, ttl: std::time::Duration) -> Id {
+        self.store
+            .insert_with_ttl(json_document(i, initial_age(i)), ttl)
+            .expect("insert")
     }
 }

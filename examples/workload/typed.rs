@@ -6,6 +6,7 @@ use std::sync::Arc;
 use docstore::{Collection, Db, Error, Id, Indexed, TxCollection};
 
 use crate::common::{self, Found, Home, System, doubled, initial_age};
+use crate::feed::{Drain, Feeds};
 
 /// A typed `Collection`, standalone or one of a [`Db`]'s (`--db`), whose
 /// transactions it then runs as the database's.
@@ -177,6 +178,30 @@ macro_rules! typed_system {
 
             fn score2(&self, id: Id) -> i64 {
                 doubled(self.collection.get(id).expect("get").score)
+            }
+        }
+
+        impl Feeds for Typed<$name> {
+            fn subscribe(&self, capacity: usize) -> Box<dyn Drain> {
+                Box::new(
+                    self.collection
+                        .subscribe_with_capacity(capacity)
+                        .expect("a subscription"),
+                )
+            }
+
+            fn watch_elsewhere(&self, k: usize) -> Box<dyn Drain> {
+                Box::new(
+                    self.collection
+                        .watch($name::name, format!("nobody-{k}"))
+                        .expect("a watch"),
+                )
+            }
+
+            fn insert_with_ttl(&self, i: usize, ttl: std::time::Duration) -> Id {
+                self.collection
+                    .insert_with_ttl($name::build(i, initial_age(i)), ttl)
+                    .expect("insert")
             }
         }
     };
