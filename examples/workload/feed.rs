@@ -18,6 +18,8 @@ const EXPIRY_SEED: u64 = 48;
 const TTL: Duration = Duration::from_secs(24 * 3600);
 /// The buffer of each subscription: its reader keeps up, so it never fills.
 const CAPACITY: usize = 1 << 16;
+/// How often the reader of the subscriptions reads what they hold.
+const READ_EVERY: Duration = Duration::from_millis(1);
 
 /// A subscription, whatever its documents, as the phases read it.
 pub trait Drain: Send + Sync {
@@ -78,7 +80,9 @@ fn update_phases<S: Feeds>(name: &str, n: usize, home: &Home) {
                         if done {
                             return (sets, lags);
                         }
-                        thread::yield_now();
+                        // A reader that keeps up, reading in batches: not
+                        // one that fights the writer for every change set.
+                        thread::sleep(READ_EVERY);
                     }
                 })
             });

@@ -60,8 +60,8 @@
 //!   going on from phase to phase), on one store of n documents: n updates
 //!   each (as the update phase), with no subscription; with 1 and with 100
 //!   subscriptions to every change (buffers of 65,536), which one thread of
-//!   the workload reads as they fill (how many change sets they heard, and
-//!   any lag, on stderr); with 10 and with 10,000 watches on names no
+//!   the workload reads, all of them every millisecond (how many change sets
+//!   they heard, and any lag, on stderr); with 10 and with 10,000 watches on names no
 //!   document has (`nobody-k`), which hear nothing. The costs are each
 //!   phase's time over `feed_update_0sub`'s.
 //! - `expiry_none_*` and `expiry_all_*` for `get`, `lookup_unique`,
