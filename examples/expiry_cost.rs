@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release --example expiry_cost -- --n 100000`; `--only none`
 //! or `--only all` runs one, for callgrind with
-//! `--toggle-collect=*get_phase*`.
+//! `--toggle-collect=*get_phase*`. `--range` runs the workload's range phase
+//! instead (`--toggle-collect=*range_phase*`).
 
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,25 @@ fn setup(n: usize, deadlines: bool) -> (Store, Vec<Id>) {
     (store, ids)
 }
 
+/// 200 range queries of ages a..a+5, reading "age": the workload's range
+/// phase.
+#[inline(never)]
+fn range_phase(store: &Store) -> (f64, u64) {
+    let mut rng = Rng(43);
+    let mut sum = 0;
+    let start = Instant::now();
+    for _ in 0..200 {
+        let from = rng.next() % 96;
+        for document in store.range("by_age", from..from + 5).expect("range") {
+            sum += document
+                .get("age")
+                .and_then(|age| age.as_u64())
+                .unwrap_or(0);
+        }
+    }
+    (start.elapsed().as_secs_f64(), sum)
+}
+
 #[inline(never)]
 fn get_phase(store: &Store, ids: &[Id]) -> (f64, u64) {
     let mut rng = Rng(42);
@@ -62,10 +82,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut n = 100_000;
     let mut only = None;
+    let mut range = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--n" => n = args.next().and_then(|v| v.parse().ok()).unwrap_or(n),
             "--only" => only = args.next(),
+            "--range" => range = true,
             other => eprintln!("ignored argument {other}"),
         }
     }
@@ -75,10 +97,14 @@ fn main() {
             continue;
         }
         let (store, ids) = setup(n, deadlines);
-        let (seconds, sum) = get_phase(&store, &ids);
+        let (phase, (seconds, sum)) = if range {
+            ("range", range_phase(&store))
+        } else {
+            ("get", get_phase(&store, &ids))
+        };
         let base = *first.get_or_insert(seconds);
         println!(
-            "expiry_cost get deadlines={name} {n} {seconds:.3}s ratio {:.2} age_sum={sum}",
+            "expiry_cost {phase} deadlines={name} {n} {seconds:.3}s ratio {:.2} age_sum={sum}",
             seconds / base
         );
     }
