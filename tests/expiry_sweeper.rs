@@ -84,6 +84,23 @@ fn the_thread_starts_with_the_first_deadline_and_ends_on_drop_and_close() {
     copy.close();
     assert_eq!(sweepers(), before);
 
+    // Deadlines set by a transaction, or by expire_at, start it too.
+    let by_tx = Store::new();
+    by_tx
+        .transaction(|tx| tx.insert_with_ttl(json!({"n": 1}), MINUTE))
+        .unwrap();
+    assert_eq!(sweepers(), before + 1);
+    let by_expire_at = Store::new();
+    let id = by_expire_at.insert(json!({"n": 1})).unwrap();
+    assert_eq!(sweepers(), before + 1);
+    by_expire_at
+        .expire_at(id, std::time::SystemTime::now() + MINUTE)
+        .unwrap();
+    assert_eq!(sweepers(), before + 2);
+    drop(by_tx);
+    drop(by_expire_at);
+    assert_eq!(sweepers(), before);
+
     let db = Db::new();
     let a = db.store("a").unwrap();
     a.insert_with_ttl(json!({"n": 1}), MINUTE).unwrap();

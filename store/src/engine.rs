@@ -611,6 +611,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             if given.is_some() {
                 inner.ids.note_given(id);
             }
+            let mut earliest = None;
             let pending = match self.log_put(id, version, &document, deadline) {
                 Ok(pending) => pending,
                 Err(error) => return Err((error, document)),
@@ -625,7 +626,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                             .deadlines
                             .get_or_insert_with(|| Deadlines::new(self.timekeeper()))
                             .set(id, Some(at));
-                        self.deadline_set(at);
+                        earliest = Some(at).filter(|at| self.note_deadline(*at));
                     }
                     (seq, std::mem::replace(&mut state.seq, seq))
                 });
@@ -635,6 +636,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 .heard_by(&self.feed)
                 .then(|| Commit::one(seq, prev, self.address(), id, None, Some(record.clone())));
             drop(guard);
+            if let Some(at) = earliest {
+                self.wake_sweeper(at);
+            }
             if let (Some((log_seq, spare)), Some(mine)) = (pending, waiting)
                 && let Err(error) = self.when_durable(log_seq, mine)
             {

@@ -302,8 +302,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 .set(id, at);
             state.forget_deadline_trees();
         });
-        if let Some(at) = at {
-            self.deadline_set(at);
+        let earliest = at.filter(|at| self.note_deadline(*at));
+        drop(readers);
+        drop(writer);
+        if let Some(at) = earliest {
+            self.wake_sweeper(at);
         }
         Ok(())
     }
@@ -345,11 +348,13 @@ impl<D: Send + Sync + 'static> Engine<D> {
 }
 
 impl<D: Send + Sync + 'static> Engine<D> {
-    /// Notes that some document now has deadline `at`.
-    pub(crate) fn deadline_set(&self, at: Micros) {
-        if at < self.earliest().fetch_min(at, Ordering::Release) {
-            self.wake_sweeper(at);
-        }
+    /// Notes, under the writer lock, that some document now has deadline
+    /// `at`; whether it is the earliest, and the sweeper is then to be woken
+    /// ([`wake_sweeper`](Self::wake_sweeper)) once every lock is released:
+    /// starting its thread must not hold readers or writers back.
+    #[inline]
+    pub(crate) fn note_deadline(&self, at: Micros) -> bool {
+        at < self.earliest().fetch_min(at, Ordering::Release)
     }
 }
 

@@ -555,6 +555,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
         let part = part.downcast_mut::<Part<D>>()?;
         Some(Box::new(Held {
             engine: self,
+            earliest: None,
             part,
             writer: self.lock_writer(),
             sequence: self.sequence(),
@@ -597,6 +598,9 @@ pub(crate) trait Locked<'s> {
 
 struct Held<'s, D> {
     engine: &'s Engine<D>,
+    /// The earliest deadline of the store, when the commit set it: the
+    /// sweeper is woken after every lock is released.
+    earliest: Option<u64>,
     part: &'s mut Part<D>,
     writer: Writer<'s, D>,
     sequence: &'s Sequence,
@@ -694,9 +698,10 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         };
         self.writer
             .record_writes(changes.iter().map(|change| change.id));
-        if let Some(at) = self.part.earliest_deadline_set() {
-            self.engine.deadline_set(at);
-        }
+        self.earliest = self
+            .part
+            .earliest_deadline_set()
+            .filter(|at| self.engine.note_deadline(*at));
         self.done = Some(Commit {
             seq,
             prev,
@@ -713,6 +718,8 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
 
     fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's> {
         let Held {
+            engine,
+            earliest,
             writer,
             sequence,
             feed,
@@ -724,6 +731,9 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         drop(readers);
         drop(writer);
         Box::new(move || {
+            if let Some(at) = earliest {
+                engine.wake_sweeper(at);
+            }
             if let Some(commit) = done {
                 sequence.committed(feed, commit);
             }
