@@ -136,7 +136,7 @@ impl<D> Snapshot<D> {
         Documents {
             entries: taken.docs.entries(),
             due,
-            remaining: taken.docs.len() - hidden,
+            remaining: taken.docs.len().saturating_sub(hidden),
         }
     }
 
@@ -508,7 +508,7 @@ impl<'a, D> Iterator for Documents<'a, D> {
             {
                 continue;
             }
-            self.remaining -= 1;
+            self.remaining = self.remaining.saturating_sub(1);
             return Some(document);
         }
     }
