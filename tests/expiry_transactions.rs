@@ -172,3 +172,38 @@ fn typed_collections_and_databases_set_deadlines_in_transactions() {
     clock.advance(MINUTE);
     assert!(!alone.contains(id).unwrap());
 }
+
+#[test]
+fn a_transaction_that_only_sets_deadlines_keeps_the_feed_in_order() {
+    let clock = ManualClock::new(start());
+    let db = Db::with_clock(clock.clone());
+    let store = db.store("s").unwrap();
+    let id = store.insert(json!({"n": 1})).unwrap();
+    let changes = db.subscribe();
+    let own = store.subscribe().unwrap();
+    db.transaction(|tx| tx.store(&store).expire_at(id, start() + MINUTE))
+        .unwrap();
+    let later = store.insert(json!({"n": 2})).unwrap();
+    let mut heard = Vec::new();
+    let mut seqs = Vec::new();
+    while let Some(docstore::Event::Changes(set)) = changes.try_recv().unwrap() {
+        seqs.push(set.seq());
+        let part = set.store(&store).unwrap();
+        heard.extend(part.changes().iter().map(|change| match change {
+            docstore::Change::Inserted(doc) => doc.id(),
+            other => panic!("{other:?}"),
+        }));
+    }
+    assert_eq!(heard, [later]);
+    // Deadlines alone take no sequence number: the database's stay gapless.
+    assert_eq!(seqs, [changes.start_seq() + 1]);
+    let mut own_heard = Vec::new();
+    while let Some(docstore::Event::Changes(set)) = own.try_recv().unwrap() {
+        own_heard.extend(set.changes().iter().map(|change| match change {
+            docstore::Change::Inserted(doc) => doc.id(),
+            other => panic!("{other:?}"),
+        }));
+    }
+    assert_eq!(own_heard, [later]);
+    assert_eq!(store.deadline(id).unwrap(), Some(start() + MINUTE));
+}

@@ -365,6 +365,7 @@ impl<'a> Transaction<'a> {
             member.expire_due()?;
         }
         let written: usize = touched.iter().map(|(_, part)| part.write_count()).sum();
+        let documents = touched.iter().any(|(_, part)| part.changes_documents());
         // In address order, the one order every commit takes locks in.
         let mut locks: Vec<Box<dyn Locked<'_> + '_>> = Vec::with_capacity(members.len());
         for ((_, part), member) in touched.iter_mut().zip(&members) {
@@ -397,7 +398,7 @@ impl<'a> Transaction<'a> {
         let parts = locks.iter().filter(|lock| lock.changes()).count();
         // Every store changes before readers of any of them see one change:
         // whoever sees the transaction in one store sees it in all.
-        sequence.commit(|seq| {
+        let mut publish = |seq| {
             for lock in &mut locks {
                 lock.hold_readers();
             }
@@ -407,7 +408,14 @@ impl<'a> Transaction<'a> {
             for lock in &mut locks {
                 lock.release_readers();
             }
-        });
+        };
+        if documents {
+            sequence.commit(publish);
+        } else {
+            // Deadlines only: like `expire_at`, no commit of a document, so
+            // no sequence number (the feed's numbers stay gapless).
+            publish(sequence.last());
+        }
         let after: Vec<_> = locks.into_iter().map(|lock| lock.unlock()).collect();
         for after in after {
             after();

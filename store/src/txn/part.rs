@@ -83,11 +83,15 @@ impl<D> Part<D> {
 
     /// Whether the commit changes this store.
     pub(crate) fn has_writes(&self) -> bool {
-        self.deadlines.has_writes()
-            || self
-                .writes
-                .values()
-                .any(|written| written.base.is_some() || written.new.is_some())
+        self.deadlines.has_writes() || self.changes_documents()
+    }
+
+    /// Whether the commit changes a document here (not only deadlines,
+    /// which take no sequence number).
+    pub(crate) fn changes_documents(&self) -> bool {
+        self.writes
+            .values()
+            .any(|written| written.base.is_some() || written.new.is_some())
     }
 
     /// The document as this transaction sees it, recorded as read.
@@ -556,6 +560,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
         Some(Box::new(Held {
             engine: self,
             earliest: None,
+            documents: false,
             part,
             writer: self.lock_writer(),
             sequence: self.sequence(),
@@ -585,7 +590,7 @@ pub(crate) trait Locked<'s> {
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
-    /// Whether the commit changes this store.
+    /// Whether the commit changes a document of this store.
     fn changes(&self) -> bool;
     /// Publishes the new state as part of commit `seq`, which changes `parts`
     /// stores; readers see it when [`release_readers`](Self::release_readers)
@@ -601,6 +606,8 @@ struct Held<'s, D> {
     /// The earliest deadline of the store, when the commit set it: the
     /// sweeper is woken after every lock is released.
     earliest: Option<u64>,
+    /// Whether the commit changes a document here (not only deadlines).
+    documents: bool,
     part: &'s mut Part<D>,
     writer: Writer<'s, D>,
     sequence: &'s Sequence,
@@ -640,7 +647,9 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         if !self.part.has_writes() {
             return;
         }
-        if small {
+        self.documents = self.part.changes_documents();
+        // Deadlines alone change no document: nothing to copy for.
+        if small || !self.documents {
             halfway();
             self.part.release_snapshot();
             self.in_place = true;
@@ -675,7 +684,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
     }
 
     fn changes(&self) -> bool {
-        self.next.is_some() || self.in_place
+        (self.next.is_some() || self.in_place) && self.documents
     }
 
     fn install(&mut self, seq: u64, parts: usize) {
@@ -689,8 +698,11 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             changes
         } else if self.in_place {
             let part = &mut *self.part;
+            let documents = self.documents;
             self.writer.change(readers, |state| {
-                state.seq = seq;
+                if documents {
+                    state.seq = seq;
+                }
                 part.apply_to(state, &|| {})
             })
         } else {
@@ -702,6 +714,10 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             .part
             .earliest_deadline_set()
             .filter(|at| self.engine.note_deadline(*at));
+        if !self.documents {
+            // Deadlines only: no commit to hear.
+            return;
+        }
         self.done = Some(Commit {
             seq,
             prev,
@@ -745,6 +761,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
 /// A store's share of a transaction, whatever its document type.
 pub(crate) trait AnyPart: Send {
     fn has_writes(&self) -> bool;
+    fn changes_documents(&self) -> bool;
     fn write_count(&self) -> usize;
     fn is_idle(&self) -> bool;
     fn as_any(&mut self) -> &mut (dyn Any + Send);
@@ -753,6 +770,10 @@ pub(crate) trait AnyPart: Send {
 impl<D: Send + Sync + 'static> AnyPart for Part<D> {
     fn has_writes(&self) -> bool {
         Part::has_writes(self)
+    }
+
+    fn changes_documents(&self) -> bool {
+        Part::changes_documents(self)
     }
 
     fn write_count(&self) -> usize {
