@@ -38,6 +38,7 @@
 //! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
+mod capacity;
 mod clock;
 mod commit;
 mod cursor;
@@ -47,6 +48,7 @@ mod durable;
 mod engine;
 mod error;
 mod expiry;
+mod eviction;
 mod export;
 mod feed;
 mod field_keys;
@@ -56,11 +58,13 @@ mod inline_bytes;
 mod key;
 mod keyed;
 mod keyset;
+mod load;
 mod outcome;
 mod path;
 mod published;
 mod query;
 mod snapshot;
+mod stats;
 mod store;
 mod tree;
 mod txn;
@@ -69,6 +73,7 @@ mod value;
 mod versioned;
 mod watch;
 
+pub use capacity::{Capacity, Policy};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cursor::Cursor;
 pub use db::{Db, DbSnapshot};

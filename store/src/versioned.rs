@@ -4,6 +4,7 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Serialize, Serializer};
 
@@ -36,14 +37,48 @@ pub struct Versioned<T> {
 struct Record<T> {
     id: Id,
     version: u64,
+    /// When it was last read, in a store with a capacity (see `capacity`).
+    used: AtomicU64,
+    /// What it weighs, in a store whose capacity is weighed.
+    weight: AtomicU64,
     value: T,
 }
 
 impl<T> Versioned<T> {
     pub(crate) fn new(id: Id, version: u64, value: T) -> Self {
         Versioned {
-            record: Arc::new(Record { id, version, value }),
+            record: Arc::new(Record {
+                id,
+                version,
+                used: AtomicU64::new(0),
+                weight: AtomicU64::new(0),
+                value,
+            }),
         }
+    }
+
+    /// When it was last used, as a store with a capacity counts time.
+    pub(crate) fn used(&self) -> u64 {
+        self.record.used.load(Ordering::Relaxed)
+    }
+
+    /// Notes a use at `tick`. Writes only when the tick moved on, so that a
+    /// hot document read from many threads is not a contended cache line.
+    #[inline]
+    pub(crate) fn touch(&self, tick: u64) {
+        if self.record.used.load(Ordering::Relaxed) < tick {
+            self.record.used.store(tick, Ordering::Relaxed);
+        }
+    }
+
+    /// What it weighs, as the store's weigher said (0 unweighed).
+    pub(crate) fn weight(&self) -> u64 {
+        self.record.weight.load(Ordering::Relaxed)
+    }
+
+    /// Records its weight, before it is published.
+    pub(crate) fn set_weight(&self, weight: u64) {
+        self.record.weight.store(weight, Ordering::Relaxed);
     }
 
     /// The document's id.

@@ -448,6 +448,7 @@ impl<D> Part<D> {
                 .zip(new_keys)
                 .map(|(old, new)| IndexChange::between(old, new))
                 .collect();
+            next.reweigh(base.as_ref(), new.as_ref());
             match &new {
                 Some(record) => {
                     next.docs.insert(id, record.clone());
@@ -673,6 +674,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             parts,
             address: self.address,
             expired: false,
+            evicted: false,
             changes,
         });
     }
