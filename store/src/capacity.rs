@@ -189,8 +189,6 @@ pub(crate) struct Cache<D> {
     pub(crate) pinned_count: AtomicUsize,
     /// The state of the random choices eviction makes (xorshift).
     random: AtomicU64,
-    /// Documents evicted so far.
-    pub(crate) evicted: AtomicU64,
     /// Loads not kept by the doorkeeper so far.
     pub(crate) refused: AtomicU64,
     /// How often keys missed, for admission (see `load`).
@@ -206,7 +204,6 @@ impl<D> Cache<D> {
             pinned: Mutex::new(HashSet::new()),
             pinned_count: AtomicUsize::new(0),
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
-            evicted: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             doorkeeper: Mutex::new(crate::load::Sketch::new(capacity.limit)),
         }
@@ -240,15 +237,6 @@ impl<D> Cache<D> {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    /// What `state` holds, in the capacity's unit.
-    pub(crate) fn used(&self, state: &State<D>) -> u64 {
-        if self.is_weighed() {
-            state.weight
-        } else {
-            u64::try_from(state.docs.len()).unwrap_or(u64::MAX)
-        }
-    }
-
     /// What `state` would hold after writing `room`, in the capacity's unit.
     pub(crate) fn after(&self, state: &State<D>, room: Room) -> u64 {
         let replaced = room.replacing.and_then(|id| state.docs.get(&id));
@@ -276,10 +264,19 @@ impl<D> Cache<D> {
 
 /// What a write needs room for: a new document (none replaced) or a new
 /// version of `replacing`, weighing `weight`.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub(crate) struct Room {
     pub(crate) replacing: Option<Id>,
     pub(crate) weight: u64,
+}
+
+impl Room {
+    /// Room for nothing more: what a lowered capacity makes.
+    // The nil id is never a document's, so nothing is replaced nor added.
+    pub(crate) const NOTHING: Room = Room {
+        replacing: Some(Id::nil()),
+        weight: 0,
+    };
 }
 
 impl<D> State<D> {
@@ -304,6 +301,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
     pub(crate) fn set_capacity(&self, capacity: Capacity<D>) -> Result<()> {
         self.check_open()?;
         let mut weigh_all = false;
+        let mut before = None;
         match self.cache() {
             Some(cache) => {
                 if cache.is_weighed() != capacity.is_weighed() {
@@ -313,7 +311,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                             .to_owned(),
                     });
                 }
-                cache.limit.store(capacity.limit, Ordering::Relaxed);
+                before = Some(cache.limit.swap(capacity.limit, Ordering::Relaxed));
                 *cache.policy.lock() = capacity.policy;
                 if let Some(weigher) = capacity.weigher {
                     *cache.weigher.write() = Some(weigher);
@@ -331,7 +329,16 @@ impl<D: Send + Sync + 'static> Engine<D> {
         if weigh_all {
             self.weigh_all()?;
         }
-        self.make_room(Room::default()).map(drop)
+        match self.make_room(Room::NOTHING) {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                // Pinned documents hold more than the new limit: keep the old.
+                if let (Some(cache), Some(before)) = (self.cache(), before) {
+                    cache.limit.store(before, Ordering::Relaxed);
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Weighs the documents a store held before it had a weighed capacity:
@@ -463,21 +470,21 @@ impl crate::Store {
     /// once, outside every lock.
     ///
     /// ```
-    /// use docstore_core::{Capacity, Change, Store};
+    /// use docstore_core::{Capacity, Change, Event, Store};
     /// use serde_json::json;
     ///
     /// let store = Store::new();
     /// store.set_capacity(Capacity::documents(3))?;
-    /// let mut feed = store.subscribe()?;
+    /// let feed = store.subscribe()?;
     /// for n in 0..10 {
     ///     store.insert(json!({ "n": n }))?;
     /// }
     /// assert_eq!(store.len()?, 3);
-    /// let evicted = feed
-    ///     .try_iter()
-    ///     .flat_map(|set| set.changes().to_vec())
-    ///     .filter(|change| matches!(change, Change::Evicted(_)))
-    ///     .count();
+    /// let mut evicted = 0;
+    /// while let Some(Event::Changes(set)) = feed.try_recv()? {
+    ///     let changes = set.changes().iter();
+    ///     evicted += changes.filter(|c| matches!(c, Change::Evicted(_))).count();
+    /// }
     /// assert_eq!(evicted, 7);
     /// # Ok::<(), docstore_core::Error>(())
     /// ```

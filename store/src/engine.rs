@@ -38,6 +38,7 @@ use crate::capacity::{Cache, Room};
 use crate::clock::{Clock as TimeSource, Micros, Timekeeper};
 use crate::eviction::Removal;
 use crate::load::Flights;
+use crate::stats::{Counters, Retired};
 use crate::expiry::Deadlines;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -262,6 +263,10 @@ pub(crate) struct Engine<D> {
     cache: OnceLock<Cache<D>>,
     /// Read-through loads in flight (see `load`).
     flights: Flights<D>,
+    /// What `stats` reports that is counted as it happens.
+    counters: Arc<Counters>,
+    /// Replaced states still held when replaced (see `stats`).
+    retired: Retired<D>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -317,6 +322,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
             journal: None,
             cache: OnceLock::new(),
             flights: Flights::default(),
+            counters: Arc::default(),
+            retired: Retired::default(),
         }
     }
 
@@ -350,6 +357,16 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// Read-through loads in flight, and what read-through did.
     pub(crate) fn flights(&self) -> &Flights<D> {
         &self.flights
+    }
+
+    /// What `stats` reports that is counted as it happens.
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Replaced states that were still held (see `stats`).
+    pub(crate) fn retired(&self) -> &Retired<D> {
+        &self.retired
     }
 
     /// Where the store's capacity is kept.
@@ -763,7 +780,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// `now`; whether it did.
     pub(crate) fn delete_expired(&self, id: Id, now: Micros) -> Result<bool> {
         match self.remove(id, None, Removal::Expired(now)) {
-            Ok(removed) => Ok(removed.is_some()),
+            Ok(Some(_)) => {
+                Counters::add(&self.counters.expired);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
             // Deleted meanwhile: nothing left to expire.
             Err(Error::NotFound { .. }) => Ok(false),
             Err(error) => Err(error),
@@ -856,6 +877,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 let result = change(Arc::make_mut(&mut inner.state), seq);
                 (result, Some(Arc::clone(&inner.state)))
             } else {
+                if self.published.is_shared(&inner.state) {
+                    self.retired.note(&inner.state);
+                }
                 let result = self
                     .published
                     .change(&mut inner.state, |state| change(state, seq));

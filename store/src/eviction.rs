@@ -16,6 +16,7 @@ use std::sync::atomic::Ordering;
 
 use crate::capacity::{Cache, Policy, Room, SAMPLES};
 use crate::engine::{Engine, State};
+use crate::stats::Counters;
 use crate::{Error, Id, Result, Versioned};
 
 /// Why a document is removed.
@@ -90,9 +91,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let id = victim.id();
         match self.remove(id, None, Removal::Evicted(victim)) {
             Ok(Some(_)) => {
-                if let Some(cache) = self.cache() {
-                    cache.evicted.fetch_add(1, Ordering::Relaxed);
-                }
+                Counters::add(&self.counters().evicted);
                 Ok(true)
             }
             Ok(None) | Err(Error::NotFound { .. }) => Ok(false),

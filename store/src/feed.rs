@@ -501,6 +501,21 @@ impl<D> Default for Feed<D> {
     }
 }
 
+impl<D> Feed<D> {
+    /// Each subscription's backlog: change sets buffered, the buffer's size,
+    /// and change sets dropped since the last that fit (see `stats`).
+    pub(crate) fn backlogs(&self) -> Vec<(usize, usize, u64)> {
+        let hub = self.core.hub.lock();
+        hub.subscribers
+            .values()
+            .map(|subscriber| {
+                let queue = subscriber.channel.queue.lock();
+                (queue.events.len(), queue.capacity, queue.missed)
+            })
+            .collect()
+    }
+}
+
 impl<D: Send + Sync + 'static> Feed<D> {
     /// Whether a commit must tell this feed. Read under the writer lock, so
     /// that a subscription taken before the commit hears it.

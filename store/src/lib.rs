@@ -91,6 +91,7 @@ pub use keyed::{KeyOf, Keyed};
 pub use outcome::Updated;
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
+pub use stats::{IndexStats, OldState, Stats, SubscriptionStats};
 pub use store::{Document, Store};
 pub use txn::{DEFAULT_RETRIES, Transaction, TxCollection, TxIter, TxOptions, TxStore};
 pub use typed::{Collection, IndexSpec, Indexed, Rejected};

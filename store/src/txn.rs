@@ -447,7 +447,10 @@ where
         };
         match tx.commit() {
             Ok(()) => return Ok(value),
-            Err(Error::Conflict { .. }) if retries < options.retries => retries += 1,
+            Err(Error::Conflict { .. }) if retries < options.retries => {
+                crate::stats::retried();
+                retries += 1;
+            }
             Err(error) => return Err(error.into()),
         }
     }

@@ -14,6 +14,7 @@ use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::keyed;
 use crate::published::Held as HeldReaders;
+use crate::stats::{self, Counters};
 use crate::tree::Walk;
 use crate::txn::span::{Described, Span};
 use crate::{Error, Id, Result, Versioned};
@@ -539,6 +540,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             sequence: self.sequence(),
             feed: self.feed(),
             address: Engine::address(self),
+            counters: self.counters(),
             journal: self.journal(),
             next: None,
             in_place: false,
@@ -580,6 +582,8 @@ struct Held<'s, D> {
     sequence: &'s Sequence,
     feed: &'s Feed<D>,
     address: usize,
+    /// Where a conflict on this store is counted (see `stats`).
+    counters: &'s Arc<Counters>,
     journal: Option<&'s Journal<D>>,
     /// The new state, when built on a private copy.
     next: Option<Built<D>>,
@@ -597,7 +601,11 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         if self.writer.is_closed() {
             return Err(Error::Closed);
         }
-        self.part.validate(self.writer.state())
+        let valid = self.part.validate(self.writer.state());
+        if let Err(Error::Conflict { .. }) = valid {
+            stats::conflicted(self.counters);
+        }
+        valid
     }
 
     fn check(&self) -> Result<()> {
