@@ -6,8 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use docstore::{
-    Capacity, Change, ChangeSet, Collection, Db, Error, Event, Indexed, Object, Store,
-    Subscription,
+    Capacity, Change, ChangeSet, Collection, Db, Error, Event, Indexed, Object, Store, Subscription,
 };
 use serde_json::json;
 
@@ -90,11 +89,15 @@ fn a_weighed_capacity_bounds_the_total_weight_of_very_different_documents() {
     let blobs = Collection::<Blob>::new();
     let limit = 10_000;
     blobs
-        .set_capacity(Capacity::weighed(limit, |blob: &Blob| blob.body.len() as u64))
+        .set_capacity(Capacity::weighed(limit, |blob: &Blob| {
+            blob.body.len() as u64
+        }))
         .unwrap();
     let mut seed = 7_u64;
     for n in 0..500 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         // From 1 byte to 4 KiB, most small.
         let size = 1 + ((seed >> 33) % 64).pow(2) as usize;
         blobs.insert(blob(n, size)).unwrap();
@@ -147,7 +150,11 @@ fn pinned_documents_survive_and_a_capacity_they_fill_refuses_writes() {
         assert!(pinned.iter().all(|id| store.contains(*id).unwrap()));
         assert_eq!(store.len().unwrap(), 3);
     }
-    let third = store.iter().unwrap().find(|d| !pinned.contains(&d.id())).unwrap();
+    let third = store
+        .iter()
+        .unwrap()
+        .find(|d| !pinned.contains(&d.id()))
+        .unwrap();
     store.pin(third.id()).unwrap();
     let refused = store.insert(json!({ "n": "more" })).unwrap_err();
     assert_eq!(

@@ -189,6 +189,13 @@ pub(crate) struct Cache<D> {
     pub(crate) pinned_count: AtomicUsize,
     /// The state of the random choices eviction makes (xorshift).
     random: AtomicU64,
+    /// Time as eviction counts it: one tick per write and per read-through
+    /// miss. Reads do not move it (they only read it), so that a read writes
+    /// nothing shared.
+    clock: AtomicU64,
+    /// Ageing: frequencies halve every `1 << age_shift` ticks (about ten
+    /// times the capacity, TinyLFU's sample size).
+    age_shift: std::sync::atomic::AtomicU32,
     /// Loads not kept by the doorkeeper so far.
     pub(crate) refused: AtomicU64,
     /// How often keys missed, for admission (see `load`).
@@ -205,8 +212,29 @@ impl<D> Cache<D> {
             pinned_count: AtomicUsize::new(0),
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
             refused: AtomicU64::new(0),
+            clock: AtomicU64::new(1),
+            age_shift: std::sync::atomic::AtomicU32::new(age_shift(capacity.limit)),
             doorkeeper: Mutex::new(crate::load::Sketch::new(capacity.limit)),
         }
+    }
+
+    /// The current tick and ageing period.
+    #[inline]
+    pub(crate) fn now(&self) -> (u64, u8) {
+        let tick = self.clock.load(Ordering::Relaxed);
+        (tick, self.age_of(tick))
+    }
+
+    /// Moves time on by one tick; the new tick and ageing period.
+    pub(crate) fn tick(&self) -> (u64, u8) {
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed) + 1;
+        (tick, self.age_of(tick))
+    }
+
+    #[inline]
+    fn age_of(&self, tick: u64) -> u8 {
+        let shifted = tick >> self.age_shift.load(Ordering::Relaxed);
+        u8::try_from(shifted & 0xFF).unwrap_or(0)
     }
 
     pub(crate) fn limit(&self) -> u64 {
@@ -258,8 +286,22 @@ impl<D> Cache<D> {
 
     /// What a document weighs, in the capacity's unit.
     pub(crate) fn weight_in(&self, record: &Versioned<D>) -> u64 {
-        if self.is_weighed() { record.weight() } else { 1 }
+        if self.is_weighed() {
+            record.weight()
+        } else {
+            1
+        }
     }
+}
+
+/// How many ticks an ageing period lasts, as a power of two: about ten times
+/// the capacity (in documents, or a weight taken as that many documents).
+fn age_shift(limit: u64) -> u32 {
+    limit
+        .clamp(16, 1 << 40)
+        .saturating_mul(10)
+        .next_power_of_two()
+        .trailing_zeros()
 }
 
 /// What a write needs room for: a new document (none replaced) or a new
@@ -312,6 +354,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     });
                 }
                 before = Some(cache.limit.swap(capacity.limit, Ordering::Relaxed));
+                cache
+                    .age_shift
+                    .store(age_shift(capacity.limit), Ordering::Relaxed);
                 *cache.policy.lock() = capacity.policy;
                 if let Some(weigher) = capacity.weigher {
                     *cache.weigher.write() = Some(weigher);
@@ -371,9 +416,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// insertion as its first use.
     #[inline(always)]
     pub(crate) fn stamp_new(&self, record: &Versioned<D>, weight: u64) {
-        if self.cache().is_some() {
+        if let Some(cache) = self.cache() {
             record.set_weight(weight);
-            record.touch(self.sequence().last().saturating_add(1));
+            let (tick, age) = cache.tick();
+            record.touch(tick, age);
         }
     }
 
@@ -381,8 +427,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// capacity: the one branch reads pay.
     #[inline(always)]
     pub(crate) fn note_use(&self, record: &Versioned<D>) {
-        if self.cache().is_some() {
-            record.touch(self.sequence().last());
+        if let Some(cache) = self.cache() {
+            let (tick, age) = cache.now();
+            record.touch(tick, age);
         }
     }
 
@@ -420,8 +467,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     /// Whether document `id` is pinned.
     pub(crate) fn is_pinned(&self, id: Id) -> bool {
-        self.cache()
-            .is_some_and(|cache| cache.pinned_count.load(Ordering::Relaxed) > 0 && cache.pinned.lock().contains(&id))
+        self.cache().is_some_and(|cache| {
+            cache.pinned_count.load(Ordering::Relaxed) > 0 && cache.pinned.lock().contains(&id)
+        })
     }
 
     /// The store's capacity, giving it an unlimited one if it has none: pins
@@ -442,7 +490,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
             .map(|cache| (cache.limit(), cache.is_weighed(), cache.policy()))
     }
 }
-
 
 impl<D> Capacity<D> {
     /// The capacity an engine reports (its weigher stays in the engine).

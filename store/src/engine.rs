@@ -37,9 +37,9 @@ use std::sync::{Arc, OnceLock};
 use crate::capacity::{Cache, Room};
 use crate::clock::{Clock as TimeSource, Micros, Timekeeper};
 use crate::eviction::Removal;
+use crate::expiry::Deadlines;
 use crate::load::Flights;
 use crate::stats::{Counters, Retired};
-use crate::expiry::Deadlines;
 
 use parking_lot::{Mutex, MutexGuard};
 

@@ -40,7 +40,11 @@ impl<D> Removal<D> {
                 deadline.is_some_and(|at| at <= *now)
             }
             Removal::Evicted(victim) => {
-                state.docs.get(&id).is_some_and(|current| current.ptr_eq(victim)) && !pinned(id)
+                state
+                    .docs
+                    .get(&id)
+                    .is_some_and(|current| current.ptr_eq(victim))
+                    && !pinned(id)
             }
         }
     }
@@ -87,7 +91,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     /// Evicts `victim` if it is still the stored version and not pinned;
     /// whether it did.
-    fn evict(&self, victim: Versioned<D>) -> Result<bool> {
+    pub(crate) fn evict(&self, victim: Versioned<D>) -> Result<bool> {
         let id = victim.id();
         match self.remove(id, None, Removal::Evicted(victim)) {
             Ok(Some(_)) => {
@@ -142,7 +146,11 @@ fn over<D>(cache: &Cache<D>, state: &State<D>, room: Room) -> Error {
 /// The document to evict from `state`, never `keep` nor a pinned one: the
 /// least recently used of [`SAMPLES`] sampled (or one at random, as the
 /// policy says). None if every document is pinned or kept.
-pub(crate) fn pick<D>(cache: &Cache<D>, state: &State<D>, keep: Option<Id>) -> Option<Versioned<D>> {
+pub(crate) fn pick<D>(
+    cache: &Cache<D>,
+    state: &State<D>,
+    keep: Option<Id>,
+) -> Option<Versioned<D>> {
     let len = state.docs.len();
     if len == 0 {
         return None;

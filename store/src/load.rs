@@ -25,60 +25,96 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::capacity::{Policy, Room};
 use crate::engine::{Engine, State};
+use crate::eviction::pick;
 use crate::key::{JsonKey, KeyBytes, KeyFor};
 use crate::query::UniqueIndexRef;
 use crate::snapshot::{Arity, encode};
 use crate::{Collection, Document, Error, Id, Indexed, KeyOf, Keyed, Store, Versioned};
 
-/// How often keys missed, approximately: four rows of small counters.
+/// How often keys missed, approximately: TinyLFU's frequency sketch. A
+/// key's first miss only sets its bits in the doorkeeper (a Bloom filter), so
+/// that keys missed once, the most of them, leave the counters (four rows of
+/// small counters, a count-min sketch) to the keys that come back. Both halve
+/// (the doorkeeper clears) after ten times the capacity's misses, so that
+/// old popularity fades.
 pub(crate) struct Sketch {
     counters: Vec<u8>,
+    doorkeeper: Vec<u64>,
     /// One row's width, a power of two.
     width: usize,
+    /// The doorkeeper's bits, a power of two: eight per key of a period.
+    bits: usize,
+    /// Counts recorded between two halvings.
+    period: usize,
     /// Counts recorded since the last halving.
     recorded: usize,
 }
 
-/// A counter's ceiling: enough to tell a key missed twice from once, as
-/// TinyLFU's 4-bit counters do.
-const CEILING: u8 = 15;
+/// A counter's ceiling, as TinyLFU's 4-bit counters.
+const CEILING: u8 = crate::versioned::FREQUENCY_MAX;
 
 impl Sketch {
     /// A sketch sized for a store holding about `limit` documents.
     pub(crate) fn new(limit: u64) -> Sketch {
-        let width = usize::try_from(limit.clamp(16, 1 << 16))
-            .unwrap_or(1 << 16)
-            .next_power_of_two()
-            * 2;
+        let limit = usize::try_from(limit.clamp(16, 1 << 16)).unwrap_or(1 << 16);
+        let period = limit * 10;
+        let width = period.next_power_of_two();
+        let bits = (period * 8).next_power_of_two();
         Sketch {
             counters: vec![0; width * 4],
+            doorkeeper: vec![0; bits / 64],
             width,
+            bits,
+            period,
             recorded: 0,
         }
     }
 
-    /// Counts one miss of `key`; how often it missed, at least.
+    /// Counts one miss of `key`; how often it missed, approximately (at
+    /// least once, this one).
     pub(crate) fn record(&mut self, key: &[u8]) -> u8 {
         let mut hasher = DefaultHasher::new();
         key.hash(&mut hasher);
         let hash = hasher.finish();
+        let spread = |row: u32, mask: usize| {
+            let spread = hash
+                .rotate_left(16 * row)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            usize::try_from(spread >> 32).unwrap_or(0) & mask
+        };
+        let (width, bits) = (self.width - 1, self.bits - 1);
+        let column = |row: u32| spread(row, width);
+        self.recorded += 1;
+        if self.recorded >= self.period {
+            self.age();
+        }
+        let bits = [spread(0, bits), spread(1, bits), spread(2, bits)];
+        let seen = bits
+            .iter()
+            .all(|bit| self.doorkeeper[bit / 64] & (1 << (bit % 64)) != 0);
+        if !seen {
+            for bit in bits {
+                self.doorkeeper[bit / 64] |= 1 << (bit % 64);
+            }
+            return 1;
+        }
         let mut least = CEILING;
         for row in 0..4 {
-            let spread = hash.rotate_left(16 * row).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let column = usize::try_from(spread >> 40).unwrap_or(0) & (self.width - 1);
-            let counter = &mut self.counters[row as usize * self.width + column];
+            let at = row as usize * self.width + column(row);
+            let counter = &mut self.counters[at];
             *counter = (*counter + 1).min(CEILING);
             least = least.min(*counter);
         }
-        self.recorded += 1;
-        if self.recorded >= self.width * 8 {
-            // Ageing: what was missed long ago counts half.
-            for counter in &mut self.counters {
-                *counter /= 2;
-            }
-            self.recorded = 0;
+        least.saturating_add(1).min(CEILING)
+    }
+
+    /// Halves every count and clears the doorkeeper.
+    fn age(&mut self) {
+        for counter in &mut self.counters {
+            *counter /= 2;
         }
-        least
+        self.doorkeeper.fill(0);
+        self.recorded = 0;
     }
 }
 
@@ -187,6 +223,17 @@ impl<D> Flight<D> {
     }
 }
 
+/// Whether a load is stored, and what it evicts.
+enum Admission<D> {
+    Admit {
+        /// How often its key missed.
+        misses: u8,
+        /// The document it was weighed against, to evict for it.
+        victim: Option<Versioned<D>>,
+    },
+    Refuse,
+}
+
 /// The document holding `key` in the unique index `index` of `state`.
 fn holder<D>(state: &State<D>, index: &str, key: &[u8]) -> crate::Result<Option<Versioned<D>>> {
     let index = state.index(index)?;
@@ -240,13 +287,20 @@ impl<D: Send + Sync + 'static> Engine<D> {
             flights.misses.fetch_add(1, Ordering::Relaxed);
             flights.loads.fetch_add(1, Ordering::Relaxed);
             let document = load()?;
-            if !self.admits(&key, &document)? {
+            let Admission::Admit { misses, victim } = self.admits(&key, &document)? else {
                 let served = Versioned::new(Id::nil(), 0, document);
                 lead.land(&served);
                 return Ok(served);
+            };
+            if let Some(victim) = victim {
+                // The document it was weighed against makes its room.
+                self.evict(victim)?;
             }
             return match self.insert(document) {
                 Ok(stored) => {
+                    if let Some(cache) = self.cache() {
+                        stored.set_frequency(misses, cache.now().1);
+                    }
                     lead.land(&stored);
                     Ok(stored)
                 }
@@ -261,25 +315,41 @@ impl<D: Send + Sync + 'static> Engine<D> {
         }
     }
 
-    /// Whether a document loaded for `key` is stored: always, unless the
-    /// store is full and its policy keeps loads only from a key's second miss.
-    fn admits(&self, key: &[u8], document: &D) -> crate::Result<bool> {
+    /// Whether a document loaded for `key` is stored, with how often the key
+    /// missed: always, unless the store is full, its policy is
+    /// [`Recent`](Policy::Recent), and the key missed no more often than the
+    /// document it would evict was used (TinyLFU's admission).
+    fn admits(&self, key: &[u8], document: &D) -> crate::Result<Admission<D>> {
         let Some(cache) = self.cache() else {
-            return Ok(true);
+            return Ok(Admission::Admit {
+                misses: 1,
+                victim: None,
+            });
+        };
+        let misses = cache.doorkeeper.lock().record(key);
+        let (_, age) = cache.tick();
+        let admit = Admission::Admit {
+            misses,
+            victim: None,
         };
         if cache.policy() == Policy::Random {
-            return Ok(true);
+            return Ok(admit);
         }
-        let misses = cache.doorkeeper.lock().record(key);
         let room = Room {
             replacing: None,
             weight: self.weigh(document),
         };
-        if misses >= 2 || cache.fits(&*self.writer_state()?, room) {
-            return Ok(true);
+        let state = self.writer_state()?;
+        if cache.fits(&state, room) {
+            return Ok(admit);
         }
-        cache.refused.fetch_add(1, Ordering::Relaxed);
-        Ok(false)
+        match pick(cache, &state, None) {
+            Some(victim) if victim.frequency(age) >= misses => {
+                cache.refused.fetch_add(1, Ordering::Relaxed);
+                Ok(Admission::Refuse)
+            }
+            victim => Ok(Admission::Admit { misses, victim }),
+        }
     }
 }
 
@@ -392,9 +462,10 @@ impl Store {
         load: impl FnOnce() -> Result<serde_json::Value, E>,
     ) -> Result<Document, E> {
         self.engine.check_open()?;
-        self.engine
-            .get_or_load(index, |out| key.write_key_for(out), || {
-                crate::store::to_object(load()?).map_err(E::from)
-            })
+        self.engine.get_or_load(
+            index,
+            |out| key.write_key_for(out),
+            || crate::store::to_object(load()?).map_err(E::from),
+        )
     }
 }
