@@ -274,11 +274,13 @@ fn under_writers_and_readers_on_many_threads_no_write_returns_over_capacity() {
     let changes = drain(&feed);
     let inserted: HashSet<_> = changes
         .iter()
-        .filter_map(|c| matches!(c, Change::Inserted(_)).then(|| c.id()))
+        .filter(|c| matches!(c, Change::Inserted(_)))
+        .map(Change::id)
         .collect();
     let evicted: HashSet<_> = changes
         .iter()
-        .filter_map(|c| matches!(c, Change::Evicted(_)).then(|| c.id()))
+        .filter(|c| matches!(c, Change::Evicted(_)))
+        .map(Change::id)
         .collect();
     let present: HashSet<_> = store.iter().unwrap().map(|d| d.id()).collect();
     assert_eq!(inserted.len(), evicted.len() + present.len());

@@ -121,7 +121,7 @@ impl Sketch {
 /// The loads in flight in one store, by index and key, and what read-through
 /// did so far.
 pub(crate) struct Flights<D> {
-    flying: Mutex<HashMap<(String, Vec<u8>), Arc<Flight<D>>>>,
+    flying: Mutex<HashMap<FlightKey, Arc<Flight<D>>>>,
     pub(crate) hits: AtomicU64,
     pub(crate) misses: AtomicU64,
     pub(crate) loads: AtomicU64,
@@ -137,6 +137,9 @@ impl<D> Default for Flights<D> {
         }
     }
 }
+
+/// What a load is for: an index's name and a key's bytes.
+type FlightKey = (String, Vec<u8>);
 
 /// One key's load in flight.
 struct Flight<D> {
@@ -155,7 +158,7 @@ enum Outcome<D> {
 /// an error or a panic) failing it, wakes the waiters and clears the key.
 struct Lead<'f, D> {
     flights: &'f Flights<D>,
-    key: (String, Vec<u8>),
+    key: FlightKey,
     flight: Arc<Flight<D>>,
 }
 
@@ -191,7 +194,7 @@ enum Joined<'f, D> {
 }
 
 impl<D> Flights<D> {
-    fn join(&self, key: (String, Vec<u8>)) -> Joined<'_, D> {
+    fn join(&self, key: FlightKey) -> Joined<'_, D> {
         let mut flying = self.flying.lock();
         if let Some(flight) = flying.get(&key) {
             return Joined::Wait(Arc::clone(flight));
