@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use docstore::{
-    Capacity, Change, ChangeSet, Collection, Db, Error, Event, Indexed, Object, Store, Subscription,
+    Capacity, Change, ChangeSet, Collection, Db, DurableDb, DurableOptions, Error, Event, Indexed,
+    Object, Store, Subscription,
 };
 use serde_json::json;
 
@@ -286,4 +287,29 @@ fn under_writers_and_readers_on_many_threads_no_write_returns_over_capacity() {
     assert_eq!(inserted.len(), evicted.len() + present.len());
     assert!(present.is_disjoint(&evicted));
     assert_eq!(store.stats().unwrap().evicted, evicted.len() as u64);
+}
+
+#[test]
+fn a_durable_store_logs_evictions_as_deletes() {
+    let dir = std::env::temp_dir().join(format!("docstore-capacity-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let kept: HashSet<_> = {
+        let (db, _) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+        let cache = db.store("cache").unwrap();
+        cache.set_capacity(Capacity::documents(3)).unwrap();
+        for n in 0..10 {
+            cache.insert(json!({ "n": n })).unwrap();
+        }
+        let kept = cache.iter().unwrap().map(|d| d.id()).collect();
+        db.close().unwrap();
+        kept
+    };
+    let (db, _) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+    let cache = db.store("cache").unwrap();
+    // The capacity is not stored: only what it evicted.
+    assert_eq!(cache.capacity().map(|c| c.limit()), None);
+    let reopened: HashSet<_> = cache.iter().unwrap().map(|d| d.id()).collect();
+    assert_eq!(reopened, kept);
+    db.close().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
