@@ -497,11 +497,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
-        let found = self
-            .read(|state| state.docs.get(&id).cloned())?
-            .ok_or(Error::NotFound { id })?;
-        self.note_use(&found);
-        Ok(found)
+        self.read(|state| {
+            let found = state.docs.get(&id)?;
+            self.note_use(found);
+            Some(found.clone())
+        })?
+        .ok_or(Error::NotFound { id })
     }
 
     pub(crate) fn len(&self) -> Result<usize> {
