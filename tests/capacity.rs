@@ -313,3 +313,27 @@ fn a_durable_store_logs_evictions_as_deletes() {
     db.close().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_transaction_over_the_capacity_is_evicted_for_before_its_commit_returns() {
+    let store = Store::new();
+    store.set_capacity(Capacity::documents(3)).unwrap();
+    let feed = store.subscribe().unwrap();
+    let ids = store
+        .transaction(|tx| {
+            (0..5)
+                .map(|n| tx.insert(json!({ "n": n })))
+                .collect::<Result<Vec<_>, Error>>()
+        })
+        .unwrap();
+    assert_eq!(store.len().unwrap(), 3);
+    let changes = drain(&feed);
+    let evicted: Vec<_> = changes
+        .iter()
+        .filter(|c| matches!(c, Change::Evicted(_)))
+        .map(Change::id)
+        .collect();
+    assert_eq!(evicted.len(), 2);
+    assert!(evicted.iter().all(|id| ids.contains(id)));
+    assert!(store.verify().unwrap().is_empty());
+}

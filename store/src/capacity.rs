@@ -199,7 +199,8 @@ pub(crate) struct Cache<D> {
     /// Loads not kept by the doorkeeper so far.
     pub(crate) refused: AtomicU64,
     /// How often keys missed, for admission (see `load`).
-    pub(crate) doorkeeper: Mutex<crate::load::Sketch>,
+    /// Made at the first read-through miss, sized then.
+    pub(crate) doorkeeper: Mutex<Option<crate::load::Sketch>>,
 }
 
 impl<D> Cache<D> {
@@ -214,7 +215,7 @@ impl<D> Cache<D> {
             refused: AtomicU64::new(0),
             clock: AtomicU64::new(1),
             age_shift: std::sync::atomic::AtomicU32::new(age_shift(capacity.limit)),
-            doorkeeper: Mutex::new(crate::load::Sketch::new(capacity.limit)),
+            doorkeeper: Mutex::new(None),
         }
     }
 
@@ -507,8 +508,9 @@ impl crate::Store {
     /// it has), evicting at once what no longer fits. From then on a write
     /// that would go over it first evicts, each eviction an ordinary commit
     /// heard as [`Change::Evicted`](crate::Change::Evicted); once a write
-    /// returns, the store holds no more than its capacity. Writes made in a
-    /// transaction are not checked: the next write outside one evicts.
+    /// returns, the store holds no more than its capacity. A transaction's
+    /// commit evicts what it took over once it is published, before it
+    /// returns.
     ///
     /// Fails with [`Error::InvalidCapacity`] if the store's capacity was
     /// counted in documents and this one is weighed, or the other way round;

@@ -329,7 +329,20 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 victim: None,
             });
         };
-        let misses = cache.doorkeeper.lock().record(key);
+        let misses = {
+            let mut sketch = cache.doorkeeper.lock();
+            let sketch = sketch.get_or_insert_with(|| {
+                // Sized for the documents it holds, when weighed.
+                let documents = if cache.is_weighed() {
+                    self.current()
+                        .map_or(0, |state| state.docs.len() as u64 * 2)
+                } else {
+                    cache.limit()
+                };
+                Sketch::new(documents)
+            });
+            sketch.record(key)
+        };
         let (_, age) = cache.tick();
         let admit = Admission::Admit {
             misses,

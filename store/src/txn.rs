@@ -407,6 +407,9 @@ impl<'a> Transaction<'a> {
         for after in after {
             after();
         }
+        for member in &members {
+            member.keep_to_capacity();
+        }
         Ok(())
     }
 

@@ -513,6 +513,8 @@ pub(crate) trait Member: Send + Sync {
     fn sequence(&self) -> &Sequence;
     /// Takes the writer lock for the commit of `part` (a `Part<D>`).
     fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>>;
+    /// Evicts what a commit took over the store's capacity, if it has one.
+    fn keep_to_capacity(&self);
 }
 
 impl<D: Send + Sync + 'static> Member for Engine<D> {
@@ -530,6 +532,12 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
 
     fn sequence(&self) -> &Sequence {
         Engine::sequence(self)
+    }
+
+    fn keep_to_capacity(&self) {
+        // The commit stands whatever this finds: a store whose pinned
+        // documents fill it stays over until some are unpinned.
+        let _ = self.make_room(crate::capacity::Room::NOTHING);
     }
 
     fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>> {
