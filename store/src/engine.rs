@@ -497,12 +497,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
-        self.read(|state| {
-            let found = state.docs.get(&id)?;
-            self.note_use(found);
-            Some(found.clone())
-        })?
-        .ok_or(Error::NotFound { id })
+        // `ok_or_else`: a hit builds (and drops) no error.
+        self.read(|state| state.docs.get(&id).cloned())?
+            .inspect(|found| self.note_use(found))
+            .ok_or_else(|| Error::NotFound { id })
     }
 
     pub(crate) fn len(&self) -> Result<usize> {
