@@ -497,10 +497,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
-        // `ok_or_else`: a hit builds (and drops) no error.
-        self.read(|state| state.docs.get(&id).cloned())?
-            .inspect(|found| self.note_use(found))
-            .ok_or_else(|| Error::NotFound { id })
+        // Only a miss builds an error: a hit would build it and drop it.
+        match self.read(|state| state.docs.get(&id).cloned())? {
+            Some(found) => {
+                self.note_use(&found);
+                Ok(found)
+            }
+            None => Err(Error::NotFound { id }),
+        }
     }
 
     pub(crate) fn len(&self) -> Result<usize> {
