@@ -337,3 +337,18 @@ fn a_transaction_over_the_capacity_is_evicted_for_before_its_commit_returns() {
     assert!(evicted.iter().all(|id| ids.contains(id)));
     assert!(store.verify().unwrap().is_empty());
 }
+
+#[test]
+fn a_watch_hears_the_eviction_of_a_document_under_its_key() {
+    let store = Store::new();
+    store.create_index("by_city", ["city"]).unwrap();
+    store.set_capacity(Capacity::documents(1)).unwrap();
+    let paris = store.insert(json!({"city": "Paris"})).unwrap();
+    let watch = store.watch("by_city", "Paris").unwrap();
+    store.insert(json!({"city": "Rome"})).unwrap();
+    let heard = drain(&watch);
+    assert!(
+        matches!(heard.as_slice(), [Change::Evicted(old)] if old.id() == paris),
+        "{heard:?}"
+    );
+}

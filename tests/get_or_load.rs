@@ -177,3 +177,33 @@ fn a_unique_index_reads_through_too_and_a_plain_index_is_refused() {
         .unwrap();
     assert_eq!(store.get(loaded.id()).unwrap().version(), 1);
 }
+
+#[derive(Indexed, Clone, Debug)]
+struct Account {
+    #[key]
+    login: String,
+    #[index(unique)]
+    email: String,
+}
+
+#[test]
+fn a_load_that_breaks_another_unique_index_fails_and_stores_nothing() {
+    let accounts = Collection::<Account>::new();
+    let ada = accounts
+        .insert(Account {
+            login: "ada".into(),
+            email: "ada@example.com".into(),
+        })
+        .unwrap();
+    let clash = accounts.get_or_load("lovelace", || {
+        Ok::<_, Error>(Account {
+            login: "lovelace".into(),
+            email: "ada@example.com".into(),
+        })
+    });
+    assert!(matches!(
+        clash,
+        Err(Error::UniqueViolation { index, existing, .. }) if index == "email" && existing == ada
+    ));
+    assert_eq!(accounts.len().unwrap(), 1);
+}

@@ -6,12 +6,15 @@
 //! word per operation for all of this. A store with one:
 //!
 //! - stamps each document it hands out by id or unique key with the time of
-//!   the read (a relaxed atomic store in the document's record, skipped when
-//!   the stamp is already current), time being the store's sequence number:
-//!   recency is resolved to the commit, which is when evictions happen;
+//!   the read and counts the use (a relaxed atomic store in the document's
+//!   record, skipped when the stamp is already current). Time is the store's
+//!   own clock, which writes and read-through misses move on and reads only
+//!   read: recency is resolved to the write, which is when evictions happen,
+//!   and a read writes nothing shared;
 //! - before each write, outside every lock, evicts until the write fits, then
 //!   checks under the writer lock that it still fits (or evicts again), so that
-//!   the published state never holds more than the capacity;
+//!   the published state never holds more than the capacity (a transaction's
+//!   commit evicts what it took over right after it publishes);
 //! - weighs documents, when the capacity is weighed, before taking any lock;
 //!   the weight is kept in the record so that removing it needs no weighing.
 //!
@@ -164,10 +167,12 @@ pub enum Policy {
     /// document's last read being stamped as it happens. Only reads by id and
     /// by unique key (`get`, `get_unique`, `get_key`, `get_or_load`) count as
     /// use: scans, queries and snapshots do not, so a one-off scan keeps the
-    /// hot documents hot. A document inserted counts as read then. Loads
-    /// through `get_or_load` into a full store are kept only from a key's
-    /// second miss on (TinyLFU's doorkeeper), so a run of one-off misses does
-    /// not flush the store either.
+    /// hot documents hot. A document inserted counts as read then. A load
+    /// through `get_or_load` into a full store is kept only if its key missed
+    /// more often than the document it would evict was used (TinyLFU's
+    /// admission, as moka's), so a run of one-off misses does not flush the
+    /// store either. Counts of use halve every ten capacities of writes and
+    /// misses, so that old popularity fades.
     #[default]
     Recent,
     /// Evicts a document chosen at random and keeps every load: the baseline
@@ -196,7 +201,7 @@ pub(crate) struct Cache<D> {
     /// Ageing: frequencies halve every `1 << age_shift` ticks (about ten
     /// times the capacity, TinyLFU's sample size).
     age_shift: std::sync::atomic::AtomicU32,
-    /// Loads not kept by the doorkeeper so far.
+    /// Loads not kept by admission so far.
     pub(crate) refused: AtomicU64,
     /// How often keys missed, for admission (see `load`).
     /// Made at the first read-through miss, sized then.

@@ -10,10 +10,11 @@
 //! and leaves the store as it was.
 //!
 //! In a full store with the [`Recent`](crate::Policy::Recent) policy, what is
-//! loaded is kept only from a key's second miss on, counted in a small
-//! count-min sketch of missed keys that halves its counts as it fills
-//! (TinyLFU's doorkeeper): a one-off run of misses, such as a scan through a
-//! key space, is served but does not evict what is used.
+//! loaded is kept only if its key missed more often than the document it
+//! would evict (the least recently used of a sample) was used: TinyLFU's
+//! admission, with the misses counted in a [`Sketch`] and the uses in each
+//! document's record, both ageing as they go. A one-off run of misses, such as
+//! a scan through a key space, is served but does not evict what is used.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -308,7 +309,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     Ok(stored)
                 }
                 // Stored meanwhile by a write of its own: that one stands.
-                Err((Error::UniqueViolation { existing, .. }, _)) => {
+                Err((
+                    Error::UniqueViolation {
+                        index: taken,
+                        existing,
+                        ..
+                    },
+                    _,
+                )) if taken == index => {
                     let stored = self.get(existing)?;
                     lead.land(&stored);
                     Ok(stored)
@@ -381,8 +389,9 @@ impl<T: Indexed> Collection<T> {
     /// document with that key.
     ///
     /// With a capacity and the [`Recent`](crate::Policy::Recent) policy, a
-    /// load into a full collection is stored only from the key's second miss
-    /// on; a load not stored is returned with the nil id and version 0.
+    /// load into a full collection is stored only if its key missed more often
+    /// than the document it would evict was used (TinyLFU's admission); a load
+    /// not stored is returned with the nil id and version 0.
     /// Fails with [`Error::NotUnique`] if the index is not unique.
     ///
     /// ```
