@@ -147,6 +147,8 @@ pub(crate) struct Commit<D> {
     pub(crate) address: usize,
     /// Whether it removes documents past their deadline.
     pub(crate) expired: bool,
+    /// Whether it evicts documents from a store at its capacity.
+    pub(crate) evicted: bool,
     /// Each document it changed, once, in id order.
     pub(crate) changes: Vec<Change<D>>,
 }
@@ -167,6 +169,7 @@ impl<D> Commit<D> {
             parts: 1,
             address,
             expired: false,
+            evicted: false,
             changes: vec![Change { id, old, new }],
         }
     }

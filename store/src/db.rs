@@ -438,6 +438,10 @@ impl<H: Holds + Send + Sync> Member for Handle<H> {
         Member::sequence(self.0.engine_of())
     }
 
+    fn keep_to_capacity(&self) {
+        Member::keep_to_capacity(self.0.engine_of());
+    }
+
     fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>> {
         self.0.engine_of().lock(part)
     }

@@ -31,11 +31,15 @@
 //! (`Writer`), builds its new state on a private copy of the current one, and
 //! swaps it in, so readers wait for pointer swaps only, however large it is.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
+use crate::capacity::{Cache, Room};
 use crate::clock::{Clock as TimeSource, Micros, Timekeeper};
+use crate::eviction::Removal;
 use crate::expiry::Deadlines;
+use crate::load::Flights;
+use crate::stats::{Counters, Retired};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -69,6 +73,9 @@ pub(crate) struct State<D> {
     pub(crate) seq: u64,
     /// Documents' deadlines; none in a store where nothing has one.
     pub(crate) deadlines: Option<Deadlines>,
+    /// The documents' total weight, in a store with a weighed capacity (see
+    /// `capacity`); 0 otherwise.
+    pub(crate) weight: u64,
 }
 
 impl<D> Clone for State<D> {
@@ -80,6 +87,7 @@ impl<D> Clone for State<D> {
             indexes_version: self.indexes_version,
             seq: self.seq,
             deadlines: self.deadlines.clone(),
+            weight: self.weight,
         }
     }
 }
@@ -93,6 +101,7 @@ impl<D> State<D> {
             indexes_version: 0,
             seq: 0,
             deadlines: None,
+            weight: 0,
         }
     }
 
@@ -259,6 +268,14 @@ pub(crate) struct Engine<D> {
     journal: Option<Journal<D>>,
     /// Removes expired documents of an idle store (see `sweeper`).
     sweeper: Sweeper<D>,
+    /// The store's capacity, once given one (see `capacity`).
+    cache: OnceLock<Cache<D>>,
+    /// Read-through loads in flight (see `load`).
+    flights: Flights<D>,
+    /// What `stats` reports that is counted as it happens.
+    counters: Arc<Counters>,
+    /// Replaced states still held when replaced (see `stats`).
+    retired: Retired<D>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -317,6 +334,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
             earliest: AtomicU64::new(u64::MAX),
             journal: None,
             sweeper: Sweeper::default(),
+            cache: OnceLock::new(),
+            flights: Flights::default(),
+            counters: Arc::default(),
+            retired: Retired::default(),
         }
     }
 
@@ -359,6 +380,46 @@ impl<D: Send + Sync + 'static> Engine<D> {
             .and_then(Deadlines::earliest)
             .unwrap_or(u64::MAX);
         self.earliest.store(earliest, Ordering::Release);
+    }
+
+    /// Read-through loads in flight, and what read-through did.
+    pub(crate) fn flights(&self) -> &Flights<D> {
+        &self.flights
+    }
+
+    /// What `stats` reports that is counted as it happens.
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Replaced states that were still held (see `stats`).
+    pub(crate) fn retired(&self) -> &Retired<D> {
+        &self.retired
+    }
+
+    /// Where the store's capacity is kept.
+    pub(crate) fn cache_slot(&self) -> &OnceLock<Cache<D>> {
+        &self.cache
+    }
+
+    /// Changes the current state in place under the writer lock.
+    pub(crate) fn with_writer_state<R>(
+        &self,
+        change: impl FnOnce(&mut State<D>) -> R,
+    ) -> Result<R> {
+        let mut guard = self.writer.lock();
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        Ok(self.published.change(&mut guard.state, change))
+    }
+
+    /// The writer's state: the current state, and a durable store's commits
+    /// still waiting for the disk.
+    pub(crate) fn writer_state(&self) -> Result<Arc<State<D>>> {
+        let inner = self.writer.lock();
+        self.check_open()?;
+        Ok(Arc::clone(&inner.state))
     }
 
     /// The current state, without removing what is due first.
@@ -463,8 +524,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
-        self.read(|state| state.docs.get(&id).cloned())?
-            .ok_or(Error::NotFound { id })
+        // Only a miss builds an error: a hit would build it and drop it.
+        match self.read(|state| state.docs.get(&id).cloned())? {
+            Some(found) => {
+                self.note_use(&found);
+                Ok(found)
+            }
+            None => Err(Error::NotFound { id }),
+        }
     }
 
     pub(crate) fn len(&self) -> Result<usize> {
@@ -574,7 +641,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
         if let Err(error) = self.expire_due() {
             return Err((error, document));
         }
+        let room = Room {
+            replacing: None,
+            weight: self.weigh(&document),
+        };
         loop {
+            if let Err(error) = self.make_room(room) {
+                return Err((error, document));
+            }
             let plan = match self.plan(None, Some(&document)) {
                 Ok(plan) => plan,
                 Err(error) => return Err((error, document)),
@@ -585,6 +659,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     Stale::Retry => continue,
                     Stale::Fail(error) => return Err((error, document)),
                 }
+            }
+            if !self.has_room(&guard.state, room) {
+                continue;
             }
             let inner = &mut *guard;
             let (id, version) = match given {
@@ -617,9 +694,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 Err(error) => return Err((error, document)),
             };
             let record = Versioned::new(id, version, document);
+            self.stamp_new(&record, room.weight);
             let ((seq, prev), waiting) =
                 self.commit_write(inner, pending.is_some(), |state, seq| {
                     state.docs.insert(id, record.clone());
+                    state.reweigh(None, Some(&record));
                     state.apply(id, Some(&record), plan.changes);
                     if let Some(at) = deadline {
                         state
@@ -661,7 +740,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
         if let Err(error) = self.expire_due() {
             return Err((error, document));
         }
+        let room = Room {
+            replacing: Some(id),
+            weight: self.weigh(&document),
+        };
         loop {
+            if let Err(error) = self.make_room(room) {
+                return Err((error, document));
+            }
             let plan = match self.plan(Some(id), Some(&document)) {
                 Ok(plan) => plan,
                 Err(error) => return Err((error, document)),
@@ -672,6 +758,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     Stale::Retry => continue,
                     Stale::Fail(error) => return Err((error, document)),
                 }
+            }
+            if !self.has_room(&guard.state, room) {
+                continue;
             }
             if let Err(error) = check_unique(&guard.state, &plan.changes, id) {
                 return Err((error, document));
@@ -686,9 +775,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 Err(error) => return Err((error, document)),
             };
             let record = Versioned::new(id, version, document);
+            self.stamp_new(&record, room.weight);
             let ((seq, prev), waiting) =
                 self.commit_write(&mut guard, pending.is_some(), |state, seq| {
                     state.docs.insert(id, record.clone());
+                    state.reweigh(plan.old.as_ref(), Some(&record));
                     state.apply(id, Some(&record), plan.changes);
                     (seq, std::mem::replace(&mut state.seq, seq))
                 });
@@ -716,26 +807,32 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// Deletes a document, if it has version `expected` when one is given.
     pub(crate) fn delete(&self, id: Id, expected: Option<u64>) -> Result<Versioned<D>> {
         self.expire_due()?;
-        self.delete_as(id, expected, None)?
+        self.remove(id, expected, Removal::Asked)?
             .ok_or(Error::NotFound { id })
     }
 
     /// Deletes document `id` as expired, if its deadline is at or before
     /// `now`; whether it did.
     pub(crate) fn delete_expired(&self, id: Id, now: Micros) -> Result<bool> {
-        match self.delete_as(id, None, Some(now)) {
-            Ok(removed) => Ok(removed.is_some()),
+        match self.remove(id, None, Removal::Expired(now)) {
+            Ok(Some(_)) => {
+                Counters::add(&self.counters.expired);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
             // Deleted meanwhile: nothing left to expire.
             Err(Error::NotFound { .. }) => Ok(false),
             Err(error) => Err(error),
         }
     }
 
-    fn delete_as(
+    /// Removes document `id`, if it has version `expected` when one is given
+    /// and the removal is still due (see [`Removal`]); the version removed.
+    pub(crate) fn remove(
         &self,
         id: Id,
         expected: Option<u64>,
-        expiring: Option<Micros>,
+        why: Removal<D>,
     ) -> Result<Option<Versioned<D>>> {
         loop {
             let plan = self.plan(Some(id), None)?;
@@ -745,24 +842,23 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 Err(Stale::Retry) => continue,
                 Err(Stale::Fail(error)) => return Err(error),
             }
-            if let Some(now) = expiring {
-                let deadline = guard.state.deadlines.as_ref().and_then(|d| d.of(id));
-                if deadline.is_none_or(|at| at > now) {
-                    // Its deadline moved or went meanwhile.
-                    return Ok(None);
-                }
+            if !why.still_due(&guard.state, id, |id| self.is_pinned(id)) {
+                // Its deadline moved or went, or it was rewritten or pinned, meanwhile.
+                return Ok(None);
             }
             let pending = self.log_delete(id)?;
             let ((removed, seq, prev), waiting) =
                 self.commit_write(&mut guard, pending.is_some(), |state, seq| {
                     let removed = state.docs.remove(&id);
+                    state.reweigh(removed.as_ref(), None);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
                 });
             guard.builds.record(id);
             let heard = self.sequence.heard_by(&self.feed).then(|| {
                 let mut commit = Commit::one(seq, prev, self.address(), id, removed.clone(), None);
-                commit.expired = expiring.is_some();
+                commit.expired = matches!(why, Removal::Expired(_));
+                commit.evicted = matches!(why, Removal::Evicted(_));
                 commit
             });
             drop(guard);
@@ -822,6 +918,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 let result = change(Arc::make_mut(&mut inner.state), seq);
                 (result, Some(Arc::clone(&inner.state)))
             } else {
+                if self.published.is_shared(&inner.state) {
+                    self.retired.note(&inner.state);
+                }
                 let result = self
                     .published
                     .change(&mut inner.state, |state| change(state, seq));
@@ -975,6 +1074,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let floor = last_id(&state.docs);
         let deadlines = state.deadlines.as_ref().map(|d| d.kept(&docs));
         let new_state = State {
+            weight: docs_weight(&docs),
             docs,
             indexes,
             generation: 0,
@@ -1194,6 +1294,11 @@ fn stray(index: &str, entry: &Entry) -> String {
         describe(entry.key.as_bytes()),
         entry.id
     )
+}
+
+/// The total weight of `docs`, as recorded in them.
+fn docs_weight<D>(docs: &Tree<Id, Versioned<D>>) -> u64 {
+    docs.entries().map(|(_, record)| record.weight()).sum()
 }
 
 fn last_id<D>(docs: &Tree<Id, Versioned<D>>) -> Option<Id> {

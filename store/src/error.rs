@@ -180,6 +180,22 @@ pub enum Error {
         /// serde's message.
         message: String,
     },
+    /// A write would take a store over its capacity, and evicting cannot make
+    /// room: pinned documents hold it, or the document alone is larger than
+    /// it. Nothing was evicted or written.
+    OverCapacity {
+        /// The capacity: documents, or total weight.
+        capacity: u64,
+        /// What the store would hold after the write.
+        needed: u64,
+        /// What pinned documents hold.
+        pinned: u64,
+    },
+    /// A capacity cannot be given as asked.
+    InvalidCapacity {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -236,7 +252,9 @@ impl Error {
             | Error::UnknownFormat { .. }
             | Error::Locked { .. }
             | Error::WritesRefused { .. }
-            | Error::Undecodable { .. } => None,
+            | Error::Undecodable { .. }
+            | Error::OverCapacity { .. }
+            | Error::InvalidCapacity { .. } => None,
         })
     }
 }
@@ -381,6 +399,16 @@ impl fmt::Display for Error {
                 f,
                 "document {id} of collection {collection:?} no longer deserializes: {message}"
             ),
+            Error::OverCapacity {
+                capacity,
+                needed,
+                pinned,
+            } => write!(
+                f,
+                "over capacity: the write needs {needed} of a capacity of {capacity}, and \
+                 pinned documents hold {pinned} of it; nothing was evicted or written"
+            ),
+            Error::InvalidCapacity { reason } => write!(f, "invalid capacity: {reason}"),
         }
     }
 }

@@ -51,6 +51,10 @@ pub enum Change<D> {
     /// The document's deadline passed and it was removed; this is the version
     /// it had.
     Expired(Versioned<D>),
+    /// The store was at its capacity and the document was evicted to make
+    /// room (see [`Store::set_capacity`](crate::Store::set_capacity)); this is
+    /// the version it had.
+    Evicted(Versioned<D>),
 }
 
 impl<D> Change<D> {
@@ -58,7 +62,7 @@ impl<D> Change<D> {
     pub fn id(&self) -> Id {
         match self {
             Change::Inserted(new) | Change::Updated { new, .. } => new.id(),
-            Change::Deleted(old) | Change::Expired(old) => old.id(),
+            Change::Deleted(old) | Change::Expired(old) | Change::Evicted(old) => old.id(),
         }
     }
 
@@ -66,7 +70,10 @@ impl<D> Change<D> {
     pub fn before(&self) -> Option<&Versioned<D>> {
         match self {
             Change::Inserted(_) => None,
-            Change::Updated { old, .. } | Change::Deleted(old) | Change::Expired(old) => Some(old),
+            Change::Updated { old, .. }
+            | Change::Deleted(old)
+            | Change::Expired(old)
+            | Change::Evicted(old) => Some(old),
         }
     }
 
@@ -74,15 +81,16 @@ impl<D> Change<D> {
     pub fn after(&self) -> Option<&Versioned<D>> {
         match self {
             Change::Inserted(new) | Change::Updated { new, .. } => Some(new),
-            Change::Deleted(_) | Change::Expired(_) => None,
+            Change::Deleted(_) | Change::Expired(_) | Change::Evicted(_) => None,
         }
     }
 
-    fn from_commit(change: commit::Change<D>, expired: bool) -> Option<Change<D>> {
+    fn from_commit(change: commit::Change<D>, expired: bool, evicted: bool) -> Option<Change<D>> {
         match (change.old, change.new) {
             (None, Some(new)) => Some(Change::Inserted(new)),
             (Some(old), Some(new)) => Some(Change::Updated { old, new }),
             (Some(old), None) if expired => Some(Change::Expired(old)),
+            (Some(old), None) if evicted => Some(Change::Evicted(old)),
             (Some(old), None) => Some(Change::Deleted(old)),
             (None, None) => None,
         }
@@ -100,6 +108,7 @@ impl<D: fmt::Debug> fmt::Debug for Change<D> {
                 .finish(),
             Change::Deleted(old) => f.debug_tuple("Deleted").field(old).finish(),
             Change::Expired(old) => f.debug_tuple("Expired").field(old).finish(),
+            Change::Evicted(old) => f.debug_tuple("Evicted").field(old).finish(),
         }
     }
 }
@@ -122,13 +131,13 @@ impl<D> Clone for ChangeSet<D> {
 
 impl<D> ChangeSet<D> {
     pub(crate) fn from_commit(commit: Commit<D>) -> ChangeSet<D> {
-        let expired = commit.expired;
+        let (expired, evicted) = (commit.expired, commit.evicted);
         ChangeSet {
             seq: commit.seq,
             changes: commit
                 .changes
                 .into_iter()
-                .filter_map(|change| Change::from_commit(change, expired))
+                .filter_map(|change| Change::from_commit(change, expired, evicted))
                 .collect(),
         }
     }
@@ -489,6 +498,21 @@ impl<D> Default for Feed<D> {
                 }),
             }),
         }
+    }
+}
+
+impl<D> Feed<D> {
+    /// Each subscription's backlog: change sets buffered, the buffer's size,
+    /// and change sets dropped since the last that fit (see `stats`).
+    pub(crate) fn backlogs(&self) -> Vec<(usize, usize, u64)> {
+        let hub = self.core.hub.lock();
+        hub.subscribers
+            .values()
+            .map(|subscriber| {
+                let queue = subscriber.channel.queue.lock();
+                (queue.events.len(), queue.capacity, queue.missed)
+            })
+            .collect()
     }
 }
 

@@ -38,6 +38,7 @@
 //! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
+mod capacity;
 mod clock;
 mod commit;
 mod cursor;
@@ -46,6 +47,7 @@ mod db_feed;
 mod durable;
 mod engine;
 mod error;
+mod eviction;
 mod expiry;
 mod export;
 mod feed;
@@ -56,11 +58,13 @@ mod inline_bytes;
 mod key;
 mod keyed;
 mod keyset;
+mod load;
 mod outcome;
 mod path;
 mod published;
 mod query;
 mod snapshot;
+mod stats;
 mod store;
 mod sweeper;
 mod tree;
@@ -70,6 +74,7 @@ mod value;
 mod versioned;
 mod watch;
 
+pub use capacity::{Capacity, Policy};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cursor::Cursor;
 pub use db::{Db, DbSnapshot};
@@ -87,6 +92,7 @@ pub use keyed::{KeyOf, Keyed};
 pub use outcome::Updated;
 pub use query::{IndexRef, Iter, UniqueIndexRef};
 pub use snapshot::{Documents, Snapshot};
+pub use stats::{IndexStats, OldState, Stats, SubscriptionStats};
 pub use store::{Document, Store};
 pub use sweeper::Sweeping;
 pub use txn::{DEFAULT_RETRIES, Transaction, TxCollection, TxIter, TxOptions, TxStore};

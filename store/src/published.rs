@@ -74,6 +74,12 @@ impl<T> Published<T> {
         self.hold().set(next);
     }
 
+    /// Whether someone besides the slots and the writer holds `master`, the
+    /// writer's handle on the published value: a snapshot.
+    pub(crate) fn is_shared(&self, master: &Arc<T>) -> bool {
+        Arc::strong_count(master) > SLOTS + 1
+    }
+
     /// Holds every slot, so that values published in several places (the
     /// stores of one transaction) can all change before any reader sees one.
     pub(crate) fn hold(&self) -> Held<'_, T> {

@@ -567,7 +567,9 @@ impl Store {
     /// The one document whose key in the unique `index` is `key`, if any. Fails
     /// with [`Error::NotUnique`] if the index is not unique.
     pub fn get_unique(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Option<Document>> {
-        self.snapshot()?.get_unique(index, key)
+        let found = self.snapshot()?.get_unique(index, key)?;
+        found.iter().for_each(|found| self.engine.note_use(found));
+        Ok(found)
     }
 
     /// The documents whose key in `index` lies in `range`, in key order (ties in

@@ -420,6 +420,9 @@ impl<'a> Transaction<'a> {
         for after in after {
             after();
         }
+        for member in &members {
+            member.keep_to_capacity();
+        }
         Ok(())
     }
 
@@ -460,7 +463,10 @@ where
         };
         match tx.commit() {
             Ok(()) => return Ok(value),
-            Err(Error::Conflict { .. }) if retries < options.retries => retries += 1,
+            Err(Error::Conflict { .. }) if retries < options.retries => {
+                crate::stats::retried();
+                retries += 1;
+            }
             Err(error) => return Err(error.into()),
         }
     }

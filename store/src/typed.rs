@@ -628,7 +628,9 @@ impl<T: Indexed> Collection<T> {
         index: I,
         key: impl KeyFor<I::Key>,
     ) -> Result<Option<Versioned<T>>> {
-        self.snapshot()?.get_unique(index, key)
+        let found = self.snapshot()?.get_unique(index, key)?;
+        found.iter().for_each(|found| self.engine.note_use(found));
+        Ok(found)
     }
 
     /// The documents whose key in `index` lies in `range` (any Rust range form),

@@ -17,6 +17,7 @@ use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::keyed;
 use crate::published::Held as HeldReaders;
+use crate::stats::{self, Counters};
 use crate::tree::Walk;
 use crate::txn::span::{Described, Span};
 use crate::{Error, Id, Result, Versioned};
@@ -472,6 +473,7 @@ impl<D> Part<D> {
                 .zip(new_keys)
                 .map(|(old, new)| IndexChange::between(old, new))
                 .collect();
+            next.reweigh(base.as_ref(), new.as_ref());
             match &new {
                 Some(record) => {
                     next.docs.insert(id, record.clone());
@@ -536,6 +538,8 @@ pub(crate) trait Member: Send + Sync {
     fn sequence(&self) -> &Sequence;
     /// Takes the writer lock for the commit of `part` (a `Part<D>`).
     fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>>;
+    /// Evicts what a commit took over the store's capacity, if it has one.
+    fn keep_to_capacity(&self);
 }
 
 impl<D: Send + Sync + 'static> Member for Engine<D> {
@@ -555,6 +559,12 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
         Engine::sequence(self)
     }
 
+    fn keep_to_capacity(&self) {
+        // The commit stands whatever this finds: a store whose pinned
+        // documents fill it stays over until some are unpinned.
+        let _ = self.make_room(crate::capacity::Room::NOTHING);
+    }
+
     fn lock<'s>(&'s self, part: &'s mut (dyn Any + Send)) -> Option<Box<dyn Locked<'s> + 's>> {
         let part = part.downcast_mut::<Part<D>>()?;
         Some(Box::new(Held {
@@ -566,6 +576,7 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
             sequence: self.sequence(),
             feed: self.feed(),
             address: Engine::address(self),
+            counters: self.counters(),
             journal: self.journal(),
             next: None,
             in_place: false,
@@ -613,6 +624,8 @@ struct Held<'s, D> {
     sequence: &'s Sequence,
     feed: &'s Feed<D>,
     address: usize,
+    /// Where a conflict on this store is counted (see `stats`).
+    counters: &'s Arc<Counters>,
     journal: Option<&'s Journal<D>>,
     /// The new state, when built on a private copy.
     next: Option<Built<D>>,
@@ -632,7 +645,11 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
         // A document that expired since the transaction read it counts as
         // changed; one not yet swept away does not hold a unique key.
-        self.part.validate(&visible(self.writer.state()))
+        let valid = self.part.validate(&visible(self.writer.state()));
+        if let Err(Error::Conflict { .. }) = valid {
+            stats::conflicted(self.counters);
+        }
+        valid
     }
 
     fn check(&self) -> Result<()> {
@@ -724,6 +741,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             parts,
             address: self.address,
             expired: false,
+            evicted: false,
             changes,
         });
     }
