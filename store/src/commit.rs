@@ -33,11 +33,30 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
+    /// A clock continuing after commit `last`: a durable database's, after
+    /// recovery.
+    pub(crate) fn starting_after(last: u64) -> Clock {
+        Clock {
+            last: AtomicU64::new(last),
+            ..Clock::default()
+        }
+    }
+
     /// Runs `take` while no commit of this database is publishing, with the
     /// sequence number of the last commit: what a cut across stores needs.
     pub(crate) fn cut<R>(&self, take: impl FnOnce(u64) -> R) -> R {
         let _gate = self.gate.write();
         take(self.last.load(Ordering::Acquire))
+    }
+
+    /// Publishes commit `seq`, whose number a durable database's log gave
+    /// it: runs `publish` inside the gate and makes `seq` the last commit.
+    /// The log calls this in commit order, so numbers have no gaps.
+    pub(crate) fn publish<R>(&self, seq: u64, publish: impl FnOnce() -> R) -> R {
+        let _gate = self.gate.read();
+        let result = publish();
+        self.last.store(seq, Ordering::Release);
+        result
     }
 }
 

@@ -92,6 +92,15 @@ impl Db {
         self.get_or_add(name, || Collection::in_db(&self.clock))
     }
 
+    /// An empty database whose commits continue after `last` (a durable
+    /// database's, after recovery).
+    pub(crate) fn continuing(last: u64) -> Db {
+        Db {
+            clock: Arc::new(Clock::starting_after(last)),
+            entries: RwLock::new(Vec::new()),
+        }
+    }
+
     /// The commit order of its stores.
     pub(crate) fn clock(&self) -> &Arc<Clock> {
         &self.clock

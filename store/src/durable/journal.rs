@@ -6,24 +6,16 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::wal::{Body, Log};
-use crate::{Id, IndexInfo, Result, Versioned};
+use crate::{Error, Id, IndexInfo, Result, Versioned};
 
 /// Writes a document in its stored (compact binary) form.
 pub(crate) type Encode<D> = fn(&D, &mut Vec<u8>) -> Result<()>;
-
-/// Copies a document, for stores whose commits wait for the disk after
-/// releasing their lock (and may have to hand the document back).
-pub(crate) type Copy<D> = fn(&D) -> D;
 
 /// A durable store's link to its database's log.
 pub(crate) struct Journal<D> {
     pub(crate) log: Arc<Log>,
     pub(crate) store: Arc<str>,
     pub(crate) encode: Encode<D>,
-    /// With `SyncPolicy::Always`, a store that can copy its documents lets
-    /// commits wait for the disk outside its writer lock, so that concurrent
-    /// commits of the store share one fsync; one that cannot waits under it.
-    pub(crate) copy: Option<Copy<D>>,
 }
 
 impl<D> Journal<D> {
@@ -48,20 +40,25 @@ impl<D> Journal<D> {
         Ok(())
     }
 
-    /// Logs the write (or delete) of one document as a commit of its own;
-    /// returns its sequence number if it is still to be waited for.
-    fn one(&self, id: Id, document: Option<(u64, &D)>) -> Result<Option<u64>> {
+    /// Logs the write (or, with `None`, the delete) of document `id` as a
+    /// commit of its own, running `apply` with its sequence number as
+    /// [`Log::commit`] does.
+    #[inline(never)]
+    pub(crate) fn commit<R>(
+        &self,
+        id: Id,
+        document: Option<(u64, &D)>,
+        apply: impl FnOnce(u64, bool) -> R,
+    ) -> Result<(R, u64)> {
         thread_local! {
             // A frame's body and a document's bytes, reused: a commit should
             // not pay for growing two buffers from nothing.
             static BUFFERS: RefCell<(Body, Vec<u8>)> = RefCell::new((Body::default(), Vec::new()));
         }
-        let log = |body: &Body| {
-            if self.copy.is_some() && self.log.waits_for_disk() {
-                self.log.write(&body.bytes).map(Some)
-            } else {
-                self.log.append(&body.bytes).map(|_| None)
-            }
+        let mut apply = Some(apply);
+        let mut log = |body: &Body| match apply.take() {
+            Some(apply) => self.log.commit(&body.bytes, apply).map(Some),
+            None => Ok(None),
         };
         let reused = BUFFERS.try_with(|buffers| {
             let mut buffers = buffers.try_borrow_mut().ok()?;
@@ -76,44 +73,31 @@ impl<D> Journal<D> {
             }
             Some(result)
         });
-        match reused {
-            Ok(Some(result)) => result,
-            _ => {
-                let mut body = Body::default();
-                self.add(&mut body, id, document, &mut Vec::new())?;
-                log(&body)
+        if let Ok(Some(result)) = reused {
+            if let Some(done) = result? {
+                return Ok(done);
             }
         }
-    }
-
-    /// Logs the write of document `id`; see `Engine::log_put`.
-    #[inline(never)]
-    pub(crate) fn put(&self, id: Id, version: u64, document: &D) -> Result<Option<(u64, Box<D>)>> {
-        let pending = self.one(id, Some((version, document)))?;
-        Ok(match (pending, self.copy) {
-            (Some(seq), Some(copy)) => Some((seq, Box::new(copy(document)))),
-            _ => None,
-        })
-    }
-
-    /// Logs the delete of document `id`; see `Engine::log_delete`.
-    #[inline(never)]
-    pub(crate) fn delete(&self, id: Id) -> Result<Option<u64>> {
-        self.one(id, None)
+        let mut body = Body::default();
+        self.add(&mut body, id, document, &mut Vec::new())?;
+        match log(&body)? {
+            Some(done) => Ok(done),
+            None => Err(Error::Closed),
+        }
     }
 
     /// Logs an index creation.
     pub(crate) fn create_index(&self, info: &IndexInfo) -> Result<()> {
         let mut body = Body::default();
         body.create_index(&self.store, info);
-        self.log.append(&body.bytes).map(drop)
+        self.log.log_change(&body.bytes)
     }
 
     /// Logs an index drop.
     pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
         let mut body = Body::default();
         body.drop_index(&self.store, name);
-        self.log.append(&body.bytes).map(drop)
+        self.log.log_change(&body.bytes)
     }
 }
 
@@ -142,11 +126,8 @@ impl Record {
         Ok(())
     }
 
-    /// Appends the frame, if a durable store took part.
-    pub(crate) fn append(&self) -> Result<()> {
-        match &self.log {
-            Some(log) => log.append(&self.body.bytes).map(drop),
-            None => Ok(()),
-        }
+    /// The log, if a durable store took part.
+    pub(crate) fn log(&self) -> Option<&Arc<Log>> {
+        self.log.as_ref()
     }
 }

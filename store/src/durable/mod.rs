@@ -42,7 +42,7 @@ use crate::{
 };
 use checkpoint::Captured;
 use recover::StoreImage;
-use wal::{Body, IndexImage, Kind, Log};
+use wal::{Body, IndexImage, Kind};
 
 #[cfg(feature = "testing")]
 pub use fs::testing;
@@ -51,6 +51,7 @@ pub(crate) use journal::{Journal, Record};
 pub use options::{DurableOptions, SyncPolicy};
 pub use recover::{Cut, Recovery};
 pub use single::Durable;
+pub(crate) use wal::Log;
 
 /// How often the checkpointer looks at the log's size.
 const CHECKPOINT_POLL: Duration = Duration::from_millis(100);
@@ -123,11 +124,14 @@ impl DurableDb {
         })?;
         let lock = lock::lock(&*fs, &dir)?;
         let (image, recovery) = recover::recover(&*fs, &dir, options.repair)?;
+        // The log numbers the database's commits: they go on from the last
+        // one recovered.
+        let db = Db::continuing(recovery.last_seq);
         let log = Arc::new(Log::start(
             Arc::clone(&fs),
             &dir,
             options.sync,
-            recovery.last_seq,
+            (Arc::clone(db.clock()), recovery.last_seq),
             lock,
         )?);
         let unclaimed = image
@@ -162,7 +166,7 @@ impl DurableDb {
             })?);
         }
         let db = DurableDb {
-            db: Db::new(),
+            db,
             shared,
             threads,
         };
@@ -247,7 +251,6 @@ impl DurableDb {
             log: Arc::clone(&self.shared.log),
             store: Arc::from(name),
             encode: H::ENCODE,
-            copy: H::COPY,
         };
         let sequence = Sequence::Shared(Arc::clone(self.db.clock()));
         let mut unclaimed = self.shared.unclaimed.lock();
@@ -267,7 +270,7 @@ impl DurableDb {
             None => {
                 let mut body = Body::default();
                 body.store(name, kind);
-                self.shared.log.append(&body.bytes)?;
+                self.shared.log.log_change(&body.bytes)?;
                 make(&StoreImage::new(kind), journal, sequence)?
             }
         };
@@ -465,18 +468,14 @@ impl Captured for Arc<(String, StoreImage)> {
 /// A store or collection a durable database hands out.
 pub(crate) trait Backed: Holds + Send + Sync + 'static {
     const ENCODE: journal::Encode<Self::Doc>;
-    const COPY: Option<journal::Copy<Self::Doc>>;
 }
 
 impl Backed for Store {
     const ENCODE: journal::Encode<Object> = codec::encode_object;
-    const COPY: Option<journal::Copy<Object>> = Some(Object::clone);
 }
 
 impl<T: Indexed + Serialize + DeserializeOwned> Backed for Collection<T> {
     const ENCODE: journal::Encode<T> = codec::encode_typed::<T>;
-    // `T` need not be `Clone`: its commits wait for the disk under the lock.
-    const COPY: Option<journal::Copy<T>> = None;
 }
 
 /// A store as a checkpoint reaches it.

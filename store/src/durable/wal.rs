@@ -27,6 +27,7 @@ use super::format::{self, Get, Put};
 use super::fs::{Fs, FsFile, join, shown};
 use super::lock::DirLock;
 use super::options::SyncPolicy;
+use crate::commit::Clock;
 use crate::{Error, Id, IndexInfo};
 
 pub(crate) const OP_STORE: u8 = 1;
@@ -223,11 +224,24 @@ struct Syncing {
 
 /// The log of one database: appends frames in commit order and makes them
 /// durable as the sync policy says.
+///
+/// The log numbers the database's commits: a commit takes the database's next
+/// sequence number as its frame goes in, under the log's lock, so frames are
+/// in commit order and a frame's number is the commit's everywhere (change
+/// feeds, snapshots). A commit is then published in that order: at once,
+/// under the same lock, with `Never` and `Interval`; with `Always` once its
+/// frame is on disk and every commit before it is published (its turn).
 pub(crate) struct Log {
     dir: PathBuf,
     fs: Arc<dyn Fs>,
     policy: SyncPolicy,
+    /// The database's commit order, which the log advances.
+    clock: Arc<Clock>,
     tail: Mutex<Tail>,
+    /// With `Always`: the last commit published; a commit on disk waits for
+    /// it to reach the one before.
+    turn: Mutex<u64>,
+    turned: Condvar,
     syncing: Mutex<Syncing>,
     synced_now: Condvar,
     /// The last sequence number known to be on disk.
@@ -267,12 +281,13 @@ fn create_file(fs: &dyn Fs, dir: &Path, seq: u64) -> Result<(Arc<dyn FsFile>, Pa
 }
 
 impl Log {
-    /// A log continuing after commit `last` in a new file.
+    /// A log continuing after commit `last` in a new file, numbering the
+    /// commits of `clock` (which continues after `last` too).
     pub(crate) fn start(
         fs: Arc<dyn Fs>,
         dir: &Path,
         policy: SyncPolicy,
-        last: u64,
+        (clock, last): (Arc<Clock>, u64),
         lock: DirLock,
     ) -> Result<Log, Error> {
         let (file, path) = create_file(&*fs, dir, last + 1)?;
@@ -280,6 +295,9 @@ impl Log {
             dir: dir.to_path_buf(),
             fs,
             policy,
+            clock,
+            turn: Mutex::new(last),
+            turned: Condvar::new(),
             tail: Mutex::new(Tail {
                 file,
                 path,
@@ -317,25 +335,44 @@ impl Log {
         self.policy == SyncPolicy::Always
     }
 
-    /// Appends one commit's frame; with `Always`, returns once it is on disk.
-    /// Fails, leaving no frame behind, if the write fails.
-    pub(crate) fn append(&self, body: &[u8]) -> Result<u64, Error> {
-        let seq = self.write(body)?;
-        if self.policy == SyncPolicy::Always {
-            self.sync_to(seq)?;
+    /// Logs a commit that changes no document (a store or an index made or
+    /// dropped) and publishes it as the next commit: it is in order, and with
+    /// `Always` on disk, when this returns. The caller holds the writer lock
+    /// of the store it changes (or no store exists yet), and makes the change
+    /// visible after.
+    pub(crate) fn log_change(&self, body: &[u8]) -> Result<(), Error> {
+        let ((), seq) = self.commit(body, |_, _| ())?;
+        if self.waits_for_disk() {
+            self.settle(seq, || ())?;
         }
-        Ok(seq)
+        if self.clock.feed.is_active() {
+            self.clock.feed.skip(seq);
+        }
+        Ok(())
     }
 
-    /// Hands one commit's frame to the OS; returns its sequence number.
-    /// Fails, leaving no frame behind, if the write fails.
-    pub(crate) fn write(&self, body: &[u8]) -> Result<u64, Error> {
+    /// Hands one commit's frame to the OS as the database's next commit, and
+    /// runs `apply` with its sequence number while no other frame can go in
+    /// (so that the commits of different stores take numbers in the order
+    /// of their frames). With `Never` and `Interval` the commit is published
+    /// there (`apply` is told to publish, and the clock moves on); with
+    /// `Always` `apply` must not publish: the caller makes the commit visible
+    /// with [`settle`](Self::settle) once it released its locks.
+    ///
+    /// Fails, leaving no frame behind and not running `apply`, if the write
+    /// fails. Returns `apply`'s result and the sequence number.
+    pub(crate) fn commit<R>(
+        &self,
+        body: &[u8],
+        apply: impl FnOnce(u64, bool) -> R,
+    ) -> Result<(R, u64), Error> {
         if self.refused.load(Ordering::Acquire) {
             return Err(self.refusal());
         }
-        let seq = {
-            let mut tail = self.tail.lock();
-            let tail = &mut *tail;
+        let visible = !self.waits_for_disk();
+        {
+            let mut guard = self.tail.lock();
+            let tail = &mut *guard;
             let seq = tail.next;
             let mut head = [0u8; FRAME_HEAD];
             head[..8].copy_from_slice(&seq.to_le_bytes());
@@ -355,9 +392,33 @@ impl Log {
             self.written.store(seq, Ordering::Release);
             self.since_checkpoint
                 .fetch_add(tail.frame.len() as u64, Ordering::Relaxed);
-            seq
-        };
-        Ok(seq)
+            if visible {
+                let result = self.clock.publish(seq, || apply(seq, true));
+                return Ok((result, seq));
+            }
+            drop(guard);
+            Ok((apply(seq, false), seq))
+        }
+    }
+
+    /// With `Always`: waits until commit `seq`'s frame is on disk (sharing
+    /// the fsync with the commits waiting meanwhile), then, once every commit
+    /// before it is published, runs `publish` to make it visible and moves
+    /// the clock on. Fails, running nothing, if the fsync fails: so do the
+    /// commits after it, which may have built on it.
+    pub(crate) fn settle<R>(&self, seq: u64, publish: impl FnOnce() -> R) -> Result<R, Error> {
+        self.sync_to(seq)?;
+        // Every commit before this one is on disk too, so none of them fails:
+        // each takes its turn.
+        let mut turn = self.turn.lock();
+        while *turn + 1 < seq {
+            self.turned.wait(&mut turn);
+        }
+        let result = self.clock.publish(seq, publish);
+        *turn = seq;
+        self.turned.notify_all();
+        drop(turn);
+        Ok(result)
     }
 
     /// Returns once every frame up to `seq` is on disk: fsyncs, or waits for
