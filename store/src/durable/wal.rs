@@ -253,6 +253,9 @@ pub(crate) struct Log {
     /// Set by a failed fsync: every later write is refused.
     refused: AtomicBool,
     cause: Mutex<String>,
+    /// The fsync that failed: the last commit in the log when it failed, and
+    /// its error, which every commit up to there reports.
+    failed: Mutex<Option<(u64, Error)>>,
     /// How many fsyncs made commits durable, for measurements.
     fsyncs: AtomicU64,
     /// The directory stays locked while any store can still log.
@@ -312,6 +315,7 @@ impl Log {
             since_checkpoint: AtomicU64::new(0),
             refused: AtomicBool::new(false),
             cause: Mutex::new(String::new()),
+            failed: Mutex::new(None),
             fsyncs: AtomicU64::new(0),
             _lock: lock,
         })
@@ -431,7 +435,10 @@ impl Log {
                 return Ok(());
             }
             if self.refused.load(Ordering::Acquire) {
-                return Err(self.refusal());
+                return Err(match &*self.failed.lock() {
+                    Some((upto, error)) if seq <= *upto => error.clone(),
+                    _ => self.refusal(),
+                });
             }
             if !syncing.busy {
                 break;
@@ -455,6 +462,9 @@ impl Log {
             }
             Err(error) => {
                 let error = io_error("fsyncing", &path, &error);
+                // The commits already in the log were waiting for it too.
+                let waiting = self.written.load(Ordering::Acquire).max(upto);
+                *self.failed.lock() = Some((waiting, error.clone()));
                 self.refuse(error.to_string());
                 Err(error)
             }
@@ -471,6 +481,9 @@ impl Log {
 
     /// Makes every frame written so far durable.
     pub(crate) fn flush(&self) -> Result<(), Error> {
+        if self.refused.load(Ordering::Acquire) {
+            return Err(self.refusal());
+        }
         self.sync_to(self.written.load(Ordering::Acquire))
     }
 
