@@ -284,7 +284,10 @@ fn the_log_numbers_commits_as_the_database_does() {
     db.checkpoint().unwrap();
     drop(db);
     let (db, recovery) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
-    assert_eq!((recovery.checkpoint, recovery.last_seq), (Some(seq + 1), seq + 1));
+    assert_eq!(
+        (recovery.checkpoint, recovery.last_seq),
+        (Some(seq + 1), seq + 1)
+    );
     assert_eq!(db.snapshot().seq(), seq + 1);
     drop(db);
     std::fs::remove_dir_all(&dir).ok();

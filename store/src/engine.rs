@@ -904,13 +904,16 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 return Err(Error::Closed);
             }
             let position = guard.state.index_position(name)?;
-            if let Some(journal) = &self.journal {
-                journal.drop_index(name)?;
+            let mut publish = || {
+                self.published.change(&mut guard.state, |state| {
+                    state.indexes_version += 1;
+                    state.indexes.remove(position)
+                })
+            };
+            match &self.journal {
+                Some(journal) => journal.drop_index(name, publish)?,
+                None => publish(),
             }
-            self.published.change(&mut guard.state, |state| {
-                state.indexes_version += 1;
-                state.indexes.remove(position)
-            })
         };
         drop(removed);
         Ok(())

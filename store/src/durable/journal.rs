@@ -86,18 +86,22 @@ impl<D> Journal<D> {
         }
     }
 
-    /// Logs an index creation.
-    pub(crate) fn create_index(&self, info: &IndexInfo) -> Result<()> {
+    /// Logs an index creation, which `publish` makes visible in its turn.
+    pub(crate) fn create_index<R>(
+        &self,
+        info: &IndexInfo,
+        publish: impl FnOnce() -> R,
+    ) -> Result<R> {
         let mut body = Body::default();
         body.create_index(&self.store, info);
-        self.log.log_change(&body.bytes)
+        self.log.log_change(&body.bytes, publish)
     }
 
-    /// Logs an index drop.
-    pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
+    /// Logs an index drop, which `publish` makes visible in its turn.
+    pub(crate) fn drop_index<R>(&self, name: &str, publish: impl FnOnce() -> R) -> Result<R> {
         let mut body = Body::default();
         body.drop_index(&self.store, name);
-        self.log.log_change(&body.bytes)
+        self.log.log_change(&body.bytes, publish)
     }
 }
 

@@ -238,6 +238,10 @@ pub(crate) struct Log {
     /// The database's commit order, which the log advances.
     clock: Arc<Clock>,
     tail: Mutex<Tail>,
+    /// The file being appended to, for fsyncs, which must not wait for the
+    /// tail's lock: a checkpoint holds it while waiting for commits to
+    /// settle.
+    file: Mutex<(Arc<dyn FsFile>, PathBuf)>,
     /// With `Always`: the last commit published; a commit on disk waits for
     /// it to reach the one before.
     turn: Mutex<u64>,
@@ -299,6 +303,7 @@ impl Log {
             fs,
             policy,
             clock,
+            file: Mutex::new((Arc::clone(&file), path.clone())),
             turn: Mutex::new(last),
             turned: Condvar::new(),
             tail: Mutex::new(Tail {
@@ -340,19 +345,25 @@ impl Log {
     }
 
     /// Logs a commit that changes no document (a store or an index made or
-    /// dropped) and publishes it as the next commit: it is in order, and with
-    /// `Always` on disk, when this returns. The caller holds the writer lock
-    /// of the store it changes (or no store exists yet), and makes the change
-    /// visible after.
-    pub(crate) fn log_change(&self, body: &[u8]) -> Result<(), Error> {
-        let ((), seq) = self.commit(body, |_, _| ())?;
-        if self.waits_for_disk() {
-            self.settle(seq, || ())?;
-        }
+    /// dropped) and publishes it as the next commit, running `publish` to
+    /// make the change visible (with `Always`, once on disk). The caller
+    /// holds the writer lock of the store it changes (or, for a new store,
+    /// the lock that keeps checkpoints out).
+    pub(crate) fn log_change<R>(
+        &self,
+        body: &[u8],
+        publish: impl FnOnce() -> R,
+    ) -> Result<R, Error> {
+        let (published, seq) = if self.waits_for_disk() {
+            let ((), seq) = self.commit(body, |_, _| ())?;
+            (self.settle(seq, publish)?, seq)
+        } else {
+            self.commit(body, |_, _| publish())?
+        };
         if self.clock.feed.is_active() {
             self.clock.feed.skip(seq);
         }
-        Ok(())
+        Ok(published)
     }
 
     /// Hands one commit's frame to the OS as the database's next commit, and
@@ -448,8 +459,11 @@ impl Log {
         syncing.busy = true;
         drop(syncing);
         let (file, path, upto) = {
-            let tail = self.tail.lock();
-            (Arc::clone(&tail.file), tail.path.clone(), tail.next - 1)
+            let file = self.file.lock();
+            // Frames up to `written` are in this file or in earlier ones,
+            // which a switch fsynced before this one became current.
+            let upto = self.written.load(Ordering::Acquire);
+            (Arc::clone(&file.0), file.1.clone(), upto)
         };
         let result = file.sync();
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
@@ -497,27 +511,50 @@ impl Log {
         self.fsyncs.load(Ordering::Relaxed)
     }
 
-    /// Starts a new log file; returns the last sequence number of the old
-    /// ones, all fsynced. The caller holds every store's writer lock, so the
-    /// states it captures hold exactly the commits up to that number.
-    pub(crate) fn rotate(&self) -> Result<u64, Error> {
+    /// Switches to a new log file at a cut: with no frame going in, makes
+    /// the old files durable, waits until every commit in them is published,
+    /// runs `cut` with the last one's sequence number (every store's state
+    /// now holds exactly the commits up to it), then starts the new file.
+    /// Writers wait meanwhile only to append; nothing else of theirs is held.
+    pub(crate) fn switch<R>(&self, cut: impl FnOnce(u64) -> R) -> Result<(u64, R), Error> {
         if self.refused.load(Ordering::Acquire) {
             return Err(self.refusal());
         }
         let mut tail = self.tail.lock();
         let last = tail.next - 1;
-        if let Err(error) = tail.file.sync() {
-            let error = io_error("fsyncing", &tail.path, &error);
-            self.refuse(error.to_string());
-            return Err(error);
+        let synced = tail.file.sync();
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        {
+            let _syncing = self.syncing.lock();
+            match synced {
+                Ok(()) => {
+                    self.synced.fetch_max(last, Ordering::AcqRel);
+                }
+                Err(error) => {
+                    let error = io_error("fsyncing", &tail.path, &error);
+                    *self.failed.lock() = Some((last, error.clone()));
+                    self.refuse(error.to_string());
+                    self.synced_now.notify_all();
+                    return Err(error);
+                }
+            }
+            self.synced_now.notify_all();
         }
-        self.synced.fetch_max(last, Ordering::AcqRel);
+        if self.waits_for_disk() {
+            // The commits on disk now publish in turn; none needs the tail.
+            let mut turn = self.turn.lock();
+            while *turn < last {
+                self.turned.wait(&mut turn);
+            }
+        }
+        let taken = cut(last);
         let (file, path) = create_file(&*self.fs, &self.dir, last + 1)?;
+        *self.file.lock() = (Arc::clone(&file), path.clone());
         tail.file = file;
         tail.path = path;
         tail.len = format::HEADER_LEN as u64;
         self.since_checkpoint.store(0, Ordering::Relaxed);
-        Ok(last)
+        Ok((last, taken))
     }
 }
 
