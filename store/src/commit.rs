@@ -4,8 +4,13 @@
 //! Every write ends here, a single-document write and a whole transaction
 //! alike: it takes the next sequence number and publishes its new state as one
 //! step ([`Sequence::commit`]). Data flows one way: the engine and transactions
-//! produce commits; the change feed and the durable log (later) consume them
-//! from [`Sequence::committed`]. This module knows nothing of the engine.
+//! produce commits; the change feed consumes them from
+//! [`Sequence::committed`]. This module knows nothing of the engine.
+//!
+//! A durable database's commits take their numbers from its log instead, as
+//! their frames go in, and publish through [`Clock::publish`] in that order
+//! (see `durable::wal`): one number per commit in the log, the feeds and
+//! snapshots alike.
 //!
 //! Sequence numbers are gapless per database, or per standalone store. Stores
 //! of one database share a [`Clock`], whose publish gate is what makes a

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::wal::{Body, Log};
-use crate::{Error, Id, IndexInfo, Result, Versioned};
+use crate::{Id, IndexInfo, Result, Versioned};
 
 /// Writes a document in its stored (compact binary) form.
 pub(crate) type Encode<D> = fn(&D, &mut Vec<u8>) -> Result<()>;
@@ -55,35 +55,29 @@ impl<D> Journal<D> {
             // not pay for growing two buffers from nothing.
             static BUFFERS: RefCell<(Body, Vec<u8>)> = RefCell::new((Body::default(), Vec::new()));
         }
-        let mut apply = Some(apply);
-        let mut log = |body: &Body| match apply.take() {
-            Some(apply) => self.log.commit(&body.bytes, apply).map(Some),
-            None => Ok(None),
-        };
-        let reused = BUFFERS.try_with(|buffers| {
-            let mut buffers = buffers.try_borrow_mut().ok()?;
-            let (body, scratch) = &mut *buffers;
-            body.bytes.clear();
-            let result = self
-                .add(body, id, document, scratch)
-                .and_then(|()| log(body));
-            // A huge document should not pin its size in every writing thread.
-            if body.bytes.capacity() > 1 << 16 {
-                *buffers = (Body::default(), Vec::new());
-            }
-            Some(result)
-        });
-        if let Ok(Some(result)) = reused {
-            if let Some(done) = result? {
-                return Ok(done);
-            }
+        let mut buffers = BUFFERS
+            .try_with(|buffers| {
+                buffers
+                    .try_borrow_mut()
+                    .map(|mut b| std::mem::take(&mut *b))
+            })
+            .ok()
+            .and_then(std::result::Result::ok)
+            .unwrap_or_default();
+        let (body, scratch) = &mut buffers;
+        body.bytes.clear();
+        let result = self
+            .add(body, id, document, scratch)
+            .and_then(|()| self.log.commit(&body.bytes, apply));
+        // A huge document should not pin its size in every writing thread.
+        if body.bytes.capacity() <= 1 << 16 {
+            let _ = BUFFERS.try_with(|kept| {
+                if let Ok(mut kept) = kept.try_borrow_mut() {
+                    *kept = buffers;
+                }
+            });
         }
-        let mut body = Body::default();
-        self.add(&mut body, id, document, &mut Vec::new())?;
-        match log(&body)? {
-            Some(done) => Ok(done),
-            None => Err(Error::Closed),
-        }
+        result
     }
 
     /// Logs an index creation, which `publish` makes visible in its turn.
