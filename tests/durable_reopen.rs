@@ -257,7 +257,7 @@ fn the_log_numbers_commits_as_the_database_does() {
     let seq = {
         let (db, _) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
         let users = db.store("users").unwrap();
-        let mut changes = users.subscribe().unwrap();
+        let changes = users.subscribe().unwrap();
         users.create_index("by_city", ["city"]).unwrap();
         let id = users.insert(json!({"city": "Oslo"})).unwrap();
         db.transaction(|tx| tx.store(&users).update(id, json!({"city": "Rome"})))
