@@ -220,6 +220,8 @@ struct Tail {
 /// Who is fsyncing, and how far the log is known durable.
 struct Syncing {
     busy: bool,
+    /// The last commit the last fsync made durable.
+    last_group: u64,
 }
 
 /// The log of one database: appends frames in commit order and makes them
@@ -313,7 +315,10 @@ impl Log {
                 next: last + 1,
                 frame: Vec::new(),
             }),
-            syncing: Mutex::new(Syncing { busy: false }),
+            syncing: Mutex::new(Syncing {
+                busy: false,
+                last_group: last,
+            }),
             synced_now: Condvar::new(),
             synced: AtomicU64::new(last),
             written: AtomicU64::new(last),
@@ -457,7 +462,17 @@ impl Log {
             self.synced_now.wait(&mut syncing);
         }
         syncing.busy = true;
+        let last_group = syncing.last_group;
         drop(syncing);
+        if self.waits_for_disk() {
+            // The committers the last fsync let go publish first (they need
+            // nothing this thread holds): meanwhile the first of them write
+            // their next frames, which this fsync then covers too.
+            let mut turn = self.turn.lock();
+            while *turn < last_group {
+                self.turned.wait(&mut turn);
+            }
+        }
         let (file, path, upto) = {
             let file = self.file.lock();
             // Frames up to `written` are in this file or in earlier ones,
@@ -471,6 +486,7 @@ impl Log {
         syncing.busy = false;
         let outcome = match result {
             Ok(()) => {
+                syncing.last_group = upto;
                 self.synced.fetch_max(upto, Ordering::AcqRel);
                 Ok(())
             }
