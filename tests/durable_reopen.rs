@@ -250,3 +250,45 @@ fn a_closed_store_is_never_checkpointed_empty() {
     drop(db);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_log_numbers_commits_as_the_database_does() {
+    let dir = fresh_dir("one-seq");
+    let seq = {
+        let (db, _) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+        let users = db.store("users").unwrap();
+        let changes = users.subscribe().unwrap();
+        users.create_index("by_city", ["city"]).unwrap();
+        let id = users.insert(json!({"city": "Oslo"})).unwrap();
+        db.transaction(|tx| tx.store(&users).update(id, json!({"city": "Rome"})))
+            .unwrap();
+        // Making the store and its index were logged as commits of their own.
+        assert_eq!(db.snapshot().seq(), 4);
+        let seqs: Vec<u64> = (0..2)
+            .map(|_| match changes.recv().unwrap() {
+                docstore::Event::Changes(set) => set.seq(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(seqs, [3, 4]);
+        db.snapshot().seq()
+    };
+    let (db, recovery) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+    // The clock goes on from where the log stopped.
+    assert_eq!(recovery.last_seq, seq);
+    assert_eq!(db.snapshot().seq(), seq);
+    let users = db.store("users").unwrap();
+    users.insert(json!({"city": "Lima"})).unwrap();
+    assert_eq!(db.snapshot().seq(), seq + 1);
+    drop(users);
+    db.checkpoint().unwrap();
+    drop(db);
+    let (db, recovery) = DurableDb::open(&dir, DurableOptions::new()).unwrap();
+    assert_eq!(
+        (recovery.checkpoint, recovery.last_seq),
+        (Some(seq + 1), seq + 1)
+    );
+    assert_eq!(db.snapshot().seq(), seq + 1);
+    drop(db);
+    std::fs::remove_dir_all(&dir).ok();
+}

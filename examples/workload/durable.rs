@@ -8,7 +8,8 @@
 //! - `memory_insert`: the same inserts into an in-memory store, for the ratio;
 //! - `recover_checkpoint` / `recover_log`: opening N documents from a
 //!   checkpoint, and from a log written with `Never` alone (ops = documents);
-//!   with the directory's bytes after the inserts and after a checkpoint.
+//!   with the directory's bytes after the inserts and after a checkpoint;
+//! - `redb-bulk`: redb's bytes for the same N documents, loaded in batches.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -182,6 +183,53 @@ pub fn run(dir: &Path, n: usize, commits: usize) {
         run_redb(dir, commits, threads);
     }
     recover_phase(dir, n);
+    redb_bytes(dir, n);
+}
+
+/// redb's file for N documents (as `run_redb` stores them), loaded 10,000
+/// per write transaction: what its bytes are to set beside the log's and a
+/// checkpoint's at the same N (one transaction per document would take an
+/// fsync each).
+fn redb_bytes(dir: &Path, n: usize) {
+    use redb::{Database, MultimapTableDefinition, TableDefinition};
+
+    const DOCS: TableDefinition<u128, &[u8]> = TableDefinition::new("docs");
+    const BY_CITY: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_city");
+    const BY_AGE: MultimapTableDefinition<u64, u128> = MultimapTableDefinition::new("by_age");
+    const BY_NAME: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_name");
+
+    fresh(dir);
+    std::fs::create_dir_all(dir).expect("dir");
+    let path = dir.join("redb.db");
+    let db = Database::create(&path).expect("redb");
+    for start in (0..n).step_by(10_000) {
+        let tx = db.begin_write().expect("begin");
+        {
+            let mut docs = tx.open_table(DOCS).expect("table");
+            let mut by_city = tx.open_multimap_table(BY_CITY).expect("table");
+            let mut by_age = tx.open_multimap_table(BY_AGE).expect("table");
+            let mut by_name = tx.open_multimap_table(BY_NAME).expect("table");
+            for i in start..(start + 10_000).min(n) {
+                let doc = json_document(i, initial_age(i));
+                let bytes = serde_json::to_vec(&doc).expect("json");
+                let id = i as u128;
+                docs.insert(id, bytes.as_slice()).expect("insert");
+                let city = doc["city"].as_str().unwrap_or_default();
+                by_city.insert(city, id).expect("insert");
+                let age = doc["age"].as_u64().unwrap_or_default();
+                by_age.insert(age, id).expect("insert");
+                let name = doc["name"].as_str().unwrap_or_default();
+                by_name.insert(name, id).expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    drop(db);
+    println!(
+        "redb-bulk documents {n} bytes {}",
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+    );
+    fresh(dir);
 }
 
 /// redb, on the same documents: each document serialized (JSON bytes) in one

@@ -4,8 +4,13 @@
 //! Every write ends here, a single-document write and a whole transaction
 //! alike: it takes the next sequence number and publishes its new state as one
 //! step ([`Sequence::commit`]). Data flows one way: the engine and transactions
-//! produce commits; the change feed and the durable log (later) consume them
-//! from [`Sequence::committed`]. This module knows nothing of the engine.
+//! produce commits; the change feed consumes them from
+//! [`Sequence::committed`]. This module knows nothing of the engine.
+//!
+//! A durable database's commits take their numbers from its log instead, as
+//! their frames go in, and publish through [`Clock::publish`] in that order
+//! (see `durable::wal`): one number per commit in the log, the feeds and
+//! snapshots alike.
 //!
 //! Sequence numbers are gapless per database, or per standalone store. Stores
 //! of one database share a [`Clock`], whose publish gate is what makes a
@@ -43,11 +48,31 @@ impl Clock {
         }
     }
 
+    /// A clock continuing after commit `last`, reading deadlines against
+    /// `time`: a durable database's, after recovery.
+    pub(crate) fn starting_after(last: u64, time: Arc<Timekeeper>) -> Clock {
+        Clock {
+            last: AtomicU64::new(last),
+            time,
+            ..Clock::default()
+        }
+    }
+
     /// Runs `take` while no commit of this database is publishing, with the
     /// sequence number of the last commit: what a cut across stores needs.
     pub(crate) fn cut<R>(&self, take: impl FnOnce(u64) -> R) -> R {
         let _gate = self.gate.write();
         take(self.last.load(Ordering::Acquire))
+    }
+
+    /// Publishes commit `seq`, whose number a durable database's log gave
+    /// it: runs `publish` inside the gate and makes `seq` the last commit.
+    /// The log calls this in commit order, so numbers have no gaps.
+    pub(crate) fn publish<R>(&self, seq: u64, publish: impl FnOnce() -> R) -> R {
+        let _gate = self.gate.read();
+        let result = publish();
+        self.last.store(seq, Ordering::Release);
+        result
     }
 }
 

@@ -127,6 +127,16 @@ impl Db {
         self.get_or_add(name, || Collection::in_db(&self.clock))
     }
 
+    /// An empty database whose commits continue after `last` (a durable
+    /// database's, after recovery).
+    pub(crate) fn continuing(last: u64, clock: Option<Arc<dyn crate::Clock>>) -> Db {
+        let time = clock.map_or_else(Arc::default, |clock| Arc::new(Timekeeper::new(clock)));
+        Db {
+            clock: Arc::new(Clock::starting_after(last, time)),
+            entries: RwLock::new(Vec::new()),
+        }
+    }
+
     /// The commit order of its stores.
     pub(crate) fn clock(&self) -> &Arc<Clock> {
         &self.clock

@@ -138,6 +138,21 @@ impl DbFeed {
                 Arc::new(set)
             },
         };
+        self.arrive(seq, parts, part);
+    }
+
+    /// Hears that commit `seq` changed no document (a durable database's
+    /// store or index made or dropped, which its log numbers as a commit):
+    /// subscribers see nothing of it, and the commits after it flow on.
+    pub(crate) fn skip(&self, seq: u64) {
+        let part = Part {
+            address: 0,
+            set: Arc::new(Empty),
+        };
+        self.arrive(seq, 1, part);
+    }
+
+    fn arrive(&self, seq: u64, parts: usize, part: Part) {
         let mut wake = Vec::new();
         let mut done = Vec::new();
         let mut hub = self.core.hub.lock();

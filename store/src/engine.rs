@@ -688,27 +688,26 @@ impl<D: Send + Sync + 'static> Engine<D> {
             if given.is_some() {
                 inner.ids.note_given(id);
             }
-            let mut earliest = None;
-            let pending = match self.log_put(id, version, &document, deadline) {
-                Ok(pending) => pending,
-                Err(error) => return Err((error, document)),
-            };
             let record = Versioned::new(id, version, document);
             self.stamp_new(&record, room.weight);
-            let ((seq, prev), waiting) =
-                self.commit_write(inner, pending.is_some(), |state, seq| {
-                    state.docs.insert(id, record.clone());
-                    state.reweigh(None, Some(&record));
-                    state.apply(id, Some(&record), plan.changes);
-                    if let Some(at) = deadline {
-                        state
-                            .deadlines
-                            .get_or_insert_with(|| Deadlines::new(self.timekeeper()))
-                            .set(id, Some(at));
-                        earliest = Some(at).filter(|at| self.note_deadline(*at));
-                    }
-                    (seq, std::mem::replace(&mut state.seq, seq))
-                });
+            let mut earliest = None;
+            let committed = self.commit_write(inner, id, Some(&record), deadline, |state, seq| {
+                state.docs.insert(id, record.clone());
+                state.reweigh(None, Some(&record));
+                state.apply(id, Some(&record), plan.changes);
+                if let Some(at) = deadline {
+                    state
+                        .deadlines
+                        .get_or_insert_with(|| Deadlines::new(self.timekeeper()))
+                        .set(id, Some(at));
+                    earliest = Some(at).filter(|at| self.note_deadline(*at));
+                }
+                (seq, std::mem::replace(&mut state.seq, seq))
+            });
+            let ((seq, prev), waiting) = match committed {
+                Ok(committed) => committed,
+                Err(error) => return Err((error, take_back(record))),
+            };
             inner.builds.record(id);
             let heard = self
                 .sequence
@@ -718,10 +717,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
             if let Some(at) = earliest {
                 self.wake_sweeper(at);
             }
-            if let (Some((log_seq, spare)), Some(mine)) = (pending, waiting)
-                && let Err(error) = self.when_durable(log_seq, mine)
-            {
-                return Err((error, *spare));
+            if let Err(error) = self.when_durable(waiting) {
+                drop(heard);
+                return Err((error, take_back(record)));
             }
             if let Some(commit) = heard {
                 self.sequence.committed(&self.feed, commit);
@@ -770,29 +768,27 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 .as_ref()
                 .map_or(0, Versioned::version)
                 .saturating_add(1);
-            let pending = match self.log_put(id, version, &document, None) {
-                Ok(pending) => pending,
-                Err(error) => return Err((error, document)),
-            };
             let record = Versioned::new(id, version, document);
             self.stamp_new(&record, room.weight);
-            let ((seq, prev), waiting) =
-                self.commit_write(&mut guard, pending.is_some(), |state, seq| {
-                    state.docs.insert(id, record.clone());
-                    state.reweigh(plan.old.as_ref(), Some(&record));
-                    state.apply(id, Some(&record), plan.changes);
-                    (seq, std::mem::replace(&mut state.seq, seq))
-                });
+            let committed = self.commit_write(&mut guard, id, Some(&record), None, |state, seq| {
+                state.docs.insert(id, record.clone());
+                state.reweigh(plan.old.as_ref(), Some(&record));
+                state.apply(id, Some(&record), plan.changes);
+                (seq, std::mem::replace(&mut state.seq, seq))
+            });
+            let ((seq, prev), waiting) = match committed {
+                Ok(committed) => committed,
+                Err(error) => return Err((error, take_back(record))),
+            };
             guard.builds.record(id);
             let heard = self.sequence.heard_by(&self.feed).then(|| {
                 let old = plan.old.clone();
                 Commit::one(seq, prev, self.address(), id, old, Some(record.clone()))
             });
             drop(guard);
-            if let (Some((log_seq, spare)), Some(mine)) = (pending, waiting)
-                && let Err(error) = self.when_durable(log_seq, mine)
-            {
-                return Err((error, *spare));
+            if let Err(error) = self.when_durable(waiting) {
+                drop(heard);
+                return Err((error, take_back(record)));
             }
             if let Some(commit) = heard {
                 self.sequence.committed(&self.feed, commit);
@@ -846,14 +842,13 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 // Its deadline moved or went, or it was rewritten or pinned, meanwhile.
                 return Ok(None);
             }
-            let pending = self.log_delete(id)?;
             let ((removed, seq, prev), waiting) =
-                self.commit_write(&mut guard, pending.is_some(), |state, seq| {
+                self.commit_write(&mut guard, id, None, None, |state, seq| {
                     let removed = state.docs.remove(&id);
                     state.reweigh(removed.as_ref(), None);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
-                });
+                })?;
             guard.builds.record(id);
             let heard = self.sequence.heard_by(&self.feed).then(|| {
                 let mut commit = Commit::one(seq, prev, self.address(), id, removed.clone(), None);
@@ -862,9 +857,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 commit
             });
             drop(guard);
-            if let (Some(log_seq), Some(mine)) = (pending, waiting) {
-                self.when_durable(log_seq, mine)?;
-            }
+            self.when_durable(waiting)?;
             if let Some(commit) = heard {
                 self.sequence.committed(&self.feed, commit);
             }
@@ -872,79 +865,108 @@ impl<D: Send + Sync + 'static> Engine<D> {
         }
     }
 
-    /// Logs the write of document `id` at `version`, if the store is
-    /// durable. With the log's frame written but not yet on disk, returns
-    /// its sequence number and a copy of the document to hand back if the
-    /// disk then fails: the commit is published once it is on disk (see
-    /// [`when_durable`](Self::when_durable)).
-    #[inline(always)]
-    fn log_put(
-        &self,
-        id: Id,
-        version: u64,
-        document: &D,
-        deadline: Option<Micros>,
-    ) -> Result<Option<(u64, Box<D>)>> {
-        match &self.journal {
-            None => Ok(None),
-            Some(journal) => journal.put(id, version, document, deadline),
-        }
-    }
-
-    /// Logs the delete of document `id`, if the store is durable; as
-    /// [`log_put`](Self::log_put).
-    #[inline(always)]
-    fn log_delete(&self, id: Id) -> Result<Option<u64>> {
-        match &self.journal {
-            None => Ok(None),
-            Some(journal) => journal.delete(id),
-        }
-    }
-
     /// Changes the writer's state as one commit, whose sequence number
-    /// `change` is given. Published at once, unless
-    /// `pending` (its log frame is not yet on disk): then the new state is
-    /// returned, for [`when_durable`](Self::when_durable) to publish, and
-    /// later writers build on it meanwhile (group commit).
+    /// `change` is given, writing document `id` (or, with `None`, deleting
+    /// it). Published at once, unless the store is durable and its commits
+    /// wait for the disk: then it is logged, the new state is returned with
+    /// the commit's number for [`when_durable`](Self::when_durable) to publish
+    /// once the writer lock is released, and later writers build on it
+    /// meanwhile (group commit). Fails, changing nothing, if it cannot be
+    /// logged.
     #[inline(always)]
     fn commit_write<R>(
         &self,
         inner: &mut Inner<D>,
-        pending: bool,
+        id: Id,
+        document: Option<&Versioned<D>>,
+        deadline: Option<Micros>,
         change: impl FnOnce(&mut State<D>, u64) -> R,
-    ) -> (R, Option<Arc<State<D>>>) {
-        self.sequence.commit(|seq| {
-            if pending {
-                let result = change(Arc::make_mut(&mut inner.state), seq);
-                (result, Some(Arc::clone(&inner.state)))
+    ) -> Result<(R, Option<Waiting<D>>)> {
+        let Some(journal) = &self.journal else {
+            let result = self
+                .sequence
+                .commit(|seq| self.publish_change(inner, seq, change));
+            return Ok((result, None));
+        };
+        let document = document.map(|d| (d.version(), d.value()));
+        let (result, seq) = journal.commit(id, document, deadline, |seq, visible| {
+            if visible {
+                self.publish_change(inner, seq, change)
             } else {
-                if self.published.is_shared(&inner.state) {
-                    self.retired.note(&inner.state);
-                }
-                let result = self
-                    .published
-                    .change(&mut inner.state, |state| change(state, seq));
-                (result, None)
+                change(Arc::make_mut(&mut inner.state), seq)
             }
-        })
+        })?;
+        let waiting = journal
+            .log
+            .waits_for_disk()
+            .then(|| Waiting(seq, Arc::clone(&inner.state)));
+        Ok((result, waiting))
     }
 
-    /// Waits until log frame `seq` is on disk, then publishes `mine`, the
-    /// state it made, unless a newer state is published already.
-    #[inline(never)]
-    fn when_durable(&self, seq: u64, mine: Arc<State<D>>) -> Result<()> {
-        if let Some(journal) = &self.journal {
-            journal.log.sync_to(seq)?;
+    /// Changes the writer's state and publishes it at once; a state some
+    /// reader still holds is noted for `stats` first.
+    #[inline(always)]
+    fn publish_change<R>(
+        &self,
+        inner: &mut Inner<D>,
+        seq: u64,
+        change: impl FnOnce(&mut State<D>, u64) -> R,
+    ) -> R {
+        if self.published.is_shared(&inner.state) {
+            self.retired.note(&inner.state);
         }
-        let mut readers = self.published.hold();
+        self.published
+            .change(&mut inner.state, |state| change(state, seq))
+    }
+
+    /// Waits until a commit is on disk, then publishes the state it made
+    /// (unless a newer one is published already), in commit order. If the
+    /// disk fails, the writer's state goes back to the published one: the
+    /// commit and those built on it are never seen.
+    #[inline(never)]
+    fn when_durable(&self, waiting: Option<Waiting<D>>) -> Result<()> {
+        let (Some(Waiting(seq, mine)), Some(journal)) = (waiting, &self.journal) else {
+            return Ok(());
+        };
+        let published = journal.log.settle(seq, || {
+            let mut readers = self.published.hold();
+            self.publish_settled(&mut readers, &mine);
+        });
+        if published.is_err() {
+            drop(mine);
+            self.roll_back();
+        }
+        published
+    }
+
+    /// Publishes `mine`, a state a commit made while its frame went to disk,
+    /// through `readers` (this store's slots, held), unless a newer state is
+    /// published already.
+    pub(crate) fn publish_settled(&self, readers: &mut Held<'_, State<D>>, mine: &Arc<State<D>>) {
         let newer = readers.current().is_none_or(|current| {
             mine.generation > current.generation || mine.indexes_version > current.indexes_version
         });
         if newer {
-            readers.set(&mine);
+            readers.set(mine);
         }
-        drop(readers);
-        Ok(())
+    }
+
+    /// Holds the readers' slots, to publish states of several stores at once.
+    pub(crate) fn hold_readers(&self) -> Held<'_, State<D>> {
+        self.published.hold()
+    }
+
+    /// After the disk failed: the writer's state becomes the published one
+    /// again, letting go of the commits that were waiting for the disk.
+    pub(crate) fn roll_back(&self) {
+        let old = {
+            let mut inner = self.writer.lock();
+            match self.published.read(Arc::clone) {
+                Ok(current) => Some(std::mem::replace(&mut inner.state, current)),
+                Err(_) => None,
+            }
+        };
+        drop(old);
     }
 
     /// Whether a plan made on a snapshot still describes the current state: the
@@ -1013,13 +1035,16 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 return Err(Error::Closed);
             }
             let position = guard.state.index_position(name)?;
-            if let Some(journal) = &self.journal {
-                journal.drop_index(name)?;
+            let mut publish = || {
+                self.published.change(&mut guard.state, |state| {
+                    state.indexes_version += 1;
+                    state.indexes.remove(position)
+                })
+            };
+            match &self.journal {
+                Some(journal) => journal.drop_index(name, publish)?,
+                None => publish(),
             }
-            self.published.change(&mut guard.state, |state| {
-                state.indexes_version += 1;
-                state.indexes.remove(position)
-            })
         };
         drop(removed);
         Ok(())
@@ -1265,6 +1290,18 @@ impl<'e, D> Writer<'e, D> {
         }
     }
 
+    /// Puts `next` in place of the current state without publishing it (a
+    /// durable commit waiting for the disk); returns the state replaced.
+    pub(crate) fn replace(&mut self, next: Arc<State<D>>) -> Arc<State<D>> {
+        std::mem::replace(&mut self.inner.state, next)
+    }
+
+    /// Changes the current state without publishing it (a durable commit
+    /// waiting for the disk): in place if no reader holds it.
+    pub(crate) fn change_unpublished<R>(&mut self, change: impl FnOnce(&mut State<D>) -> R) -> R {
+        change(Arc::make_mut(&mut self.inner.state))
+    }
+
     /// Changes the current state in place and publishes it through `readers`
     /// (this store's slots, held): for a change small enough that readers may
     /// wait for it, since copying shared nodes would cost more than it.
@@ -1359,4 +1396,23 @@ fn build_index<D>(def: &Arc<IndexDef<D>>, docs: &Tree<Id, Versioned<D>>) -> Resu
         entries: Tree::from_sorted(entries),
         several,
     })
+}
+
+/// A durable commit waiting for the disk: its sequence number, and the state
+/// it made, to publish once its frame is on disk.
+pub(crate) struct Waiting<D>(u64, Arc<State<D>>);
+
+/// A document handed back after its commit failed. Every state holding it is
+/// let go as the commits waiting with it fail, so this waits only for those
+/// threads to see their failure.
+fn take_back<D>(mut record: Versioned<D>) -> D {
+    loop {
+        match record.try_into_value() {
+            Ok(document) => return document,
+            Err(shared) => {
+                record = shared;
+                std::thread::yield_now();
+            }
+        }
+    }
 }

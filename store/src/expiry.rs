@@ -290,20 +290,23 @@ impl<D: Send + Sync + 'static> Engine<D> {
         if state.deadlines.as_ref().and_then(|d| d.of(id)) == at {
             return Ok(());
         }
-        // A durable store logs it before anyone can see it.
-        if let Some(journal) = self.journal() {
-            journal.deadline(id, at)?;
+        let mut publish = || {
+            let mut readers = writer.hold_readers();
+            writer.change(&mut readers, |state| {
+                state
+                    .deadlines
+                    .get_or_insert_with(|| Deadlines::new(self.timekeeper()))
+                    .set(id, at);
+                state.forget_deadline_trees();
+            });
+        };
+        // A durable store logs it, and makes it visible in its turn: with
+        // `Always`, only once it and the commits before it are on disk.
+        match self.journal() {
+            Some(journal) => journal.deadline(id, at, publish)?,
+            None => publish(),
         }
-        let mut readers = writer.hold_readers();
-        writer.change(&mut readers, |state| {
-            state
-                .deadlines
-                .get_or_insert_with(|| Deadlines::new(self.timekeeper()))
-                .set(id, at);
-            state.forget_deadline_trees();
-        });
         let earliest = at.filter(|at| self.note_deadline(*at));
-        drop(readers);
         drop(writer);
         if let Some(at) = earliest {
             self.wake_sweeper(at);

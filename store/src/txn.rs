@@ -50,7 +50,7 @@ use serde_json::Value;
 use crate::commit::Clock;
 #[cfg(feature = "testing")]
 pub use crate::commit::CommitStage;
-use crate::durable::Record;
+use crate::durable::{Log, Record};
 use crate::engine::{Engine, State};
 use crate::key::{CompositeKey, JsonKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, UniqueIndexRef};
@@ -59,7 +59,7 @@ use crate::store::to_object;
 use crate::value::Object;
 use crate::{Collection, Document, Error, Id, Indexed, Result, Store, Versioned};
 
-use part::{AnyPart, Part};
+use part::{AnyPart, Part, Settling};
 pub(crate) use part::{Locked, Member};
 use span::Span;
 
@@ -394,29 +394,60 @@ impl<'a> Transaction<'a> {
         for lock in &locks {
             lock.record(&mut record)?;
         }
-        record.append()?;
         let parts = locks.iter().filter(|lock| lock.changes()).count();
         // Every store changes before readers of any of them see one change:
         // whoever sees the transaction in one store sees it in all.
-        let mut publish = |seq| {
-            for lock in &mut locks {
+        let publish = |locks: &mut Vec<Box<dyn Locked<'_> + '_>>, seq| {
+            for lock in locks.iter_mut() {
                 lock.hold_readers();
             }
-            for lock in &mut locks {
+            for lock in locks.iter_mut() {
                 lock.install(seq, parts);
             }
-            for lock in &mut locks {
+            for lock in locks.iter_mut() {
                 lock.release_readers();
             }
         };
-        if documents {
-            sequence.commit(publish);
-        } else {
-            // Deadlines only: like `expire_at`, no commit of a document, so
-            // no sequence number (the feed's numbers stay gapless).
-            publish(sequence.last());
-        }
+        let waiting = match record.log() {
+            None => {
+                if documents {
+                    sequence.commit(|seq| publish(&mut locks, seq));
+                } else {
+                    // Deadlines only: like `expire_at`, no commit of a
+                    // document, so no sequence number (the feed's numbers
+                    // stay gapless).
+                    publish(&mut locks, sequence.last());
+                }
+                None
+            }
+            Some(log) if !documents => {
+                // Deadlines only, logged as a change the feed skips and
+                // made visible in its turn, as `expire_at` is.
+                let last = sequence.last();
+                log.log_change(&record.body.bytes, || publish(&mut locks, last))?;
+                None
+            }
+            Some(log) => {
+                let ((), seq) = log.commit(&record.body.bytes, |seq, visible| {
+                    if visible {
+                        publish(&mut locks, seq);
+                    } else {
+                        for lock in &mut locks {
+                            lock.install_pending(seq, parts);
+                        }
+                    }
+                })?;
+                log.waits_for_disk().then(|| (Arc::clone(log), seq))
+            }
+        };
+        let settling: Vec<_> = match waiting {
+            Some(_) => locks.iter().filter_map(|lock| lock.settling()).collect(),
+            None => Vec::new(),
+        };
         let after: Vec<_> = locks.into_iter().map(|lock| lock.unlock()).collect();
+        if let Some((log, seq)) = waiting {
+            settle(&log, seq, settling)?;
+        }
         for after in after {
             after();
         }
@@ -437,6 +468,28 @@ impl<'a> Transaction<'a> {
     pub fn pause_for_tests(&mut self, hook: impl Fn(CommitStage) + Send + Sync + 'static) {
         self.pause = Some(Arc::new(hook));
     }
+}
+
+/// Publishes a durable commit once its frame is on disk, in every store it
+/// changed at once; or, if the disk failed, lets go of it.
+fn settle(log: &Log, seq: u64, mut settling: Vec<Box<dyn Settling<'_> + '_>>) -> Result<()> {
+    let settled = log.settle(seq, || {
+        for store in &mut settling {
+            store.hold_readers();
+        }
+        for store in &mut settling {
+            store.publish();
+        }
+        for store in &mut settling {
+            store.release_readers();
+        }
+    });
+    if settled.is_err() {
+        for store in settling {
+            store.roll_back();
+        }
+    }
+    settled
 }
 
 /// Runs `body` in transactions from `begin` until one commits, retrying

@@ -149,6 +149,13 @@ impl<T> Versioned<T> {
         }
     }
 
+    /// The document, moved out if this is the last handle to it.
+    pub(crate) fn try_into_value(self) -> Result<T, Self> {
+        Arc::try_unwrap(self.record)
+            .map(|record| record.value)
+            .map_err(|record| Versioned { record })
+    }
+
     /// Whether two handles are the same stored version (not merely equal values).
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.record, &other.record)

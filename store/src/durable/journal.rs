@@ -11,30 +11,22 @@ use crate::{Id, IndexInfo, Result, Versioned};
 /// Writes a document in its stored (compact binary) form.
 pub(crate) type Encode<D> = fn(&D, &mut Vec<u8>) -> Result<()>;
 
-/// Copies a document, for stores whose commits wait for the disk after
-/// releasing their lock (and may have to hand the document back).
-pub(crate) type Copy<D> = fn(&D) -> D;
-
 /// A durable store's link to its database's log.
 pub(crate) struct Journal<D> {
     pub(crate) log: Arc<Log>,
     pub(crate) store: Arc<str>,
     pub(crate) encode: Encode<D>,
-    /// With `SyncPolicy::Always`, a store that can copy its documents lets
-    /// commits wait for the disk outside its writer lock, so that concurrent
-    /// commits of the store share one fsync; one that cannot waits under it.
-    pub(crate) copy: Option<Copy<D>>,
 }
 
 impl<D> Journal<D> {
-    /// Adds the write (or, with `None`, the delete) of document `id` to a
-    /// frame body.
-    /// Adds document `id`'s deadline (or, with `None`, taking it off) to a
-    /// frame body.
+    /// Adds setting (or, with `None`, taking off) document `id`'s deadline to
+    /// a frame body.
     pub(crate) fn add_deadline(&self, body: &mut Body, id: Id, at: Option<u64>) {
         body.deadline(&self.store, id, at);
     }
 
+    /// Adds the write (or, with `None`, the delete) of document `id` to a
+    /// frame body.
     pub(crate) fn add(
         &self,
         body: &mut Body,
@@ -54,97 +46,79 @@ impl<D> Journal<D> {
         Ok(())
     }
 
-    /// Logs the write (or delete) of one document as a commit of its own;
-    /// returns its sequence number if it is still to be waited for.
-    fn one(
+    /// Logs the write (or, with `None`, the delete) of document `id`, with
+    /// the deadline it gets if any, as a commit of its own, running `apply`
+    /// with its sequence number as [`Log::commit`] does.
+    #[inline(never)]
+    pub(crate) fn commit<R>(
         &self,
         id: Id,
         document: Option<(u64, &D)>,
         deadline: Option<u64>,
-    ) -> Result<Option<u64>> {
+        apply: impl FnOnce(u64, bool) -> R,
+    ) -> Result<(R, u64)> {
         thread_local! {
             // A frame's body and a document's bytes, reused: a commit should
             // not pay for growing two buffers from nothing.
             static BUFFERS: RefCell<(Body, Vec<u8>)> = RefCell::new((Body::default(), Vec::new()));
         }
-        let log = |body: &Body| {
-            if self.copy.is_some() && self.log.waits_for_disk() {
-                self.log.write(&body.bytes).map(Some)
-            } else {
-                self.log.append(&body.bytes).map(|_| None)
+        let mut buffers = BUFFERS
+            .try_with(|buffers| {
+                buffers
+                    .try_borrow_mut()
+                    .map(|mut b| std::mem::take(&mut *b))
+            })
+            .ok()
+            .and_then(std::result::Result::ok)
+            .unwrap_or_default();
+        let (body, scratch) = &mut buffers;
+        body.bytes.clear();
+        let result = self.add(body, id, document, scratch).and_then(|()| {
+            if deadline.is_some() {
+                self.add_deadline(body, id, deadline);
             }
-        };
-        let reused = BUFFERS.try_with(|buffers| {
-            let mut buffers = buffers.try_borrow_mut().ok()?;
-            let (body, scratch) = &mut *buffers;
-            body.bytes.clear();
-            let result = self.add(body, id, document, scratch).and_then(|()| {
-                if deadline.is_some() {
-                    self.add_deadline(body, id, deadline);
-                }
-                log(body)
-            });
-            // A huge document should not pin its size in every writing thread.
-            if body.bytes.capacity() > 1 << 16 {
-                *buffers = (Body::default(), Vec::new());
-            }
-            Some(result)
+            self.log.commit(&body.bytes, apply)
         });
-        match reused {
-            Ok(Some(result)) => result,
-            _ => {
-                let mut body = Body::default();
-                self.add(&mut body, id, document, &mut Vec::new())?;
-                if deadline.is_some() {
-                    self.add_deadline(&mut body, id, deadline);
+        // A huge document should not pin its size in every writing thread.
+        if body.bytes.capacity() <= 1 << 16 {
+            let _ = BUFFERS.try_with(|kept| {
+                if let Ok(mut kept) = kept.try_borrow_mut() {
+                    *kept = buffers;
                 }
-                log(&body)
-            }
+            });
         }
+        result
     }
 
-    /// Logs the write of document `id`, with its deadline if it gets one;
-    /// see `Engine::log_put`.
-    #[inline(never)]
-    pub(crate) fn put(
+    /// Logs setting (or taking off) document `id`'s deadline, which `publish`
+    /// makes visible in its turn.
+    pub(crate) fn deadline<R>(
         &self,
         id: Id,
-        version: u64,
-        document: &D,
-        deadline: Option<u64>,
-    ) -> Result<Option<(u64, Box<D>)>> {
-        let pending = self.one(id, Some((version, document)), deadline)?;
-        Ok(match (pending, self.copy) {
-            (Some(seq), Some(copy)) => Some((seq, Box::new(copy(document)))),
-            _ => None,
-        })
-    }
-
-    /// Logs the delete of document `id`; see `Engine::log_delete`.
-    #[inline(never)]
-    pub(crate) fn delete(&self, id: Id) -> Result<Option<u64>> {
-        self.one(id, None, None)
-    }
-
-    /// Logs setting (or taking off) document `id`'s deadline.
-    pub(crate) fn deadline(&self, id: Id, at: Option<u64>) -> Result<()> {
+        at: Option<u64>,
+        publish: impl FnOnce() -> R,
+    ) -> Result<R> {
         let mut body = Body::default();
         self.add_deadline(&mut body, id, at);
-        self.log.append(&body.bytes).map(drop)
+        self.log.log_change(&body.bytes, publish)
     }
 
-    /// Logs an index creation.
-    pub(crate) fn create_index(&self, info: &IndexInfo) -> Result<()> {
+    /// Logs an index creation, which `publish` makes visible in its turn.
+    pub(crate) fn create_index<R>(
+        &self,
+        info: &IndexInfo,
+        publish: impl FnOnce() -> R,
+    ) -> Result<R> {
         let mut body = Body::default();
         body.create_index(&self.store, info);
-        self.log.append(&body.bytes).map(drop)
+        self.log.log_change(&body.bytes, publish)
     }
 
-    /// Logs an index drop.
-    pub(crate) fn drop_index(&self, name: &str) -> Result<()> {
+    /// Logs an index drop, which `publish` makes visible in its turn.
+    pub(crate) fn drop_index<R>(&self, name: &str, publish: impl FnOnce() -> R) -> Result<R> {
         let mut body = Body::default();
         body.drop_index(&self.store, name);
-        self.log.append(&body.bytes).map(drop)
+        self.log.log_change(&body.bytes, publish)
     }
 }
 
@@ -187,11 +161,8 @@ impl Record {
         }
     }
 
-    /// Appends the frame, if a durable store took part.
-    pub(crate) fn append(&self) -> Result<()> {
-        match &self.log {
-            Some(log) => log.append(&self.body.bytes).map(drop),
-            None => Ok(()),
-        }
+    /// The log, if a durable store took part.
+    pub(crate) fn log(&self) -> Option<&Arc<Log>> {
+        self.log.as_ref()
     }
 }

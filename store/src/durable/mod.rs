@@ -31,9 +31,9 @@ use parking_lot::{Condvar, Mutex};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::commit::Sequence;
+use crate::commit::{Clock, Sequence};
 use crate::db::Holds;
-use crate::engine::{Engine, State, Writer};
+use crate::engine::{Engine, State};
 use crate::index::field_index;
 use crate::txn::TxOptions;
 use crate::value::Object;
@@ -42,7 +42,7 @@ use crate::{
 };
 use checkpoint::Captured;
 use recover::StoreImage;
-use wal::{Body, IndexImage, Kind, Log};
+use wal::{Body, IndexImage, Kind};
 
 #[cfg(feature = "testing")]
 pub use fs::testing;
@@ -51,6 +51,7 @@ pub(crate) use journal::{Journal, Record};
 pub use options::{DurableOptions, SyncPolicy};
 pub use recover::{Cut, Recovery};
 pub use single::Durable;
+pub(crate) use wal::Log;
 
 /// How often the checkpointer looks at the log's size.
 const CHECKPOINT_POLL: Duration = Duration::from_millis(100);
@@ -93,6 +94,8 @@ struct Shared {
     dir: PathBuf,
     fs: Arc<dyn Fs>,
     log: Arc<Log>,
+    /// The database's commit order, for the cut a checkpoint writes.
+    clock: Arc<Clock>,
     /// Stores the files hold that no one has asked for yet.
     unclaimed: Mutex<BTreeMap<String, Arc<(String, StoreImage)>>>,
     /// Every store handed out, as a checkpoint reaches it. Also serializes
@@ -123,11 +126,14 @@ impl DurableDb {
         })?;
         let lock = lock::lock(&*fs, &dir)?;
         let (image, recovery) = recover::recover(&*fs, &dir, options.repair)?;
+        // The log numbers the database's commits: they go on from the last
+        // one recovered.
+        let db = Db::continuing(recovery.last_seq, options.clock.clone());
         let log = Arc::new(Log::start(
             Arc::clone(&fs),
             &dir,
             options.sync,
-            recovery.last_seq,
+            (Arc::clone(db.clock()), recovery.last_seq),
             lock,
         )?);
         let unclaimed = image
@@ -139,6 +145,7 @@ impl DurableDb {
             dir,
             fs,
             log,
+            clock: Arc::clone(db.clock()),
             unclaimed: Mutex::new(unclaimed),
             members: Mutex::new(Vec::new()),
             checkpointing: Mutex::new(()),
@@ -162,7 +169,7 @@ impl DurableDb {
             })?);
         }
         let db = DurableDb {
-            db: Db::with_clock_of(options.clock.clone()),
+            db,
             shared,
             threads,
         };
@@ -249,7 +256,6 @@ impl DurableDb {
             log: Arc::clone(&self.shared.log),
             store: Arc::from(name),
             encode: H::ENCODE,
-            copy: H::COPY,
         };
         let sequence = Sequence::Shared(Arc::clone(self.db.clock()));
         let mut unclaimed = self.shared.unclaimed.lock();
@@ -269,7 +275,7 @@ impl DurableDb {
             None => {
                 let mut body = Body::default();
                 body.store(name, kind);
-                self.shared.log.append(&body.bytes)?;
+                self.shared.log.log_change(&body.bytes, || ())?;
                 make(&StoreImage::new(kind), journal, sequence)?
             }
         };
@@ -427,20 +433,26 @@ impl Shared {
     fn checkpoint(&self) -> Result<()> {
         let _one = self.checkpointing.lock();
         let (seq, captured) = {
+            // No store is made meanwhile.
             let members = self.members.lock();
             let unclaimed = self.unclaimed.lock();
-            // Every store's writer lock, in address order (the order commits
-            // take them in), so the states hold exactly the logged commits.
-            let holds: Vec<Box<dyn Hold + '_>> = members.iter().map(|m| m.hold()).collect();
             // A closed store has let its documents go: a checkpoint now would
             // lose them, so there is none (the log keeps them).
-            if holds.iter().any(|hold| hold.is_closed()) {
+            if members.iter().any(|member| member.is_closed()) {
                 return Err(Error::Closed);
             }
-            let seq = self.log.rotate()?;
-            let mut captured: Vec<Box<dyn Captured>> =
-                holds.iter().map(|hold| hold.capture()).collect();
-            drop(holds);
+            // The log switches files where every store's published state
+            // holds exactly the commits before the switch: one cut of the
+            // database, O(1) per store. Writers wait only for the switch.
+            let (seq, captured) = self.log.switch(|_| {
+                self.clock.cut(|_| {
+                    members
+                        .iter()
+                        .map(|member| member.capture())
+                        .collect::<Result<Vec<_>>>()
+                })
+            })?;
+            let mut captured = captured?;
             for image in unclaimed.values() {
                 captured.push(Box::new(Arc::clone(image)));
             }
@@ -467,33 +479,24 @@ impl Captured for Arc<(String, StoreImage)> {
 /// A store or collection a durable database hands out.
 pub(crate) trait Backed: Holds + Send + Sync + 'static {
     const ENCODE: journal::Encode<Self::Doc>;
-    const COPY: Option<journal::Copy<Self::Doc>>;
 }
 
 impl Backed for Store {
     const ENCODE: journal::Encode<Object> = codec::encode_object;
-    const COPY: Option<journal::Copy<Object>> = Some(Object::clone);
 }
 
 impl<T: Indexed + Serialize + DeserializeOwned> Backed for Collection<T> {
     const ENCODE: journal::Encode<T> = codec::encode_typed::<T>;
-    // `T` need not be `Clone`: its commits wait for the disk under the lock.
-    const COPY: Option<journal::Copy<T>> = None;
 }
 
 /// A store as a checkpoint reaches it.
 trait Member: Send + Sync {
     fn address(&self) -> usize;
-    /// Takes its writer lock.
-    fn hold(&self) -> Box<dyn Hold + '_>;
-    fn close(&self);
-}
-
-/// A store's writer lock, held by a checkpoint.
-trait Hold {
     fn is_closed(&self) -> bool;
-    /// Its state, to write with no lock held.
-    fn capture(&self) -> Box<dyn Captured>;
+    /// Its published state, to write with no lock held. Taken inside the
+    /// database's cut, where no commit publishes.
+    fn capture(&self) -> Result<Box<dyn Captured>>;
+    fn close(&self);
 }
 
 struct Entry<H> {
@@ -507,43 +510,22 @@ impl<H: Backed> Member for Entry<H> {
         std::ptr::from_ref(self.handle.engine_of()) as usize
     }
 
-    fn hold(&self) -> Box<dyn Hold + '_> {
+    fn is_closed(&self) -> bool {
+        self.handle.engine_of().is_closed()
+    }
+
+    fn capture(&self) -> Result<Box<dyn Captured>> {
         let engine = self.handle.engine_of();
-        Box::new(HeldStore {
-            writer: engine.lock_writer(),
-            name: &self.name,
+        Ok(Box::new(CapturedState {
+            state: engine.current()?,
+            name: self.name.clone(),
             kind: self.kind,
             encode: engine.journal().map(|journal| journal.encode),
-        })
+        }))
     }
 
     fn close(&self) {
         self.handle.engine_of().close();
-    }
-}
-
-struct HeldStore<'a, D> {
-    writer: Writer<'a, D>,
-    name: &'a str,
-    kind: Kind,
-    encode: Option<journal::Encode<D>>,
-}
-
-impl<D: Send + Sync + 'static> Hold for HeldStore<'_, D>
-where
-    D: Send + Sync,
-{
-    fn is_closed(&self) -> bool {
-        self.writer.is_closed()
-    }
-
-    fn capture(&self) -> Box<dyn Captured> {
-        Box::new(CapturedState {
-            state: Arc::clone(self.writer.state()),
-            name: self.name.to_owned(),
-            kind: self.kind,
-            encode: self.encode,
-        })
     }
 }
 

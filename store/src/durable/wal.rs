@@ -28,6 +28,7 @@ use super::format::{self, Get, Put};
 use super::fs::{Fs, FsFile, join, shown};
 use super::lock::DirLock;
 use super::options::SyncPolicy;
+use crate::commit::Clock;
 use crate::{Error, Id, IndexInfo};
 
 pub(crate) const OP_STORE: u8 = 1;
@@ -231,15 +232,34 @@ struct Tail {
 /// Who is fsyncing, and how far the log is known durable.
 struct Syncing {
     busy: bool,
+    /// The last commit the last fsync made durable.
+    last_group: u64,
 }
 
 /// The log of one database: appends frames in commit order and makes them
 /// durable as the sync policy says.
+///
+/// The log numbers the database's commits: a commit takes the database's next
+/// sequence number as its frame goes in, under the log's lock, so frames are
+/// in commit order and a frame's number is the commit's everywhere (change
+/// feeds, snapshots). A commit is then published in that order: at once,
+/// under the same lock, with `Never` and `Interval`; with `Always` once its
+/// frame is on disk and every commit before it is published (its turn).
 pub(crate) struct Log {
     dir: PathBuf,
     fs: Arc<dyn Fs>,
     policy: SyncPolicy,
+    /// The database's commit order, which the log advances.
+    clock: Arc<Clock>,
     tail: Mutex<Tail>,
+    /// The file being appended to, for fsyncs, which must not wait for the
+    /// tail's lock: a checkpoint holds it while waiting for commits to
+    /// settle.
+    file: Mutex<(Arc<dyn FsFile>, PathBuf)>,
+    /// With `Always`: the last commit published; a commit on disk waits for
+    /// it to reach the one before.
+    turn: Mutex<u64>,
+    turned: Condvar,
     syncing: Mutex<Syncing>,
     synced_now: Condvar,
     /// The last sequence number known to be on disk.
@@ -251,6 +271,9 @@ pub(crate) struct Log {
     /// Set by a failed fsync: every later write is refused.
     refused: AtomicBool,
     cause: Mutex<String>,
+    /// The fsync that failed: the last commit in the log when it failed, and
+    /// its error, which every commit up to there reports.
+    failed: Mutex<Option<(u64, Error)>>,
     /// How many fsyncs made commits durable, for measurements.
     fsyncs: AtomicU64,
     /// The directory stays locked while any store can still log.
@@ -279,12 +302,13 @@ fn create_file(fs: &dyn Fs, dir: &Path, seq: u64) -> Result<(Arc<dyn FsFile>, Pa
 }
 
 impl Log {
-    /// A log continuing after commit `last` in a new file.
+    /// A log continuing after commit `last` in a new file, numbering the
+    /// commits of `clock` (which continues after `last` too).
     pub(crate) fn start(
         fs: Arc<dyn Fs>,
         dir: &Path,
         policy: SyncPolicy,
-        last: u64,
+        (clock, last): (Arc<Clock>, u64),
         lock: DirLock,
     ) -> Result<Log, Error> {
         let (file, path) = create_file(&*fs, dir, last + 1)?;
@@ -292,6 +316,10 @@ impl Log {
             dir: dir.to_path_buf(),
             fs,
             policy,
+            clock,
+            file: Mutex::new((Arc::clone(&file), path.clone())),
+            turn: Mutex::new(last),
+            turned: Condvar::new(),
             tail: Mutex::new(Tail {
                 file,
                 path,
@@ -299,13 +327,17 @@ impl Log {
                 next: last + 1,
                 frame: Vec::new(),
             }),
-            syncing: Mutex::new(Syncing { busy: false }),
+            syncing: Mutex::new(Syncing {
+                busy: false,
+                last_group: last,
+            }),
             synced_now: Condvar::new(),
             synced: AtomicU64::new(last),
             written: AtomicU64::new(last),
             since_checkpoint: AtomicU64::new(0),
             refused: AtomicBool::new(false),
             cause: Mutex::new(String::new()),
+            failed: Mutex::new(None),
             fsyncs: AtomicU64::new(0),
             _lock: lock,
         })
@@ -329,25 +361,50 @@ impl Log {
         self.policy == SyncPolicy::Always
     }
 
-    /// Appends one commit's frame; with `Always`, returns once it is on disk.
-    /// Fails, leaving no frame behind, if the write fails.
-    pub(crate) fn append(&self, body: &[u8]) -> Result<u64, Error> {
-        let seq = self.write(body)?;
-        if self.policy == SyncPolicy::Always {
-            self.sync_to(seq)?;
+    /// Logs a commit that changes no document (a store or an index made or
+    /// dropped) and publishes it as the next commit, running `publish` to
+    /// make the change visible (with `Always`, once on disk). The caller
+    /// holds the writer lock of the store it changes (or, for a new store,
+    /// the lock that keeps checkpoints out).
+    pub(crate) fn log_change<R>(
+        &self,
+        body: &[u8],
+        publish: impl FnOnce() -> R,
+    ) -> Result<R, Error> {
+        let (published, seq) = if self.waits_for_disk() {
+            let ((), seq) = self.commit(body, |_, _| ())?;
+            (self.settle(seq, publish)?, seq)
+        } else {
+            self.commit(body, |_, _| publish())?
+        };
+        if self.clock.feed.is_active() {
+            self.clock.feed.skip(seq);
         }
-        Ok(seq)
+        Ok(published)
     }
 
-    /// Hands one commit's frame to the OS; returns its sequence number.
-    /// Fails, leaving no frame behind, if the write fails.
-    pub(crate) fn write(&self, body: &[u8]) -> Result<u64, Error> {
+    /// Hands one commit's frame to the OS as the database's next commit, and
+    /// runs `apply` with its sequence number while no other frame can go in
+    /// (so that the commits of different stores take numbers in the order
+    /// of their frames). With `Never` and `Interval` the commit is published
+    /// there (`apply` is told to publish, and the clock moves on); with
+    /// `Always` `apply` must not publish: the caller makes the commit visible
+    /// with [`settle`](Self::settle) once it released its locks.
+    ///
+    /// Fails, leaving no frame behind and not running `apply`, if the write
+    /// fails. Returns `apply`'s result and the sequence number.
+    pub(crate) fn commit<R>(
+        &self,
+        body: &[u8],
+        apply: impl FnOnce(u64, bool) -> R,
+    ) -> Result<(R, u64), Error> {
         if self.refused.load(Ordering::Acquire) {
             return Err(self.refusal());
         }
-        let seq = {
-            let mut tail = self.tail.lock();
-            let tail = &mut *tail;
+        let visible = !self.waits_for_disk();
+        {
+            let mut guard = self.tail.lock();
+            let tail = &mut *guard;
             let seq = tail.next;
             let mut head = [0u8; FRAME_HEAD];
             head[..8].copy_from_slice(&seq.to_le_bytes());
@@ -367,9 +424,33 @@ impl Log {
             self.written.store(seq, Ordering::Release);
             self.since_checkpoint
                 .fetch_add(tail.frame.len() as u64, Ordering::Relaxed);
-            seq
-        };
-        Ok(seq)
+            if visible {
+                let result = self.clock.publish(seq, || apply(seq, true));
+                return Ok((result, seq));
+            }
+            drop(guard);
+            Ok((apply(seq, false), seq))
+        }
+    }
+
+    /// With `Always`: waits until commit `seq`'s frame is on disk (sharing
+    /// the fsync with the commits waiting meanwhile), then, once every commit
+    /// before it is published, runs `publish` to make it visible and moves
+    /// the clock on. Fails, running nothing, if the fsync fails: so do the
+    /// commits after it, which may have built on it.
+    pub(crate) fn settle<R>(&self, seq: u64, publish: impl FnOnce() -> R) -> Result<R, Error> {
+        self.sync_to(seq)?;
+        // Every commit before this one is on disk too, so none of them fails:
+        // each takes its turn.
+        let mut turn = self.turn.lock();
+        while *turn + 1 < seq {
+            self.turned.wait(&mut turn);
+        }
+        let result = self.clock.publish(seq, publish);
+        *turn = seq;
+        self.turned.notify_all();
+        drop(turn);
+        Ok(result)
     }
 
     /// Returns once every frame up to `seq` is on disk: fsyncs, or waits for
@@ -382,7 +463,10 @@ impl Log {
                 return Ok(());
             }
             if self.refused.load(Ordering::Acquire) {
-                return Err(self.refusal());
+                return Err(match &*self.failed.lock() {
+                    Some((upto, error)) if seq <= *upto => error.clone(),
+                    _ => self.refusal(),
+                });
             }
             if !syncing.busy {
                 break;
@@ -390,10 +474,23 @@ impl Log {
             self.synced_now.wait(&mut syncing);
         }
         syncing.busy = true;
+        let last_group = syncing.last_group;
         drop(syncing);
+        if self.waits_for_disk() {
+            // The committers the last fsync let go publish first (they need
+            // nothing this thread holds): meanwhile the first of them write
+            // their next frames, which this fsync then covers too.
+            let mut turn = self.turn.lock();
+            while *turn < last_group {
+                self.turned.wait(&mut turn);
+            }
+        }
         let (file, path, upto) = {
-            let tail = self.tail.lock();
-            (Arc::clone(&tail.file), tail.path.clone(), tail.next - 1)
+            let file = self.file.lock();
+            // Frames up to `written` are in this file or in earlier ones,
+            // which a switch fsynced before this one became current.
+            let upto = self.written.load(Ordering::Acquire);
+            (Arc::clone(&file.0), file.1.clone(), upto)
         };
         let result = file.sync();
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
@@ -401,11 +498,15 @@ impl Log {
         syncing.busy = false;
         let outcome = match result {
             Ok(()) => {
+                syncing.last_group = upto;
                 self.synced.fetch_max(upto, Ordering::AcqRel);
                 Ok(())
             }
             Err(error) => {
                 let error = io_error("fsyncing", &path, &error);
+                // The commits already in the log were waiting for it too.
+                let waiting = self.written.load(Ordering::Acquire).max(upto);
+                *self.failed.lock() = Some((waiting, error.clone()));
                 self.refuse(error.to_string());
                 Err(error)
             }
@@ -422,6 +523,9 @@ impl Log {
 
     /// Makes every frame written so far durable.
     pub(crate) fn flush(&self) -> Result<(), Error> {
+        if self.refused.load(Ordering::Acquire) {
+            return Err(self.refusal());
+        }
         self.sync_to(self.written.load(Ordering::Acquire))
     }
 
@@ -435,27 +539,50 @@ impl Log {
         self.fsyncs.load(Ordering::Relaxed)
     }
 
-    /// Starts a new log file; returns the last sequence number of the old
-    /// ones, all fsynced. The caller holds every store's writer lock, so the
-    /// states it captures hold exactly the commits up to that number.
-    pub(crate) fn rotate(&self) -> Result<u64, Error> {
+    /// Switches to a new log file at a cut: with no frame going in, makes
+    /// the old files durable, waits until every commit in them is published,
+    /// runs `cut` with the last one's sequence number (every store's state
+    /// now holds exactly the commits up to it), then starts the new file.
+    /// Writers wait meanwhile only to append; nothing else of theirs is held.
+    pub(crate) fn switch<R>(&self, cut: impl FnOnce(u64) -> R) -> Result<(u64, R), Error> {
         if self.refused.load(Ordering::Acquire) {
             return Err(self.refusal());
         }
         let mut tail = self.tail.lock();
         let last = tail.next - 1;
-        if let Err(error) = tail.file.sync() {
-            let error = io_error("fsyncing", &tail.path, &error);
-            self.refuse(error.to_string());
-            return Err(error);
+        let synced = tail.file.sync();
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        {
+            let _syncing = self.syncing.lock();
+            match synced {
+                Ok(()) => {
+                    self.synced.fetch_max(last, Ordering::AcqRel);
+                }
+                Err(error) => {
+                    let error = io_error("fsyncing", &tail.path, &error);
+                    *self.failed.lock() = Some((last, error.clone()));
+                    self.refuse(error.to_string());
+                    self.synced_now.notify_all();
+                    return Err(error);
+                }
+            }
+            self.synced_now.notify_all();
         }
-        self.synced.fetch_max(last, Ordering::AcqRel);
+        if self.waits_for_disk() {
+            // The commits on disk now publish in turn; none needs the tail.
+            let mut turn = self.turn.lock();
+            while *turn < last {
+                self.turned.wait(&mut turn);
+            }
+        }
+        let taken = cut(last);
         let (file, path) = create_file(&*self.fs, &self.dir, last + 1)?;
+        *self.file.lock() = (Arc::clone(&file), path.clone());
         tail.file = file;
         tail.path = path;
         tail.len = format::HEADER_LEN as u64;
         self.since_checkpoint.store(0, Ordering::Relaxed);
-        Ok(last)
+        Ok((last, taken))
     }
 }
 

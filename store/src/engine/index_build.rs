@@ -135,14 +135,20 @@ impl<D> Engine<D> {
 
     /// Logs the new index (a durable store's) and publishes it.
     fn publish_index(&self, state: &mut Arc<State<D>>, index: IndexState<D>) -> Result<()> {
-        if let Some(journal) = &self.journal {
-            journal.create_index(&index.def.info)?;
+        let info = index.def.info.clone();
+        let publish = || {
+            self.published.change(state, |state| {
+                state.indexes.push(index);
+                state.indexes_version += 1;
+            });
+        };
+        match &self.journal {
+            Some(journal) => journal.create_index(&info, publish),
+            None => {
+                publish();
+                Ok(())
+            }
         }
-        self.published.change(state, |state| {
-            state.indexes.push(index);
-            state.indexes_version += 1;
-        });
-        Ok(())
     }
 
     #[cfg(feature = "testing")]

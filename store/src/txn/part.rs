@@ -607,9 +607,56 @@ pub(crate) trait Locked<'s> {
     /// stores; readers see it when [`release_readers`](Self::release_readers)
     /// lets them.
     fn install(&mut self, seq: u64, parts: usize);
+    /// Installs the new state as part of commit `seq` without publishing
+    /// it: a durable store's commit waiting for the disk.
+    fn install_pending(&mut self, seq: u64, parts: usize);
+    /// What publishes the pending state once it is on disk, if the commit
+    /// changes this store.
+    fn settling(&self) -> Option<Box<dyn Settling<'s> + 's>>;
     fn release_readers(&mut self);
     /// Lets the lock go; returns what must run after every lock is released.
     fn unlock(self: Box<Self>) -> Box<dyn FnOnce() + 's>;
+}
+
+/// One store's part of a durable commit waiting for the disk, after its
+/// writer lock was released.
+pub(crate) trait Settling<'s> {
+    /// Holds the readers' slots, so that every store of the commit can change
+    /// before any reader sees one.
+    fn hold_readers(&mut self);
+    /// Publishes the state the commit made (readers see it once released).
+    fn publish(&mut self);
+    fn release_readers(&mut self);
+    /// The disk failed: lets go of the state, and of the commit.
+    fn roll_back(self: Box<Self>);
+}
+
+struct Settle<'s, D> {
+    engine: &'s Engine<D>,
+    mine: Arc<State<D>>,
+    readers: Option<HeldReaders<'s, State<D>>>,
+}
+
+impl<'s, D: Send + Sync + 'static> Settling<'s> for Settle<'s, D> {
+    fn hold_readers(&mut self) {
+        self.readers = Some(self.engine.hold_readers());
+    }
+
+    fn publish(&mut self) {
+        if let Some(readers) = self.readers.as_mut() {
+            self.engine.publish_settled(readers, &self.mine);
+        }
+    }
+
+    fn release_readers(&mut self) {
+        self.readers = None;
+    }
+
+    fn roll_back(self: Box<Self>) {
+        let Settle { engine, mine, .. } = *self;
+        drop(mine);
+        engine.roll_back();
+    }
 }
 
 struct Held<'s, D> {
@@ -705,45 +752,26 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
     }
 
     fn install(&mut self, seq: u64, parts: usize) {
-        let Some(readers) = self.readers.as_mut() else {
+        let Some(mut readers) = self.readers.take() else {
             return;
         };
-        let prev = self.writer.state().seq;
-        let changes = if let Some(Built { mut state, changes }) = self.next.take() {
-            Arc::make_mut(&mut state).seq = seq;
-            self.replaced = Some(self.writer.install(readers, state));
-            changes
-        } else if self.in_place {
-            let part = &mut *self.part;
-            let documents = self.documents;
-            self.writer.change(readers, |state| {
-                if documents {
-                    state.seq = seq;
-                }
-                part.apply_to(state, &|| {})
-            })
-        } else {
-            return;
-        };
-        self.writer
-            .record_writes(changes.iter().map(|change| change.id));
-        self.earliest = self
-            .part
-            .earliest_deadline_set()
-            .filter(|at| self.engine.note_deadline(*at));
-        if !self.documents {
-            // Deadlines only: no commit to hear.
-            return;
+        self.install_as(seq, parts, Some(&mut readers));
+        self.readers = Some(readers);
+    }
+
+    fn install_pending(&mut self, seq: u64, parts: usize) {
+        if self.changes() {
+            self.install_as(seq, parts, None);
         }
-        self.done = Some(Commit {
-            seq,
-            prev,
-            parts,
-            address: self.address,
-            expired: false,
-            evicted: false,
-            changes,
-        });
+    }
+
+    fn settling(&self) -> Option<Box<dyn Settling<'s> + 's>> {
+        self.done.as_ref()?;
+        Some(Box::new(Settle {
+            engine: self.engine,
+            mine: Arc::clone(self.writer.state()),
+            readers: None,
+        }))
     }
 
     fn release_readers(&mut self) {
@@ -773,6 +801,61 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             }
             drop(replaced);
         })
+    }
+}
+
+impl<'s, D: Send + Sync + 'static> Held<'s, D> {
+    /// Installs the new state as part of commit `seq`: published through
+    /// `readers` if given, else only the writer's (see `install_pending`).
+    fn install_as(
+        &mut self,
+        seq: u64,
+        parts: usize,
+        readers: Option<&mut HeldReaders<'s, State<D>>>,
+    ) {
+        let prev = self.writer.state().seq;
+        let documents = self.documents;
+        let changes = if let Some(Built { mut state, changes }) = self.next.take() {
+            Arc::make_mut(&mut state).seq = seq;
+            self.replaced = Some(match readers {
+                Some(readers) => self.writer.install(readers, state),
+                None => self.writer.replace(state),
+            });
+            changes
+        } else if self.in_place {
+            let part = &mut *self.part;
+            let apply = |state: &mut State<D>| {
+                if documents {
+                    state.seq = seq;
+                }
+                part.apply_to(state, &|| {})
+            };
+            match readers {
+                Some(readers) => self.writer.change(readers, apply),
+                None => self.writer.change_unpublished(apply),
+            }
+        } else {
+            return;
+        };
+        self.writer
+            .record_writes(changes.iter().map(|change| change.id));
+        self.earliest = self
+            .part
+            .earliest_deadline_set()
+            .filter(|at| self.engine.note_deadline(*at));
+        if !documents {
+            // Deadlines only: no commit to hear.
+            return;
+        }
+        self.done = Some(Commit {
+            seq,
+            prev,
+            parts,
+            address: self.address,
+            expired: false,
+            evicted: false,
+            changes,
+        });
     }
 }
 
