@@ -39,7 +39,10 @@ use crate::expiry::Deadlines;
 
 use parking_lot::{Mutex, MutexGuard};
 
+mod apply_many;
 mod index_build;
+
+pub(crate) use apply_many::DocWrite;
 
 use index_build::WriteLog;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::commit::{Change, Commit, Sequence};
 use crate::durable::{Journal, Record};
-use crate::engine::{Engine, IndexChange, State, Writer};
+use crate::engine::{DocWrite, Engine, IndexChange, State, Writer};
 use crate::feed::Feed;
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::describe;
@@ -425,12 +425,10 @@ impl<D> Part<D> {
     }
 
     pub(crate) fn apply_to(&mut self, next: &mut State<D>, halfway: &dyn Fn()) -> Vec<Change<D>> {
+        let count = next.indexes.len();
         let mut changes = Vec::with_capacity(self.writes.len());
-        let half = self.writes.len() / 2;
-        for (done, (id, written)) in std::mem::take(&mut self.writes).into_iter().enumerate() {
-            if done == half {
-                halfway();
-            }
+        let mut writes = Vec::with_capacity(self.writes.len());
+        for (id, written) in std::mem::take(&mut self.writes) {
             let Written {
                 base,
                 mut base_keys,
@@ -440,25 +438,20 @@ impl<D> Part<D> {
             if base.is_none() && new.is_none() {
                 continue;
             }
-            let count = next.indexes.len();
             base_keys.resize(count, Keys::None);
             new_keys.resize(count, Keys::None);
-            let index_changes = base_keys
-                .into_iter()
-                .zip(new_keys)
-                .map(|(old, new)| IndexChange::between(old, new))
-                .collect();
-            match &new {
-                Some(record) => {
-                    next.docs.insert(id, record.clone());
-                }
-                None => {
-                    next.docs.remove(&id);
-                }
-            }
-            next.apply(id, new.as_ref(), index_changes);
+            writes.push(DocWrite {
+                id,
+                record: new.clone(),
+                changes: base_keys
+                    .into_iter()
+                    .zip(new_keys)
+                    .map(|(old, new)| IndexChange::between(old, new))
+                    .collect(),
+            });
             changes.push(Change { id, old: base, new });
         }
+        next.apply_many(writes, halfway);
         changes
     }
 }
