@@ -354,6 +354,23 @@ impl<D: Send + Sync + 'static> Engine<D> {
         Ok(self.published.change(&mut guard.state, change))
     }
 
+    /// [`current`](Self::current), or none if it would wait for the writer
+    /// (nothing is published after a writer panicked midway, and the writer's
+    /// lock is held).
+    pub(crate) fn current_now(&self) -> Option<Result<Arc<State<D>>>> {
+        let open = |state: &Arc<State<D>>| {
+            if self.is_closed() {
+                Err(Error::Closed)
+            } else {
+                Ok(Arc::clone(state))
+            }
+        };
+        match self.published.read(open) {
+            Ok(state) => Some(state),
+            Err(open) => self.writer.try_lock().map(|inner| open(&inner.state)),
+        }
+    }
+
     /// Who hears of this store's commits.
     pub(crate) fn feed(&self) -> &Feed<D> {
         &self.feed

@@ -499,6 +499,9 @@ pub(crate) trait Member: Send + Sync {
     /// deadline: it is taken inside the database's publish gate, where a
     /// commit cannot be made.
     fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>>;
+    /// [`snapshot_any`](Self::snapshot_any) if it needs no wait for the
+    /// store's writer; none if it would.
+    fn snapshot_now(&self) -> Option<Result<Box<dyn Any + Send + Sync>>>;
     /// Removes what is past its deadline, before a cut.
     fn expire_due(&self) -> Result<()>;
     fn sequence(&self) -> &Sequence;
@@ -513,6 +516,11 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
 
     fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>> {
         Ok(Box::new(self.current()?))
+    }
+
+    fn snapshot_now(&self) -> Option<Result<Box<dyn Any + Send + Sync>>> {
+        let state = self.current_now()?;
+        Some(state.map(|state| Box::new(state) as Box<dyn Any + Send + Sync>))
     }
 
     fn expire_due(&self) -> Result<()> {
