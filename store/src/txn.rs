@@ -36,6 +36,7 @@
 //!
 //! [`Db`]: crate::Db
 
+mod keyed;
 mod part;
 mod span;
 
@@ -594,6 +595,23 @@ impl<D: Send + Sync + 'static> View<'_, D> {
         })
     }
 
+    fn range_after<I: IndexRef<D>>(
+        &self,
+        index: I,
+        range: impl KeyRange<I::Key>,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<TxIter<D>> {
+        let name = index.index_name();
+        self.with(|part| {
+            let index = part.index(name)?;
+            let (start, end) = bounds(index, &range, None)?;
+            let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
+            let span = Span::After(Box::new(Span::Range(start, end)), key, id);
+            part.query(name, span).map(results)
+        })
+    }
+
     fn by_index<I: IndexRef<D>>(&self, index: I) -> Result<TxIter<D>> {
         let name = index.index_name();
         self.with(|part| {
@@ -730,6 +748,63 @@ impl TxStore<'_> {
         self.view.by_index(index)
     }
 
+    /// The documents of `index` after the one with key `key` and id `id`, in
+    /// key order: the next page, for keyset pagination, as
+    /// [`Snapshot::after`](crate::Snapshot::after) gives it, with this
+    /// transaction's own writes. Counts as reading the index from that
+    /// position on: a concurrent write there is a conflict.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// store.create_index("by_n", ["n"])?;
+    /// let one = store.insert(json!({"n": 1}))?;
+    /// store.insert(json!({"n": 3}))?;
+    /// store.transaction(|tx| {
+    ///     tx.insert(json!({"n": 2}))?;
+    ///     // The page after n = 1 holds the transaction's own insert.
+    ///     let next: Vec<_> = tx.after("by_n", 1, one)?.map(|d| d.to_value()["n"].clone()).collect();
+    ///     assert_eq!(next, [json!(2), json!(3)]);
+    ///     Ok::<_, docstore_core::Error>(())
+    /// })?;
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn after(&self, index: &str, key: impl KeyFor<JsonKey>, id: Id) -> Result<TxIter<Object>> {
+        self.view.range_after(index, .., key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and
+    /// id `id`: the next page of a range, as
+    /// [`Snapshot::range_after`](crate::Snapshot::range_after) gives it, with
+    /// this transaction's own writes.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// store.create_index("by_n", ["n"])?;
+    /// let ids: Vec<_> = (1..=5).map(|n| store.insert(json!({"n": n}))).collect::<Result<_, _>>()?;
+    /// store.transaction(|tx| {
+    ///     tx.delete(ids[2])?;
+    ///     let page: Vec<_> = tx.range_after("by_n", 1..5, 1, ids[0])?.map(|d| d.to_value()["n"].clone()).collect();
+    ///     assert_eq!(page, [json!(2), json!(4)]);
+    ///     Ok::<_, docstore_core::Error>(())
+    /// })?;
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn range_after(
+        &self,
+        index: &str,
+        range: impl KeyRange<JsonKey>,
+        key: impl KeyFor<JsonKey>,
+        id: Id,
+    ) -> Result<TxIter<Object>> {
+        self.view.range_after(index, range, key, id)
+    }
+
     /// Every document, in id order. Counts as reading the whole store: any
     /// concurrent write to it is a conflict.
     pub fn iter(&self) -> Result<TxIter<Object>> {
@@ -844,6 +919,71 @@ impl<T: Indexed> TxCollection<'_, T> {
     /// Every document in `index`, in key order.
     pub fn by_index<I: IndexRef<T>>(&self, index: I) -> Result<TxIter<T>> {
         self.view.by_index(index)
+    }
+
+    /// The documents of `index` after the one with key `key` and id `id`: the
+    /// next page, for keyset pagination; see [`TxStore::after`].
+    ///
+    /// ```
+    /// use docstore::{Collection, Indexed};
+    ///
+    /// #[derive(Indexed, Clone)]
+    /// struct Task {
+    ///     #[index]
+    ///     priority: u32,
+    /// }
+    ///
+    /// let tasks = Collection::<Task>::new();
+    /// let first = tasks.insert(Task { priority: 1 })?;
+    /// tasks.transaction(|tx| {
+    ///     tx.insert(Task { priority: 2 })?;
+    ///     let next: Vec<u32> = tx.after(Task::priority, 1, first)?.map(|t| t.priority).collect();
+    ///     assert_eq!(next, [2]);
+    ///     Ok::<_, docstore::Error>(())
+    /// })?;
+    /// # Ok::<(), docstore::Error>(())
+    /// ```
+    pub fn after<I: IndexRef<T>>(
+        &self,
+        index: I,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<TxIter<T>> {
+        self.view.range_after(index, .., key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and
+    /// id `id`: the next page of a range; see [`TxStore::range_after`].
+    ///
+    /// ```
+    /// use docstore::{Collection, Indexed};
+    ///
+    /// #[derive(Indexed, Clone)]
+    /// struct Task {
+    ///     #[index]
+    ///     priority: u32,
+    /// }
+    ///
+    /// let tasks = Collection::<Task>::new();
+    /// let ids: Vec<_> = (1..=4).map(|priority| tasks.insert(Task { priority })).collect::<Result<_, _>>()?;
+    /// tasks.transaction(|tx| {
+    ///     let page: Vec<u32> = tx
+    ///         .range_after(Task::priority, ..=3, 1, ids[0])?
+    ///         .map(|t| t.priority)
+    ///         .collect();
+    ///     assert_eq!(page, [2, 3]);
+    ///     Ok::<_, docstore::Error>(())
+    /// })?;
+    /// # Ok::<(), docstore::Error>(())
+    /// ```
+    pub fn range_after<I: IndexRef<T>>(
+        &self,
+        index: I,
+        range: impl KeyRange<I::Key>,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<TxIter<T>> {
+        self.view.range_after(index, range, key, id)
     }
 
     /// Every document, in id order. Counts as reading the whole collection.

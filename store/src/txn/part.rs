@@ -11,7 +11,7 @@ use crate::durable::{Journal, Record};
 use crate::engine::{DocWrite, Engine, IndexChange, State, Writer};
 use crate::feed::Feed;
 use crate::index::{IndexState, KeySink, Keys};
-use crate::key::describe;
+use crate::key::{KeyBytes, describe};
 use crate::keyed;
 use crate::published::Held as HeldReaders;
 use crate::tree::Walk;
@@ -225,6 +225,31 @@ impl<D> Part<D> {
     /// key in the span; in key order, ties in id order, each once.
     pub(crate) fn query(&mut self, name: &str, span: Span) -> Result<Vec<Versioned<D>>> {
         let position = self.snapshot.index_position(name)?;
+        let multi_key = self.snapshot.indexes[position].def.info.multi_key;
+        // On a multi-key index a document comes at its smallest key in the
+        // span, so whether it shows on a resumed page depends on its keys
+        // before the position too: the whole span is read.
+        let (read, after) = match span {
+            Span::After(span, key, id) if multi_key => (*span, Some((key, id))),
+            span => (span, None),
+        };
+        let found = self.found(position, &read);
+        let results = found
+            .into_iter()
+            .filter(|(key, document)| {
+                after.as_ref().is_none_or(|(after, after_id)| {
+                    (key.as_bytes(), document.id()) > (after.as_slice(), *after_id)
+                })
+            })
+            .map(|(_, document)| document)
+            .collect();
+        self.queries.push((name.to_owned(), read));
+        Ok(results)
+    }
+
+    /// The entries of the index at `position` in `span` as this transaction
+    /// sees them, each document once, at its first key.
+    fn found(&self, position: usize, span: &Span) -> Vec<(KeyBytes, Versioned<D>)> {
         let index = &self.snapshot.indexes[position];
         let docs = &self.snapshot.docs;
         let (start, end) = span.ranks(&index.entries);
@@ -242,12 +267,12 @@ impl<D> Part<D> {
             }
         }
         let mut merged = false;
-        for written in self.writes.values() {
+        for (id, written) in &self.writes {
             let (Some(new), Some(keys)) = (&written.new, written.new_keys.get(position)) else {
                 continue;
             };
             for key in keys.as_slice() {
-                if span.contains(key.as_bytes()) {
+                if span.contains(key.as_bytes(), *id) {
                     found.push((key.clone(), new.clone()));
                     merged = true;
                 }
@@ -256,14 +281,11 @@ impl<D> Part<D> {
         if merged {
             found.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.id().cmp(&y.id())));
         }
-        let mut results: Vec<Versioned<D>> =
-            found.into_iter().map(|(_, document)| document).collect();
         if index.def.info.multi_key {
-            let mut seen = HashSet::with_capacity(results.len());
-            results.retain(|document| seen.insert(document.id()));
+            let mut seen = HashSet::with_capacity(found.len());
+            found.retain(|(_, document)| seen.insert(document.id()));
         }
-        self.queries.push((name.to_owned(), span));
-        Ok(results)
+        found
     }
 
     /// Every document as this transaction sees it, in id order.
