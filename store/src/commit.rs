@@ -155,6 +155,10 @@ impl Sequence {
     pub(crate) fn committed<D: Send + Sync + 'static>(&self, feed: &Feed<D>, commit: Commit<D>) {
         #[cfg(feature = "testing")]
         testing::heard(&commit);
+        if !self.heard_by(feed) {
+            // Nobody listens: the change set would be built to be dropped.
+            return;
+        }
         let Commit {
             seq,
             prev,

@@ -12,12 +12,14 @@ use crate::{Id, Versioned};
 
 use super::{IndexChange, State};
 
-/// One document's write in a batch: its new version (none for a delete) and
-/// what the write does to each index, in index order.
+/// One document's write in a batch: its new version (none for a delete),
+/// and its keys in each index (in index order) before and after; keys
+/// missing at the end of either list are none.
 pub(crate) struct DocWrite<D> {
     pub(crate) id: Id,
     pub(crate) record: Option<Versioned<D>>,
-    pub(crate) changes: Vec<IndexChange>,
+    pub(crate) old_keys: Vec<Keys>,
+    pub(crate) new_keys: Vec<Keys>,
 }
 
 impl<D> State<D> {
@@ -25,19 +27,28 @@ impl<D> State<D> {
     /// `halfway` once the documents tree is done and before the indexes.
     pub(crate) fn apply_many(&mut self, writes: Vec<DocWrite<D>>, halfway: &dyn Fn()) {
         let mut puts = Vec::with_capacity(writes.len());
-        let mut index_puts: Vec<Vec<(Entry, Option<Versioned<D>>)>> =
-            self.indexes.iter().map(|_| Vec::new()).collect();
+        let mut index_puts: Vec<Vec<(Entry, Option<Versioned<D>>)>> = self
+            .indexes
+            .iter()
+            .map(|_| Vec::with_capacity(writes.len()))
+            .collect();
         for DocWrite {
             id,
             record,
-            changes,
+            old_keys,
+            new_keys,
         } in writes
         {
             if record.is_none() {
                 self.forget_deadline(id);
             }
-            for ((index, change), puts) in self.indexes.iter_mut().zip(changes).zip(&mut index_puts)
-            {
+            let mut old_keys = old_keys.into_iter();
+            let mut new_keys = new_keys.into_iter();
+            for (index, puts) in self.indexes.iter_mut().zip(&mut index_puts) {
+                let change = IndexChange::between(
+                    old_keys.next().unwrap_or_default(),
+                    new_keys.next().unwrap_or_default(),
+                );
                 let kept = change.kept.as_slice().len();
                 let after = match record {
                     Some(_) => change.added.as_slice().len() + kept,

@@ -139,6 +139,28 @@ fn put_into_leaf<K: Ord + Clone, V: Clone>(
     take: usize,
     last: bool,
 ) -> (usize, Vec<Child<K, V>>) {
+    if node.width() + take <= LEAF_MAX
+        && let Node::Leaf(entries) = Arc::make_mut(node)
+    {
+        // Room for all of them: each goes in its place (copying the leaf
+        // first if a snapshot shares it), cheaper than rebuilding the leaf.
+        let mut added = 0;
+        for _ in 0..take {
+            let Some((key, value)) = pending.pop() else {
+                break;
+            };
+            let at = entries.partition_point(|(old, _)| *old < key);
+            match entries.get_mut(at) {
+                Some(entry) if entry.0 == key => entry.1 = value,
+                _ => {
+                    if entries.insert(at, (key, value)).is_ok() {
+                        added += 1;
+                    }
+                }
+            }
+        }
+        return (added, Vec::new());
+    }
     let (added, merged) = match Arc::get_mut(node) {
         Some(Node::Leaf(entries)) => merge(entries.drain(), pending, take),
         Some(Node::Branch(_)) => return (0, Vec::new()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::commit::{Change, Commit, Sequence};
 use crate::durable::{Journal, Record};
-use crate::engine::{DocWrite, Engine, IndexChange, State, Writer};
+use crate::engine::{DocWrite, Engine, State, Writer};
 use crate::feed::Feed;
 use crate::index::{IndexState, KeySink, Keys};
 use crate::key::{KeyBytes, describe};
@@ -447,29 +447,23 @@ impl<D> Part<D> {
     }
 
     pub(crate) fn apply_to(&mut self, next: &mut State<D>, halfway: &dyn Fn()) -> Vec<Change<D>> {
-        let count = next.indexes.len();
         let mut changes = Vec::with_capacity(self.writes.len());
         let mut writes = Vec::with_capacity(self.writes.len());
         for (id, written) in std::mem::take(&mut self.writes) {
             let Written {
                 base,
-                mut base_keys,
+                base_keys,
                 new,
-                mut new_keys,
+                new_keys,
             } = written;
             if base.is_none() && new.is_none() {
                 continue;
             }
-            base_keys.resize(count, Keys::None);
-            new_keys.resize(count, Keys::None);
             writes.push(DocWrite {
                 id,
                 record: new.clone(),
-                changes: base_keys
-                    .into_iter()
-                    .zip(new_keys)
-                    .map(|(old, new)| IndexChange::between(old, new))
-                    .collect(),
+                old_keys: base_keys,
+                new_keys,
             });
             changes.push(Change { id, old: base, new });
         }
