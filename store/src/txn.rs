@@ -5,7 +5,7 @@
 //!
 //! Optimistic, and no lock is held while user code runs. A transaction begins
 //! on a consistent snapshot of every store it may touch (for a [`Db`], a cut
-//! taken under the database's publish gate; see `commit`). Its reads come from
+//! between two of the database's commits; see `commit`). Its reads come from
 //! that snapshot merged with its own buffered writes, and it records what it
 //! read: ids (present or absent, with the version seen), index queries (index
 //! and key span) and whole iterations. A written id counts as read, so two
@@ -28,11 +28,13 @@
 //! reader who sees the transaction in one store sees it in all). A
 //! transaction that changes more than a few documents gets the new state of
 //! each store built on a private copy first, while readers go on reading the
-//! old one, so however large it is they wait for pointer swaps only; a few
-//! changes are applied in place under the slots, as a single write is, which
-//! costs less than copying the shared nodes. Index keys of the written
-//! documents were computed when they were written, so a computed key that
-//! panics does so before anything is locked.
+//! old one, so however large it is they wait for pointer swaps only. The
+//! copy is built in bulk: each tree's new entries sorted and merged in leaf
+//! by leaf, one visit per leaf touched rather than a descent per entry (see
+//! `engine::apply_many`). A few changes are applied in place under the
+//! slots, as a single write is, which costs less than copying the shared
+//! nodes. Index keys of the written documents were computed when they were
+//! written, so a computed key that panics does so before anything is locked.
 //!
 //! [`Db`]: crate::Db
 
