@@ -458,26 +458,58 @@ where
 
 /// The documents an index query or an iteration in a transaction found, as
 /// the transaction sees them: its snapshot with its own writes merged in, in
-/// key order (ties in id order), or id order for an iteration.
+/// key order (ties in id order), or id order for an iteration. Read lazily
+/// from the snapshot where the transaction wrote nothing to the store.
 pub struct TxIter<D> {
-    documents: std::vec::IntoIter<Versioned<D>>,
+    documents: Documents<D>,
+}
+
+/// Where a [`TxIter`]'s documents come from.
+enum Documents<D> {
+    /// Listed, with the transaction's own writes merged in.
+    Listed(std::vec::IntoIter<Versioned<D>>),
+    /// Read from the snapshot as they are taken.
+    Lazy(crate::Iter<D>),
+}
+
+impl<D> TxIter<D> {
+    pub(crate) fn listed(documents: Vec<Versioned<D>>) -> Self {
+        TxIter {
+            documents: Documents::Listed(documents.into_iter()),
+        }
+    }
+
+    pub(crate) fn lazy(documents: crate::Iter<D>) -> Self {
+        TxIter {
+            documents: Documents::Lazy(documents),
+        }
+    }
 }
 
 impl<D> Iterator for TxIter<D> {
     type Item = Versioned<D>;
 
     fn next(&mut self) -> Option<Versioned<D>> {
-        self.documents.next()
+        match &mut self.documents {
+            Documents::Listed(documents) => documents.next(),
+            Documents::Lazy(documents) => documents.next(),
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.documents.size_hint()
+        match &self.documents {
+            Documents::Listed(documents) => documents.size_hint(),
+            Documents::Lazy(documents) => documents.size_hint(),
+        }
     }
 }
 
 impl<D> DoubleEndedIterator for TxIter<D> {
     fn next_back(&mut self) -> Option<Versioned<D>> {
-        self.documents.next_back()
+        match &mut self.documents {
+            Documents::Listed(documents) => documents.next_back(),
+            Documents::Lazy(documents) => documents.next_back(),
+        }
     }
 }
 
@@ -486,14 +518,8 @@ impl<D> ExactSizeIterator for TxIter<D> {}
 impl<D> fmt::Debug for TxIter<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TxIter")
-            .field("remaining", &self.documents.len())
+            .field("remaining", &self.len())
             .finish()
-    }
-}
-
-fn results<D>(documents: Vec<Versioned<D>>) -> TxIter<D> {
-    TxIter {
-        documents: documents.into_iter(),
     }
 }
 
@@ -535,7 +561,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
             let key = encode(part.index(name)?, Arity::Exact, |out| {
                 key.write_key_for(out)
             })?;
-            part.query(name, Span::Key(key)).map(results)
+            part.query(name, Span::Key(key))
         })
     }
 
@@ -553,7 +579,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
                     index: name.to_owned(),
                 });
             }
-            Ok(part.query(name, Span::Key(key))?.into_iter().next())
+            Ok(part.query(name, Span::Key(key))?.next())
         })
     }
 
@@ -561,7 +587,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
         let name = index.index_name();
         self.with(|part| {
             let (start, end) = bounds(part.index(name)?, &range, None)?;
-            part.query(name, Span::Range(start, end)).map(results)
+            part.query(name, Span::Range(start, end))
         })
     }
 
@@ -579,7 +605,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
             let given = out.fields();
             let leading = checked(index, Arity::Before, out, Bound::Included(()))?;
             let (start, end) = bounds(index, &range, Some((&leading, given)))?;
-            part.query(name, Span::Range(start, end)).map(results)
+            part.query(name, Span::Range(start, end))
         })
     }
 
@@ -593,7 +619,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
             let prefix = encode(part.index(name)?, Arity::Leading, |out| {
                 prefix.write_prefix(out)
             })?;
-            part.query(name, Span::Prefix(prefix)).map(results)
+            part.query(name, Span::Prefix(prefix))
         })
     }
 
@@ -610,7 +636,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
             let (start, end) = bounds(index, &range, None)?;
             let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
             let span = Span::After(Box::new(Span::Range(start, end)), key, id);
-            part.query(name, span).map(results)
+            part.query(name, span)
         })
     }
 
@@ -619,12 +645,11 @@ impl<D: Send + Sync + 'static> View<'_, D> {
         self.with(|part| {
             part.index(name)?;
             part.query(name, Span::Range(Bound::Unbounded, Bound::Unbounded))
-                .map(results)
         })
     }
 
     fn iter(&self) -> Result<TxIter<D>> {
-        self.with(|part| Ok(results(part.all())))
+        self.with(|part| Ok(part.all()))
     }
 
     fn len(&self) -> Result<usize> {

@@ -180,7 +180,7 @@ impl<T: Keyed> TxCollection<'_, T> {
         let handle = T::KEY;
         let name = handle.index_name();
         self.view
-            .with(|part| Ok(part.query(name, Span::Key(key))?.into_iter().next()))
+            .with(|part| Ok(part.query(name, Span::Key(key))?.next()))
     }
 
     /// `key`, encoded as the own key's index encodes it.

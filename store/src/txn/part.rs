@@ -15,8 +15,9 @@ use crate::key::{KeyBytes, describe};
 use crate::keyed;
 use crate::published::Held as HeldReaders;
 use crate::tree::Walk;
+use crate::txn::TxIter;
 use crate::txn::span::{Described, Span};
-use crate::{Error, Id, Result, Versioned};
+use crate::{Error, Id, Result, Snapshot, Versioned};
 
 /// A store's share of a transaction.
 pub(crate) struct Part<D> {
@@ -223,12 +224,15 @@ impl<D> Part<D> {
     /// The documents of an index query as this transaction sees it: the
     /// snapshot's, less the documents it wrote, plus those it wrote that have a
     /// key in the span; in key order, ties in id order, each once.
-    pub(crate) fn query(&mut self, name: &str, span: Span) -> Result<Vec<Versioned<D>>> {
+    pub(crate) fn query(&mut self, name: &str, span: Span) -> Result<TxIter<D>> {
         let position = self.snapshot.index_position(name)?;
         let multi_key = self.snapshot.indexes[position].def.info.multi_key;
         // On a multi-key index a document comes at its smallest key in the
         // span, so whether it shows on a resumed page depends on its keys
         // before the position too: the whole span is read.
+        if self.writes.is_empty() {
+            return Ok(self.query_snapshot(name, position, span));
+        }
         let (read, after) = match span {
             Span::After(span, key, id) if multi_key => (*span, Some((key, id))),
             span => (span, None),
@@ -244,7 +248,26 @@ impl<D> Part<D> {
             .map(|(_, document)| document)
             .collect();
         self.queries.push((name.to_owned(), read));
-        Ok(results)
+        Ok(TxIter::listed(results))
+    }
+
+    /// [`query`](Self::query) where this transaction wrote nothing: the
+    /// snapshot's results, read as they are taken.
+    fn query_snapshot(&mut self, name: &str, position: usize, span: Span) -> TxIter<D> {
+        let index = &self.snapshot.indexes[position];
+        let (start, end) = span.ranks(&index.entries);
+        let (from, read) = match span {
+            // Which keys of a multi-key document come before the position
+            // decides whether it shows: the whole span is read.
+            Span::After(whole, ..) if index.def.info.multi_key => {
+                (whole.ranks(&index.entries).0, *whole)
+            }
+            Span::After(ref whole, ..) => (whole.ranks(&index.entries).0, span),
+            span => (start, span),
+        };
+        let results = Snapshot::new(Arc::clone(&self.snapshot)).results(index, from, start, end);
+        self.queries.push((name.to_owned(), read));
+        TxIter::lazy(results)
     }
 
     /// The entries of the index at `position` in `span` as this transaction
@@ -289,8 +312,11 @@ impl<D> Part<D> {
     }
 
     /// Every document as this transaction sees it, in id order.
-    pub(crate) fn all(&mut self) -> Vec<Versioned<D>> {
+    pub(crate) fn all(&mut self) -> TxIter<D> {
         self.scanned = true;
+        if self.writes.is_empty() {
+            return TxIter::lazy(Snapshot::new(Arc::clone(&self.snapshot)).iter());
+        }
         let mut results = Vec::with_capacity(self.snapshot.docs.len());
         let mut writes = self.writes.iter().peekable();
         for (id, document) in self.snapshot.docs.entries() {
@@ -305,7 +331,7 @@ impl<D> Part<D> {
         for (_, written) in writes {
             results.extend(written.new.clone());
         }
-        results
+        TxIter::listed(results)
     }
 
     /// How many documents there are as this transaction sees it. Reads the
