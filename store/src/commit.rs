@@ -13,11 +13,16 @@
 //! snapshots alike.
 //!
 //! Sequence numbers are gapless per database, or per standalone store. Stores
-//! of one database share a [`Clock`], whose publish gate is what makes a
-//! database-wide snapshot consistent: commits hold the gate shared only while
-//! they publish and take their number; a cut across stores holds it
-//! exclusively for the few `Arc` clones it takes. A standalone store has no
-//! gate and pays nothing for it.
+//! of one database share a [`Clock`], which makes a database-wide snapshot
+//! consistent without stopping commits: a cut clones every store's state
+//! between two readings of the last number taken, at an instant when every
+//! commit that took a number had finished publishing, and tries again if a
+//! commit took one meanwhile. Commits hold the clock's publish gate shared
+//! while they take their number and publish; a cut that keeps losing that
+//! race (commits back to back), and one that must start a subscription
+//! exactly where it ends, takes the gate exclusively instead, for the few
+//! `Arc` clones it takes. A standalone store has no clock and pays nothing
+//! for it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,9 +40,14 @@ use crate::{Id, Versioned};
 pub(crate) struct Clock {
     gate: RwLock<()>,
     last: AtomicU64,
+    /// How many commits have finished publishing: `last` when none is.
+    done: AtomicU64,
     pub(crate) feed: DbFeed,
     pub(crate) time: Arc<Timekeeper>,
 }
+
+/// How many times a cut is tried while commits go on before it stops them.
+const CUT_TRIES: usize = 8;
 
 impl Clock {
     /// A database's commit order, reading deadlines against `time`.
@@ -53,6 +63,7 @@ impl Clock {
     pub(crate) fn starting_after(last: u64, time: Arc<Timekeeper>) -> Clock {
         Clock {
             last: AtomicU64::new(last),
+            done: AtomicU64::new(last),
             time,
             ..Clock::default()
         }
@@ -60,19 +71,58 @@ impl Clock {
 
     /// Runs `take` while no commit of this database is publishing, with the
     /// sequence number of the last commit: what a cut across stores needs.
+    /// Holds the gate: `take` must not wait for a store's writer, which may
+    /// be waiting for the gate.
     pub(crate) fn cut<R>(&self, take: impl FnOnce(u64) -> R) -> R {
         let _gate = self.gate.write();
         take(self.last.load(Ordering::Acquire))
     }
 
     /// Publishes commit `seq`, whose number a durable database's log gave
-    /// it: runs `publish` inside the gate and makes `seq` the last commit.
-    /// The log calls this in commit order, so numbers have no gaps.
+    /// it: makes `seq` the last commit and runs `publish` inside the gate,
+    /// as [`Sequence::commit`] does. The log calls this in commit order, so
+    /// numbers have no gaps.
     pub(crate) fn publish<R>(&self, seq: u64, publish: impl FnOnce() -> R) -> R {
         let _gate = self.gate.read();
-        let result = publish();
-        self.last.store(seq, Ordering::Release);
-        result
+        // Taken before publishing, counted done after: what a running cut
+        // relies on (see `cut_running`).
+        self.last.store(seq, Ordering::SeqCst);
+        let _done = Done(&self.done);
+        publish()
+    }
+
+    /// Runs `take` (which clones every store's state) while commits go on,
+    /// and returns what it took with the sequence number of the last commit
+    /// it holds, if that was one consistent moment: every commit that had
+    /// taken a number when `take` began had published, and none took one
+    /// before it ended. Gives up after a few tries.
+    pub(crate) fn cut_running<R>(&self, mut take: impl FnMut() -> R) -> Option<(R, u64)> {
+        for _ in 0..CUT_TRIES {
+            let last = self.last.load(Ordering::SeqCst);
+            // Commits take their number before they publish and count
+            // themselves done after: equal counts mean none is publishing.
+            if self.done.load(Ordering::SeqCst) != last {
+                std::thread::yield_now();
+                continue;
+            }
+            let taken = take();
+            // A commit whose change `take` saw took its number before
+            // publishing it, so this reading sees that number.
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if self.last.load(Ordering::SeqCst) == last {
+                return Some((taken, last));
+            }
+        }
+        None
+    }
+}
+
+/// Counts a commit done when it has published, or unwound trying.
+struct Done<'a>(&'a AtomicU64);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -105,7 +155,8 @@ impl Sequence {
             }
             Sequence::Shared(clock) => {
                 let _gate = clock.gate.read();
-                let seq = clock.last.fetch_add(1, Ordering::AcqRel) + 1;
+                let seq = clock.last.fetch_add(1, Ordering::SeqCst) + 1;
+                let _done = Done(&clock.done);
                 publish(seq)
             }
         }
@@ -143,6 +194,10 @@ impl Sequence {
     pub(crate) fn committed<D: Send + Sync + 'static>(&self, feed: &Feed<D>, commit: Commit<D>) {
         #[cfg(feature = "testing")]
         testing::heard(&commit);
+        if !self.heard_by(feed) {
+            // Nobody listens: the change set would be built to be dropped.
+            return;
+        }
         let Commit {
             seq,
             prev,
@@ -270,5 +325,26 @@ pub mod testing {
     /// What this thread's transaction commits changed since `listen`.
     pub fn take() -> Vec<Heard> {
         HEARD.with(|heard| heard.borrow_mut().replace(Vec::new()).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Clock, Sequence};
+
+    #[test]
+    fn a_cut_taken_while_commits_go_on_holds_only_whole_commits() {
+        let clock = Arc::new(Clock::default());
+        let sequence = Sequence::Shared(Arc::clone(&clock));
+        sequence.commit(|_| ());
+        assert_eq!(clock.cut_running(|| "taken"), Some(("taken", 1)));
+        // A commit that is publishing: no cut may be taken in its middle.
+        sequence.commit(|_| assert_eq!(clock.cut_running(|| ()), None));
+        // A commit that takes its number while the cut is taken spoils it.
+        assert_eq!(clock.cut_running(|| sequence.commit(|seq| seq)), None);
+        let last = sequence.last();
+        assert_eq!(clock.cut_running(|| ()), Some(((), last)));
     }
 }

@@ -184,8 +184,22 @@ impl Db {
     /// database, never in the middle of one.
     /// Also returns the sequence number of the last commit it holds.
     fn cut(&self) -> (Vec<CutEntry>, u64) {
-        let (cut, seq, ()) = self.cut_then(|_| ());
-        (cut, seq)
+        let entries = self.entries.read();
+        expire_due(&entries);
+        // Taken while commits go on, unrelated stores' writers need not wait.
+        let running = self.clock.cut_running(|| {
+            entries
+                .iter()
+                .map(|entry| cut_entry(entry, entry.member.snapshot_any()))
+                .collect()
+        });
+        match running {
+            Some(cut) => cut,
+            None => {
+                let (cut, seq, ()) = self.cut_stopped(&entries, |_| ());
+                (cut, seq)
+            }
+        }
     }
 
     /// A cut, and what `then` does with its sequence number while no commit
@@ -193,23 +207,40 @@ impl Db {
     /// the cut).
     fn cut_then<R>(&self, then: impl FnOnce(u64) -> R) -> (Vec<CutEntry>, u64, R) {
         let entries = self.entries.read();
-        // Expiry commits, so it cannot run inside the gate; a store that
-        // fails here (closed) says so through its entry below.
-        for entry in entries.iter() {
-            let _ = entry.member.expire_due();
+        expire_due(&entries);
+        self.cut_stopped(&entries, then)
+    }
+
+    /// A cut taken with commits stopped. A store's state is taken only if it
+    /// can be without waiting for its writer, who may be waiting for the
+    /// commits to go on (after a writer panicked midway, its store has no
+    /// state published until it is next written); if one cannot, commits go
+    /// on while that writer finishes, and the cut is tried again.
+    fn cut_stopped<R>(
+        &self,
+        entries: &[Entry],
+        then: impl FnOnce(u64) -> R,
+    ) -> (Vec<CutEntry>, u64, R) {
+        let mut then = Some(then);
+        loop {
+            let cut = self.clock.cut(|seq| {
+                let states: Option<Vec<_>> = entries
+                    .iter()
+                    .map(|entry| entry.member.snapshot_now())
+                    .collect();
+                let cut = entries
+                    .iter()
+                    .zip(states?)
+                    .map(|(entry, state)| cut_entry(entry, state))
+                    .collect();
+                let then = then.take()?;
+                Some((cut, seq, then(seq)))
+            });
+            if let Some(cut) = cut {
+                return cut;
+            }
+            std::thread::yield_now();
         }
-        self.clock.cut(|seq| {
-            let cut = entries
-                .iter()
-                .map(|entry| CutEntry {
-                    address: entry.member.address(),
-                    name: Some(Arc::clone(&entry.name)),
-                    state: entry.member.snapshot_any(),
-                    member: Some(Arc::clone(&entry.member)),
-                })
-                .collect();
-            (cut, seq, then(seq))
-        })
     }
 
     /// Begins an explicit transaction across the database's stores and
@@ -428,6 +459,25 @@ impl<T: Indexed> Holds for Collection<T> {
     }
 }
 
+/// Removes what is past its deadline in every store, before a cut. Expiry
+/// commits, so it cannot run while a cut stops commits; a store that fails
+/// here (closed) says so through its cut entry.
+fn expire_due(entries: &[Entry]) {
+    for entry in entries {
+        let _ = entry.member.expire_due();
+    }
+}
+
+/// A store's entry in a cut, with the state taken of it.
+fn cut_entry(entry: &Entry, state: Result<Box<dyn Any + Send + Sync>>) -> CutEntry {
+    CutEntry {
+        address: entry.member.address(),
+        name: Some(Arc::clone(&entry.name)),
+        state,
+        member: Some(Arc::clone(&entry.member)),
+    }
+}
+
 /// A handed-out store, kept alive by the database, as a commit reaches it.
 struct Handle<H>(Arc<H>);
 
@@ -438,6 +488,10 @@ impl<H: Holds + Send + Sync> Member for Handle<H> {
 
     fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>> {
         self.0.engine_of().snapshot_any()
+    }
+
+    fn snapshot_now(&self) -> Option<Result<Box<dyn Any + Send + Sync>>> {
+        self.0.engine_of().snapshot_now()
     }
 
     fn expire_due(&self) -> Result<()> {

@@ -43,7 +43,10 @@ use crate::stats::{Counters, Retired};
 
 use parking_lot::{Mutex, MutexGuard};
 
+mod apply_many;
 mod index_build;
+
+pub(crate) use apply_many::DocWrite;
 
 use index_build::WriteLog;
 
@@ -425,6 +428,23 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// The current state, without removing what is due first.
     pub(crate) fn current(&self) -> Result<Arc<State<D>>> {
         self.read_shared(Arc::clone)
+    }
+
+    /// [`current`](Self::current), or none if it would wait for the writer
+    /// (nothing is published after a writer panicked midway, and the writer's
+    /// lock is held).
+    pub(crate) fn current_now(&self) -> Option<Result<Arc<State<D>>>> {
+        let open = |state: &Arc<State<D>>| {
+            if self.is_closed() {
+                Err(Error::Closed)
+            } else {
+                Ok(Arc::clone(state))
+            }
+        };
+        match self.published.read(open) {
+            Ok(state) => Some(state),
+            Err(open) => self.writer.try_lock().map(|inner| open(&inner.state)),
+        }
     }
 
     /// Who hears of this store's commits.

@@ -9,6 +9,7 @@
 //! lazy query results with an exact length, of first-k / last-k, and of cursors
 //! that can jump by any distance.
 
+mod bulk;
 mod slots;
 
 use std::borrow::Borrow;
@@ -844,7 +845,7 @@ mod tests {
         assert!(leaves <= 10_000 / LEAF_MAX + 2, "{leaves} leaves");
     }
 
-    fn count_leaves<K, V>(node: Option<&Node<K, V>>) -> usize {
+    pub(super) fn count_leaves<K, V>(node: Option<&Node<K, V>>) -> usize {
         match node {
             None => 0,
             Some(Node::Leaf(_)) => 1,

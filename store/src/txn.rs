@@ -5,7 +5,7 @@
 //!
 //! Optimistic, and no lock is held while user code runs. A transaction begins
 //! on a consistent snapshot of every store it may touch (for a [`Db`], a cut
-//! taken under the database's publish gate; see `commit`). Its reads come from
+//! between two of the database's commits; see `commit`). Its reads come from
 //! that snapshot merged with its own buffered writes, and it records what it
 //! read: ids (present or absent, with the version seen), index queries (index
 //! and key span) and whole iterations. A written id counts as read, so two
@@ -28,14 +28,17 @@
 //! reader who sees the transaction in one store sees it in all). A
 //! transaction that changes more than a few documents gets the new state of
 //! each store built on a private copy first, while readers go on reading the
-//! old one, so however large it is they wait for pointer swaps only; a few
-//! changes are applied in place under the slots, as a single write is, which
-//! costs less than copying the shared nodes. Index keys of the written
-//! documents were computed when they were written, so a computed key that
-//! panics does so before anything is locked.
+//! old one, so however large it is they wait for pointer swaps only. The
+//! copy is built in bulk: each tree's new entries sorted and merged in leaf
+//! by leaf, one visit per leaf touched rather than a descent per entry (see
+//! `engine::apply_many`). A few changes are applied in place under the
+//! slots, as a single write is, which costs less than copying the shared
+//! nodes. Index keys of the written documents were computed when they were
+//! written, so a computed key that panics does so before anything is locked.
 //!
 //! [`Db`]: crate::Db
 
+mod keyed;
 mod part;
 mod span;
 
@@ -527,26 +530,58 @@ where
 
 /// The documents an index query or an iteration in a transaction found, as
 /// the transaction sees them: its snapshot with its own writes merged in, in
-/// key order (ties in id order), or id order for an iteration.
+/// key order (ties in id order), or id order for an iteration. Read lazily
+/// from the snapshot where the transaction wrote nothing to the store.
 pub struct TxIter<D> {
-    documents: std::vec::IntoIter<Versioned<D>>,
+    documents: Documents<D>,
+}
+
+/// Where a [`TxIter`]'s documents come from.
+enum Documents<D> {
+    /// Listed, with the transaction's own writes merged in.
+    Listed(std::vec::IntoIter<Versioned<D>>),
+    /// Read from the snapshot as they are taken.
+    Lazy(crate::Iter<D>),
+}
+
+impl<D> TxIter<D> {
+    pub(crate) fn listed(documents: Vec<Versioned<D>>) -> Self {
+        TxIter {
+            documents: Documents::Listed(documents.into_iter()),
+        }
+    }
+
+    pub(crate) fn lazy(documents: crate::Iter<D>) -> Self {
+        TxIter {
+            documents: Documents::Lazy(documents),
+        }
+    }
 }
 
 impl<D> Iterator for TxIter<D> {
     type Item = Versioned<D>;
 
     fn next(&mut self) -> Option<Versioned<D>> {
-        self.documents.next()
+        match &mut self.documents {
+            Documents::Listed(documents) => documents.next(),
+            Documents::Lazy(documents) => documents.next(),
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.documents.size_hint()
+        match &self.documents {
+            Documents::Listed(documents) => documents.size_hint(),
+            Documents::Lazy(documents) => documents.size_hint(),
+        }
     }
 }
 
 impl<D> DoubleEndedIterator for TxIter<D> {
     fn next_back(&mut self) -> Option<Versioned<D>> {
-        self.documents.next_back()
+        match &mut self.documents {
+            Documents::Listed(documents) => documents.next_back(),
+            Documents::Lazy(documents) => documents.next_back(),
+        }
     }
 }
 
@@ -555,14 +590,8 @@ impl<D> ExactSizeIterator for TxIter<D> {}
 impl<D> fmt::Debug for TxIter<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TxIter")
-            .field("remaining", &self.documents.len())
+            .field("remaining", &self.len())
             .finish()
-    }
-}
-
-fn results<D>(documents: Vec<Versioned<D>>) -> TxIter<D> {
-    TxIter {
-        documents: documents.into_iter(),
     }
 }
 
@@ -604,7 +633,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
             let key = encode(part.index(name)?, Arity::Exact, |out| {
                 key.write_key_for(out)
             })?;
-            part.query(name, Span::Key(key)).map(results)
+            part.query(name, Span::Key(key))
         })
     }
 
@@ -622,7 +651,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
                     index: name.to_owned(),
                 });
             }
-            Ok(part.query(name, Span::Key(key))?.into_iter().next())
+            Ok(part.query(name, Span::Key(key))?.next())
         })
     }
 
@@ -630,7 +659,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
         let name = index.index_name();
         self.with(|part| {
             let (start, end) = bounds(part.index(name)?, &range, None)?;
-            part.query(name, Span::Range(start, end)).map(results)
+            part.query(name, Span::Range(start, end))
         })
     }
 
@@ -648,7 +677,7 @@ impl<D: Send + Sync + 'static> View<'_, D> {
             let given = out.fields();
             let leading = checked(index, Arity::Before, out, Bound::Included(()))?;
             let (start, end) = bounds(index, &range, Some((&leading, given)))?;
-            part.query(name, Span::Range(start, end)).map(results)
+            part.query(name, Span::Range(start, end))
         })
     }
 
@@ -662,7 +691,24 @@ impl<D: Send + Sync + 'static> View<'_, D> {
             let prefix = encode(part.index(name)?, Arity::Leading, |out| {
                 prefix.write_prefix(out)
             })?;
-            part.query(name, Span::Prefix(prefix)).map(results)
+            part.query(name, Span::Prefix(prefix))
+        })
+    }
+
+    fn range_after<I: IndexRef<D>>(
+        &self,
+        index: I,
+        range: impl KeyRange<I::Key>,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<TxIter<D>> {
+        let name = index.index_name();
+        self.with(|part| {
+            let index = part.index(name)?;
+            let (start, end) = bounds(index, &range, None)?;
+            let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
+            let span = Span::After(Box::new(Span::Range(start, end)), key, id);
+            part.query(name, span)
         })
     }
 
@@ -671,12 +717,11 @@ impl<D: Send + Sync + 'static> View<'_, D> {
         self.with(|part| {
             part.index(name)?;
             part.query(name, Span::Range(Bound::Unbounded, Bound::Unbounded))
-                .map(results)
         })
     }
 
     fn iter(&self) -> Result<TxIter<D>> {
-        self.with(|part| Ok(results(part.all())))
+        self.with(|part| Ok(part.all()))
     }
 
     fn len(&self) -> Result<usize> {
@@ -802,6 +847,63 @@ impl TxStore<'_> {
         self.view.by_index(index)
     }
 
+    /// The documents of `index` after the one with key `key` and id `id`, in
+    /// key order: the next page, for keyset pagination, as
+    /// [`Snapshot::after`](crate::Snapshot::after) gives it, with this
+    /// transaction's own writes. Counts as reading the index from that
+    /// position on: a concurrent write there is a conflict.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// store.create_index("by_n", ["n"])?;
+    /// let one = store.insert(json!({"n": 1}))?;
+    /// store.insert(json!({"n": 3}))?;
+    /// store.transaction(|tx| {
+    ///     tx.insert(json!({"n": 2}))?;
+    ///     // The page after n = 1 holds the transaction's own insert.
+    ///     let next: Vec<_> = tx.after("by_n", 1, one)?.map(|d| d.to_value()["n"].clone()).collect();
+    ///     assert_eq!(next, [json!(2), json!(3)]);
+    ///     Ok::<_, docstore_core::Error>(())
+    /// })?;
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn after(&self, index: &str, key: impl KeyFor<JsonKey>, id: Id) -> Result<TxIter<Object>> {
+        self.view.range_after(index, .., key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and
+    /// id `id`: the next page of a range, as
+    /// [`Snapshot::range_after`](crate::Snapshot::range_after) gives it, with
+    /// this transaction's own writes.
+    ///
+    /// ```
+    /// use docstore_core::Store;
+    /// use serde_json::json;
+    ///
+    /// let store = Store::new();
+    /// store.create_index("by_n", ["n"])?;
+    /// let ids: Vec<_> = (1..=5).map(|n| store.insert(json!({"n": n}))).collect::<Result<_, _>>()?;
+    /// store.transaction(|tx| {
+    ///     tx.delete(ids[2])?;
+    ///     let page: Vec<_> = tx.range_after("by_n", 1..5, 1, ids[0])?.map(|d| d.to_value()["n"].clone()).collect();
+    ///     assert_eq!(page, [json!(2), json!(4)]);
+    ///     Ok::<_, docstore_core::Error>(())
+    /// })?;
+    /// # Ok::<(), docstore_core::Error>(())
+    /// ```
+    pub fn range_after(
+        &self,
+        index: &str,
+        range: impl KeyRange<JsonKey>,
+        key: impl KeyFor<JsonKey>,
+        id: Id,
+    ) -> Result<TxIter<Object>> {
+        self.view.range_after(index, range, key, id)
+    }
+
     /// Every document, in id order. Counts as reading the whole store: any
     /// concurrent write to it is a conflict.
     pub fn iter(&self) -> Result<TxIter<Object>> {
@@ -916,6 +1018,71 @@ impl<T: Indexed> TxCollection<'_, T> {
     /// Every document in `index`, in key order.
     pub fn by_index<I: IndexRef<T>>(&self, index: I) -> Result<TxIter<T>> {
         self.view.by_index(index)
+    }
+
+    /// The documents of `index` after the one with key `key` and id `id`: the
+    /// next page, for keyset pagination; see [`TxStore::after`].
+    ///
+    /// ```
+    /// use docstore::{Collection, Indexed};
+    ///
+    /// #[derive(Indexed, Clone)]
+    /// struct Task {
+    ///     #[index]
+    ///     priority: u32,
+    /// }
+    ///
+    /// let tasks = Collection::<Task>::new();
+    /// let first = tasks.insert(Task { priority: 1 })?;
+    /// tasks.transaction(|tx| {
+    ///     tx.insert(Task { priority: 2 })?;
+    ///     let next: Vec<u32> = tx.after(Task::priority, 1, first)?.map(|t| t.priority).collect();
+    ///     assert_eq!(next, [2]);
+    ///     Ok::<_, docstore::Error>(())
+    /// })?;
+    /// # Ok::<(), docstore::Error>(())
+    /// ```
+    pub fn after<I: IndexRef<T>>(
+        &self,
+        index: I,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<TxIter<T>> {
+        self.view.range_after(index, .., key, id)
+    }
+
+    /// The documents of `index` in `range` after the one with key `key` and
+    /// id `id`: the next page of a range; see [`TxStore::range_after`].
+    ///
+    /// ```
+    /// use docstore::{Collection, Indexed};
+    ///
+    /// #[derive(Indexed, Clone)]
+    /// struct Task {
+    ///     #[index]
+    ///     priority: u32,
+    /// }
+    ///
+    /// let tasks = Collection::<Task>::new();
+    /// let ids: Vec<_> = (1..=4).map(|priority| tasks.insert(Task { priority })).collect::<Result<_, _>>()?;
+    /// tasks.transaction(|tx| {
+    ///     let page: Vec<u32> = tx
+    ///         .range_after(Task::priority, ..=3, 1, ids[0])?
+    ///         .map(|t| t.priority)
+    ///         .collect();
+    ///     assert_eq!(page, [2, 3]);
+    ///     Ok::<_, docstore::Error>(())
+    /// })?;
+    /// # Ok::<(), docstore::Error>(())
+    /// ```
+    pub fn range_after<I: IndexRef<T>>(
+        &self,
+        index: I,
+        range: impl KeyRange<I::Key>,
+        key: impl KeyFor<I::Key>,
+        id: Id,
+    ) -> Result<TxIter<T>> {
+        self.view.range_after(index, range, key, id)
     }
 
     /// Every document, in id order. Counts as reading the whole collection.

@@ -91,8 +91,16 @@ impl<T, const N: usize> Slots<T, N> {
         }
     }
 
+    /// Appends; hands the item back when full.
     pub(super) fn push(&mut self, item: T) -> Result<(), T> {
-        self.insert(self.len, item)
+        match self.items.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(item);
+                self.len += 1;
+                Ok(())
+            }
+            None => Err(item),
+        }
     }
 
     /// Inserts at `at`, shifting later items up; hands the item back when full.
@@ -123,6 +131,12 @@ impl<T, const N: usize> Slots<T, N> {
         tail.rotate_left(1);
         self.len -= 1;
         item
+    }
+
+    /// Takes every item out, in order, leaving it empty.
+    pub(super) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        let len = std::mem::take(&mut self.len);
+        self.items.iter_mut().take(len).filter_map(Option::take)
     }
 
     /// Moves the items from `at` on into a new `Slots`.

@@ -10,17 +10,18 @@ use std::sync::Arc;
 
 use crate::commit::{Change, Commit, Sequence};
 use crate::durable::{Journal, Record};
-use crate::engine::{Engine, IndexChange, State, Writer};
+use crate::engine::{DocWrite, Engine, State, Writer};
 use crate::expiry::visible;
 use crate::feed::Feed;
 use crate::index::{IndexState, KeySink, Keys};
-use crate::key::describe;
+use crate::key::{KeyBytes, describe};
 use crate::keyed;
 use crate::published::Held as HeldReaders;
 use crate::stats::{self, Counters};
 use crate::tree::Walk;
+use crate::txn::TxIter;
 use crate::txn::span::{Described, Span};
-use crate::{Error, Id, Result, Versioned};
+use crate::{Error, Id, Result, Snapshot, Versioned};
 
 /// A store's share of a transaction.
 pub(crate) struct Part<D> {
@@ -242,8 +243,55 @@ impl<D> Part<D> {
     /// The documents of an index query as this transaction sees it: the
     /// snapshot's, less the documents it wrote, plus those it wrote that have a
     /// key in the span; in key order, ties in id order, each once.
-    pub(crate) fn query(&mut self, name: &str, span: Span) -> Result<Vec<Versioned<D>>> {
+    pub(crate) fn query(&mut self, name: &str, span: Span) -> Result<TxIter<D>> {
         let position = self.snapshot.index_position(name)?;
+        let multi_key = self.snapshot.indexes[position].def.info.multi_key;
+        // On a multi-key index a document comes at its smallest key in the
+        // span, so whether it shows on a resumed page depends on its keys
+        // before the position too: the whole span is read.
+        if self.writes.is_empty() {
+            return Ok(self.query_snapshot(name, position, span));
+        }
+        let (read, after) = match span {
+            Span::After(span, key, id) if multi_key => (*span, Some((key, id))),
+            span => (span, None),
+        };
+        let found = self.found(position, &read);
+        let results = found
+            .into_iter()
+            .filter(|(key, document)| {
+                after.as_ref().is_none_or(|(after, after_id)| {
+                    (key.as_bytes(), document.id()) > (after.as_slice(), *after_id)
+                })
+            })
+            .map(|(_, document)| document)
+            .collect();
+        self.queries.push((name.to_owned(), read));
+        Ok(TxIter::listed(results))
+    }
+
+    /// [`query`](Self::query) where this transaction wrote nothing: the
+    /// snapshot's results, read as they are taken.
+    fn query_snapshot(&mut self, name: &str, position: usize, span: Span) -> TxIter<D> {
+        let index = &self.snapshot.indexes[position];
+        let (start, end) = span.ranks(&index.entries);
+        let (from, read) = match span {
+            // Which keys of a multi-key document come before the position
+            // decides whether it shows: the whole span is read.
+            Span::After(whole, ..) if index.def.info.multi_key => {
+                (whole.ranks(&index.entries).0, *whole)
+            }
+            Span::After(ref whole, ..) => (whole.ranks(&index.entries).0, span),
+            span => (start, span),
+        };
+        let results = crate::snapshot::results(&self.snapshot, index, from, start, end);
+        self.queries.push((name.to_owned(), read));
+        TxIter::lazy(results)
+    }
+
+    /// The entries of the index at `position` in `span` as this transaction
+    /// sees them, each document once, at its first key.
+    fn found(&self, position: usize, span: &Span) -> Vec<(KeyBytes, Versioned<D>)> {
         let index = &self.snapshot.indexes[position];
         let docs = &self.snapshot.docs;
         let (start, end) = span.ranks(&index.entries);
@@ -261,12 +309,12 @@ impl<D> Part<D> {
             }
         }
         let mut merged = false;
-        for written in self.writes.values() {
+        for (id, written) in &self.writes {
             let (Some(new), Some(keys)) = (&written.new, written.new_keys.get(position)) else {
                 continue;
             };
             for key in keys.as_slice() {
-                if span.contains(key.as_bytes()) {
+                if span.contains(key.as_bytes(), *id) {
                     found.push((key.clone(), new.clone()));
                     merged = true;
                 }
@@ -275,19 +323,19 @@ impl<D> Part<D> {
         if merged {
             found.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.id().cmp(&y.id())));
         }
-        let mut results: Vec<Versioned<D>> =
-            found.into_iter().map(|(_, document)| document).collect();
         if index.def.info.multi_key {
-            let mut seen = HashSet::with_capacity(results.len());
-            results.retain(|document| seen.insert(document.id()));
+            let mut seen = HashSet::with_capacity(found.len());
+            found.retain(|(_, document)| seen.insert(document.id()));
         }
-        self.queries.push((name.to_owned(), span));
-        Ok(results)
+        found
     }
 
     /// Every document as this transaction sees it, in id order.
-    pub(crate) fn all(&mut self) -> Vec<Versioned<D>> {
+    pub(crate) fn all(&mut self) -> TxIter<D> {
         self.scanned = true;
+        if self.writes.is_empty() {
+            return TxIter::lazy(Snapshot::new(Arc::clone(&self.snapshot)).iter());
+        }
         let mut results = Vec::with_capacity(self.snapshot.docs.len());
         let mut writes = self.writes.iter().peekable();
         for (id, document) in self.snapshot.docs.entries() {
@@ -302,7 +350,7 @@ impl<D> Part<D> {
         for (_, written) in writes {
             results.extend(written.new.clone());
         }
-        results
+        TxIter::listed(results)
     }
 
     /// How many documents there are as this transaction sees it. Reads the
@@ -451,40 +499,27 @@ impl<D> Part<D> {
 
     pub(crate) fn apply_to(&mut self, next: &mut State<D>, halfway: &dyn Fn()) -> Vec<Change<D>> {
         let mut changes = Vec::with_capacity(self.writes.len());
-        let half = self.writes.len() / 2;
-        for (done, (id, written)) in std::mem::take(&mut self.writes).into_iter().enumerate() {
-            if done == half {
-                halfway();
-            }
+        let mut writes = Vec::with_capacity(self.writes.len());
+        for (id, written) in std::mem::take(&mut self.writes) {
             let Written {
                 base,
-                mut base_keys,
+                base_keys,
                 new,
-                mut new_keys,
+                new_keys,
             } = written;
             if base.is_none() && new.is_none() {
                 continue;
             }
-            let count = next.indexes.len();
-            base_keys.resize(count, Keys::None);
-            new_keys.resize(count, Keys::None);
-            let index_changes = base_keys
-                .into_iter()
-                .zip(new_keys)
-                .map(|(old, new)| IndexChange::between(old, new))
-                .collect();
             next.reweigh(base.as_ref(), new.as_ref());
-            match &new {
-                Some(record) => {
-                    next.docs.insert(id, record.clone());
-                }
-                None => {
-                    next.docs.remove(&id);
-                }
-            }
-            next.apply(id, new.as_ref(), index_changes);
+            writes.push(DocWrite {
+                id,
+                record: new.clone(),
+                old_keys: base_keys,
+                new_keys,
+            });
             changes.push(Change { id, old: base, new });
         }
+        next.apply_many(writes, halfway);
         self.deadlines.apply(next);
         changes
     }
@@ -533,6 +568,9 @@ pub(crate) trait Member: Send + Sync {
     /// deadline: it is taken inside the database's publish gate, where a
     /// commit cannot be made.
     fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>>;
+    /// [`snapshot_any`](Self::snapshot_any) if it needs no wait for the
+    /// store's writer; none if it would.
+    fn snapshot_now(&self) -> Option<Result<Box<dyn Any + Send + Sync>>>;
     /// Removes what is past its deadline, before a cut.
     fn expire_due(&self) -> Result<()>;
     fn sequence(&self) -> &Sequence;
@@ -549,6 +587,11 @@ impl<D: Send + Sync + 'static> Member for Engine<D> {
 
     fn snapshot_any(&self) -> Result<Box<dyn Any + Send + Sync>> {
         Ok(Box::new(self.current()?))
+    }
+
+    fn snapshot_now(&self) -> Option<Result<Box<dyn Any + Send + Sync>>> {
+        let state = self.current_now()?;
+        Some(state.map(|state| Box::new(state) as Box<dyn Any + Send + Sync>))
     }
 
     fn expire_due(&self) -> Result<()> {

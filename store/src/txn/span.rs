@@ -4,6 +4,7 @@
 use std::fmt;
 use std::ops::Bound;
 
+use crate::Id;
 use crate::index::Entry;
 use crate::key::describe;
 use crate::tree::Tree;
@@ -19,6 +20,9 @@ pub(crate) enum Span {
     /// A range; a bound may give only leading fields, and then stands for every
     /// key extending them.
     Range(Bound<Vec<u8>>, Bound<Vec<u8>>),
+    /// The entries of a span after one position, a key and an id: a page
+    /// resumed where the last one ended (keyset paging).
+    After(Box<Span>, Vec<u8>, Id),
 }
 
 /// Whether `key` is at or before `bound`, counting keys that extend it.
@@ -27,9 +31,12 @@ fn at_or_extending(key: &[u8], bound: &[u8]) -> bool {
 }
 
 impl Span {
-    /// Whether `key` sorts before the span.
-    pub(crate) fn before_start(&self, key: &[u8]) -> bool {
+    /// Whether the entry of `id` under `key` sorts before the span.
+    fn before_start(&self, key: &[u8], id: Id) -> bool {
         match self {
+            Span::After(span, after, after_id) => {
+                span.before_start(key, id) || (key, id) <= (after.as_slice(), *after_id)
+            }
             Span::Key(k) | Span::Prefix(k) => key < k.as_slice(),
             Span::Range(start, _) => match start {
                 Bound::Included(s) => key < s.as_slice(),
@@ -40,8 +47,9 @@ impl Span {
     }
 
     /// Whether `key` sorts before the span's end (it may still be before its start).
-    pub(crate) fn before_end(&self, key: &[u8]) -> bool {
+    fn before_end(&self, key: &[u8]) -> bool {
         match self {
+            Span::After(span, ..) => span.before_end(key),
             Span::Key(k) => key <= k.as_slice(),
             Span::Prefix(p) => key < p.as_slice() || key.starts_with(p),
             Span::Range(_, end) => match end {
@@ -52,13 +60,14 @@ impl Span {
         }
     }
 
-    pub(crate) fn contains(&self, key: &[u8]) -> bool {
-        !self.before_start(key) && self.before_end(key)
+    /// Whether the entry of `id` under `key` is in the span.
+    pub(crate) fn contains(&self, key: &[u8], id: Id) -> bool {
+        !self.before_start(key, id) && self.before_end(key)
     }
 
     /// The ranks of the entries of `entries` in the span.
     pub(crate) fn ranks<V>(&self, entries: &Tree<Entry, V>) -> (usize, usize) {
-        let start = entries.rank_by(|entry| self.before_start(entry.key.as_bytes()));
+        let start = entries.rank_by(|entry| self.before_start(entry.key.as_bytes(), entry.id));
         let end = entries.rank_by(|entry| self.before_end(entry.key.as_bytes()));
         (start, end.max(start))
     }
@@ -73,21 +82,30 @@ pub(crate) struct Described<'a> {
 impl fmt::Display for Described<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "index {:?} ", self.index)?;
-        match self.span {
-            Span::Key(key) => write!(f, "key {}", describe(key)),
-            Span::Prefix(prefix) => write!(f, "keys starting with {}", describe(prefix)),
-            Span::Range(start, end) => {
-                f.write_str("range ")?;
-                match start {
-                    Bound::Included(s) => write!(f, "{}", describe(s))?,
-                    Bound::Excluded(s) => write!(f, "(after {})", describe(s))?,
-                    Bound::Unbounded => {}
-                }
-                match end {
-                    Bound::Included(e) => write!(f, "..={}", describe(e)),
-                    Bound::Excluded(e) => write!(f, "..{}", describe(e)),
-                    Bound::Unbounded => f.write_str(".."),
-                }
+        write_span(f, self.span)
+    }
+}
+
+/// Writes the keys `span` covers.
+fn write_span(f: &mut fmt::Formatter<'_>, span: &Span) -> fmt::Result {
+    match span {
+        Span::After(span, key, id) => {
+            write_span(f, span)?;
+            write!(f, " after key {} and id {id}", describe(key))
+        }
+        Span::Key(key) => write!(f, "key {}", describe(key)),
+        Span::Prefix(prefix) => write!(f, "keys starting with {}", describe(prefix)),
+        Span::Range(start, end) => {
+            f.write_str("range ")?;
+            match start {
+                Bound::Included(s) => write!(f, "{}", describe(s))?,
+                Bound::Excluded(s) => write!(f, "(after {})", describe(s))?,
+                Bound::Unbounded => {}
+            }
+            match end {
+                Bound::Included(e) => write!(f, "..={}", describe(e)),
+                Bound::Excluded(e) => write!(f, "..{}", describe(e)),
+                Bound::Unbounded => f.write_str(".."),
             }
         }
     }

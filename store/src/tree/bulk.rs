@@ -1,0 +1,379 @@
+//! Many entries put into a tree at once, leaf by leaf.
+//!
+//! Putting entries one by one costs a descent each, and, while a snapshot
+//! shares the tree, a check of every node on the path for a copy. A large
+//! transaction puts thousands of entries per tree, mostly in a few clusters
+//! (new ids all sort last; a new id of an index key sorts last among that
+//! key's entries), so sorting them first and merging them into each leaf they
+//! land in does the same in one visit per leaf touched: each shared leaf is
+//! copied once, straight into its merged form, and a run past a leaf's end
+//! becomes fresh leaves built whole.
+
+use std::sync::Arc;
+
+use super::slots::Slots;
+use super::{BRANCH_MAX, Child, LEAF_MAX, LeafEntries, Node, Tree, child_of_branch, child_of_leaf};
+
+impl<K: Ord + Clone, V: Clone> Tree<K, V> {
+    /// Puts every entry of `sorted`, which must be sorted by key with no key
+    /// twice, replacing the values of keys already present. Returns how many
+    /// keys were new.
+    pub(crate) fn put_sorted(&mut self, sorted: Vec<(K, V)>) -> usize {
+        if sorted.is_empty() {
+            return 0;
+        }
+        let Some(root) = self.root.as_mut() else {
+            let added = sorted.len();
+            *self = Tree::from_sorted(sorted);
+            return added;
+        };
+        // Smallest last, so that each leaf pops its share off the end.
+        let mut pending = sorted;
+        pending.reverse();
+        let take = pending.len();
+        let (added, split) = put_into(root, &mut pending, take, true);
+        self.len += added;
+        if !split.is_empty()
+            && let Some(node) = self.root.take()
+            && let Some(min) = node.min().cloned()
+        {
+            let split_len: usize = split.iter().map(|child| child.len).sum();
+            let mut level = Vec::with_capacity(split.len() + 1);
+            level.push(Child {
+                min,
+                len: self.len - split_len,
+                node,
+            });
+            level.extend(split);
+            while level.len() > 1 {
+                level = group(level, BRANCH_MAX, true, |children| {
+                    child_of_branch(Slots::from_iter_capped(children).0)
+                });
+            }
+            self.root = level.pop().map(|child| child.node);
+        }
+        added
+    }
+}
+
+/// Merges the `take` smallest entries of `pending` (sorted largest first)
+/// into the subtree `node`, which they all belong to. Returns how many keys
+/// were new, and the subtrees to put right after `node` if it overflowed.
+/// `last` says whether `node` is the rightmost of its level: entries past its
+/// end then fill leaves up, as appending one by one does.
+fn put_into<K: Ord + Clone, V: Clone>(
+    node: &mut Arc<Node<K, V>>,
+    pending: &mut Vec<(K, V)>,
+    take: usize,
+    last: bool,
+) -> (usize, Vec<Child<K, V>>) {
+    if matches!(**node, Node::Leaf(_)) {
+        return put_into_leaf(node, pending, take, last);
+    }
+    let Node::Branch(children) = Arc::make_mut(node) else {
+        return (0, Vec::new());
+    };
+    let count = children.len();
+    let mut remaining = take;
+    let mut added = 0;
+    let mut splits: Vec<(usize, Vec<Child<K, V>>)> = Vec::new();
+    for at in 0..count {
+        if remaining == 0 {
+            break;
+        }
+        let start = pending.len() - remaining;
+        let here = match children.get(at + 1) {
+            Some(next) => {
+                let mine = pending.get(start..).unwrap_or_default();
+                mine.len() - mine.partition_point(|(key, _)| *key >= next.min)
+            }
+            None => remaining,
+        };
+        if here == 0 {
+            continue;
+        }
+        let Some(child) = children.get_mut(at) else {
+            break;
+        };
+        if let Some((smallest, _)) = pending.last()
+            && *smallest < child.min
+        {
+            child.min = smallest.clone();
+        }
+        let (new, split) = put_into(&mut child.node, pending, here, last && at + 1 == count);
+        remaining -= here;
+        added += new;
+        child.len += new;
+        child.len -= split.iter().map(|child| child.len).sum::<usize>();
+        if !split.is_empty() {
+            splits.push((at, split));
+        }
+    }
+    if splits.is_empty() {
+        return (added, Vec::new());
+    }
+    let mut all = Vec::with_capacity(count + splits.iter().map(|(_, s)| s.len()).sum::<usize>());
+    let mut splits = splits.into_iter().peekable();
+    for (at, child) in children.drain().enumerate() {
+        all.push(child);
+        if let Some((_, split)) = splits.next_if(|(split_at, _)| *split_at == at) {
+            all.extend(split);
+        }
+    }
+    let mut groups = group(all, BRANCH_MAX, last, Some).into_iter();
+    if let Some(first) = groups.next() {
+        *children = Slots::from_iter_capped(first).0;
+    }
+    let rest = groups
+        .filter_map(|group| child_of_branch(Slots::from_iter_capped(group).0))
+        .collect();
+    (added, rest)
+}
+
+/// [`put_into`] for a leaf: merges its entries with its share of `pending`
+/// into one sorted run, copying them out of the leaf if a snapshot shares it,
+/// moving them if not, and cuts the run into leaves.
+fn put_into_leaf<K: Ord + Clone, V: Clone>(
+    node: &mut Arc<Node<K, V>>,
+    pending: &mut Vec<(K, V)>,
+    take: usize,
+    last: bool,
+) -> (usize, Vec<Child<K, V>>) {
+    if node.width() + take <= LEAF_MAX
+        && let Node::Leaf(entries) = Arc::make_mut(node)
+    {
+        // Room for all of them: each goes in its place (copying the leaf
+        // first if a snapshot shares it), cheaper than rebuilding the leaf.
+        let mut added = 0;
+        for _ in 0..take {
+            let Some((key, value)) = pending.pop() else {
+                break;
+            };
+            let at = entries.partition_point(|(old, _)| *old < key);
+            match entries.get_mut(at) {
+                Some(entry) if entry.0 == key => entry.1 = value,
+                _ => {
+                    if entries.insert(at, (key, value)).is_ok() {
+                        added += 1;
+                    }
+                }
+            }
+        }
+        return (added, Vec::new());
+    }
+    let (added, merged) = match Arc::get_mut(node) {
+        Some(Node::Leaf(entries)) => merge(entries.drain(), pending, take),
+        Some(Node::Branch(_)) => return (0, Vec::new()),
+        None => match &**node {
+            Node::Leaf(entries) => merge(entries.iter().cloned(), pending, take),
+            Node::Branch(_) => return (0, Vec::new()),
+        },
+    };
+    let (first, rest) = match merged {
+        Merged::Fits(first) => (first, Vec::new()),
+        Merged::Overflows(merged) => {
+            let mut leaves = group(merged, LEAF_MAX, last, Some).into_iter();
+            let first = Slots::from_iter_capped(leaves.next().unwrap_or_default()).0;
+            let rest = leaves
+                .filter_map(|entries| child_of_leaf(Slots::from_iter_capped(entries).0))
+                .collect();
+            (first, rest)
+        }
+    };
+    match Arc::get_mut(node) {
+        Some(leaf) => *leaf = Node::Leaf(first),
+        None => *node = Arc::new(Node::Leaf(first)),
+    }
+    (added, rest)
+}
+
+/// A leaf's entries merged with new ones: in one leaf, or too many for one.
+enum Merged<K, V> {
+    Fits(LeafEntries<K, V>),
+    Overflows(Vec<(K, V)>),
+}
+
+impl<K, V> Merged<K, V> {
+    fn push(&mut self, entry: (K, V)) {
+        match self {
+            Merged::Fits(entries) => {
+                if let Err(entry) = entries.push(entry) {
+                    let mut all: Vec<_> = entries.drain().collect();
+                    all.push(entry);
+                    *self = Merged::Overflows(all);
+                }
+            }
+            Merged::Overflows(all) => all.push(entry),
+        }
+    }
+}
+
+/// Merges `old` (in key order) with the `take` smallest entries of `pending`
+/// (sorted largest first), a new entry replacing an old one of its key.
+/// Returns how many keys were new, and the merged run.
+fn merge<K: Ord, V>(
+    old: impl Iterator<Item = (K, V)>,
+    pending: &mut Vec<(K, V)>,
+    take: usize,
+) -> (usize, Merged<K, V>) {
+    let mut added = 0;
+    let mut merged = Merged::Fits(Slots::new());
+    let mut old = old.peekable();
+    for _ in 0..take {
+        let Some((key, value)) = pending.pop() else {
+            break;
+        };
+        while let Some(before) = old.next_if(|(old_key, _)| *old_key < key) {
+            merged.push(before);
+        }
+        // A key already present keeps its place and takes the new value.
+        if old.next_if(|(old_key, _)| *old_key == key).is_none() {
+            added += 1;
+        }
+        merged.push((key, value));
+    }
+    for after in old {
+        merged.push(after);
+    }
+    if let Merged::Fits(entries) = &mut merged
+        && entries.len() > LEAF_MAX
+    {
+        merged = Merged::Overflows(entries.drain().collect());
+    }
+    (added, merged)
+}
+
+/// Cuts `items` into runs that each fit in a node of at most `max`, made into
+/// what `make` makes of a run. At the end of a level (`fill`) runs are full,
+/// the last one taking what is left, as appending in order leaves them;
+/// elsewhere they are even and a quarter short of full, so that the next
+/// entries put there do not split them at once.
+fn group<T, R>(
+    items: Vec<T>,
+    max: usize,
+    fill: bool,
+    make: impl FnMut(Vec<T>) -> Option<R>,
+) -> Vec<R> {
+    if items.len() <= max {
+        return [items].into_iter().filter_map(make).collect();
+    }
+    let runs = if fill {
+        let mut runs = Vec::with_capacity(items.len().div_ceil(max));
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            runs.push(items.by_ref().take(max).collect());
+        }
+        runs
+    } else {
+        super::chunks(items, max * 3 / 4)
+    };
+    runs.into_iter().filter_map(make).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn contents(tree: &Tree<u32, u32>) -> Vec<(u32, u32)> {
+        tree.entries().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    #[test]
+    fn an_appended_run_fills_fresh_leaves() {
+        let mut tree = Tree::default();
+        for start in (0..10_000u32).step_by(1_000) {
+            let added = tree.put_sorted((start..start + 1_000).map(|k| (k, k)).collect());
+            assert_eq!(added, 1_000);
+            assert_eq!(tree.check(), Ok(()));
+        }
+        assert_eq!(tree.len(), 10_000);
+        assert_eq!(
+            contents(&tree),
+            (0..10_000).map(|k| (k, k)).collect::<Vec<_>>()
+        );
+        let leaves = super::super::tests::count_leaves(tree.root.as_deref());
+        assert!(
+            leaves <= 10_000 / (LEAF_MAX * 3 / 4) + 10,
+            "{leaves} leaves"
+        );
+    }
+
+    #[test]
+    fn present_keys_take_the_new_value_and_are_not_counted() {
+        let mut tree: Tree<u32, u32> = Tree::from_sorted((0..100).map(|k| (k * 2, 0)).collect());
+        let added = tree.put_sorted((50..150).map(|k| (k, 1)).collect());
+        // 50..150 holds 50 even keys already present.
+        assert_eq!(added, 50);
+        assert_eq!(tree.len(), 150);
+        assert_eq!(tree.get(&60), Some(&1));
+        assert_eq!(tree.get(&40), Some(&0));
+        assert_eq!(tree.check(), Ok(()));
+    }
+
+    #[test]
+    fn a_snapshot_keeps_its_contents_while_runs_are_merged_in() {
+        let mut tree: Tree<u32, u32> = Tree::from_sorted((0..5_000).map(|k| (k * 10, k)).collect());
+        let snapshot = tree.clone();
+        let before = contents(&snapshot);
+        tree.put_sorted((0..5_000).map(|k| (k * 10 + 5, 0)).collect());
+        assert_eq!(snapshot.check(), Ok(()));
+        assert_eq!(contents(&snapshot), before);
+        assert_eq!(tree.check(), Ok(()));
+        assert_eq!(tree.len(), 10_000);
+    }
+
+    #[test]
+    fn nothing_to_put_changes_nothing() {
+        let mut tree: Tree<u32, u32> = Tree::default();
+        assert_eq!(tree.put_sorted(Vec::new()), 0);
+        assert_eq!(tree.len(), 0);
+        assert_eq!(tree.put_sorted(vec![(3, 3)]), 1);
+        assert_eq!(contents(&tree), [(3, 3)]);
+    }
+
+    /// A batch of distinct keys, sorted, each with a value.
+    fn batch() -> impl Strategy<Value = Vec<(u32, u32)>> {
+        proptest::collection::btree_map(0..3_000u32, any::<u32>(), 0..400)
+            .prop_map(|map| map.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Batches of puts, between removals and single inserts, leave the
+        /// tree holding what a `BTreeMap` holds, in a valid shape, and never
+        /// change a snapshot taken before them.
+        #[test]
+        fn matches_a_btreemap(
+            start in proptest::collection::btree_map(0..3_000u32, any::<u32>(), 0..600),
+            steps in proptest::collection::vec((batch(), proptest::collection::vec(0..3_000u32, 0..50)), 1..6),
+        ) {
+            let mut tree = Tree::from_sorted(start.clone().into_iter().collect());
+            let mut model: BTreeMap<u32, u32> = start;
+            for (puts, removes) in steps {
+                let snapshot = tree.clone();
+                let seen: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                let new = puts.iter().filter(|(k, _)| !model.contains_key(k)).count();
+                model.extend(puts.iter().copied());
+                prop_assert_eq!(tree.put_sorted(puts), new);
+                prop_assert_eq!(tree.check(), Ok(()));
+                prop_assert_eq!(contents(&snapshot), seen);
+                for key in removes {
+                    prop_assert_eq!(tree.remove(&key), model.remove(&key));
+                }
+                tree.insert(1_500, 7);
+                model.insert(1_500, 7);
+                prop_assert_eq!(tree.check(), Ok(()));
+                prop_assert_eq!(tree.len(), model.len());
+                prop_assert_eq!(contents(&tree), model.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
+                for (rank, (key, value)) in model.iter().enumerate().step_by(37) {
+                    prop_assert_eq!(tree.nth(rank), Some((key, value)));
+                }
+            }
+        }
+    }
+}
