@@ -115,7 +115,7 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
             self.len = 1;
             return None;
         };
-        let (old, split) = insert_into(Arc::make_mut(root), key, value);
+        let (old, split) = insert_into(unshare(root), key, value);
         if let Some(right) = split
             && let Some(left) = self.root.take()
         {
@@ -142,7 +142,7 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
         Q: Ord + ?Sized,
     {
         let root = self.root.as_mut()?;
-        let old = remove_from(Arc::make_mut(root), key)?;
+        let old = remove_from(unshare(root), key)?;
         self.len -= 1;
         // Let the root shrink: an empty leaf goes, a branch of one child is replaced by it.
         loop {
@@ -294,6 +294,41 @@ impl<K: Ord, V> Tree<K, V> {
     }
 }
 
+/// `Arc::make_mut` on a node: in place when nobody else holds it, a copy when
+/// a snapshot shares it. Tests count the copies (see [`copies`]).
+fn unshare<K: Clone, V: Clone>(node: &mut Arc<Node<K, V>>) -> &mut Node<K, V> {
+    copies::note(node);
+    Arc::make_mut(node)
+}
+
+/// How many shared nodes the writes on this thread copied: the extra work a
+/// write pays while a snapshot (or an index build) holds the nodes on its path.
+#[cfg(feature = "testing")]
+pub(crate) mod copies {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    thread_local! {
+        static COPIED: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(super) fn note<T>(node: &Arc<T>) {
+        if Arc::strong_count(node) > 1 {
+            COPIED.with(|copied| copied.set(copied.get() + 1));
+        }
+    }
+
+    /// The copies since the last call.
+    pub(crate) fn take() -> u64 {
+        COPIED.with(Cell::take)
+    }
+}
+
+#[cfg(not(feature = "testing"))]
+mod copies {
+    pub(super) fn note<T>(_: &std::sync::Arc<T>) {}
+}
+
 /// Returns (entries, depth).
 fn check_node<K: Ord, V>(node: &Node<K, V>, lower: Option<&K>) -> Result<(usize, usize), String> {
     match node {
@@ -415,7 +450,7 @@ fn insert_into<K: Ord + Clone, V: Clone>(
             if key < child.min {
                 child.min = key.clone();
             }
-            let (old, split) = insert_into(Arc::make_mut(&mut child.node), key, value);
+            let (old, split) = insert_into(unshare(&mut child.node), key, value);
             if old.is_none() {
                 child.len += 1;
             }
@@ -475,7 +510,7 @@ where
                 .partition_point(|child| child.min.borrow() <= key)
                 .checked_sub(1)?;
             let child = children.get_mut(at)?;
-            let old = remove_from(Arc::make_mut(&mut child.node), key)?;
+            let old = remove_from(unshare(&mut child.node), key)?;
             child.len -= 1;
             if child.len == 0 {
                 children.remove(at);
@@ -512,10 +547,7 @@ fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Children<K, V>, at: u
     let Some((left, right)) = children.pair_mut(left_at) else {
         return;
     };
-    match (
-        Arc::make_mut(&mut left.node),
-        Arc::make_mut(&mut right.node),
-    ) {
+    match (unshare(&mut left.node), unshare(&mut right.node)) {
         (Node::Leaf(left_entries), Node::Leaf(right_entries)) => {
             left_entries.rebalance(right_entries, max);
             left.len = left_entries.len();
