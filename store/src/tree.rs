@@ -26,16 +26,29 @@ const BRANCH_MAX: usize = 16;
 const LEAF_SLOTS: usize = LEAF_MAX + 1;
 const BRANCH_SLOTS: usize = BRANCH_MAX + 1;
 
-type LeafEntries<K, V> = Slots<(K, V), LEAF_SLOTS>;
-type Children<K, V> = Slots<Child<K, V>, BRANCH_SLOTS>;
+/// Slots of a leaf in an index's tree. Its entries (a key, an id and a
+/// pointer: 48 bytes) are twice a document's, and a write that a snapshot
+/// shares the path of allocates and copies two such leaves (the old key's and
+/// the new key's): at 32 entries, 1.6 KB each, that doubled the p99 of writes
+/// while a scan ran on a store of 1M documents, where halving them brings it
+/// close to that of writes alone (halving the documents' leaves did little).
+pub(crate) const INDEX_LEAF_SLOTS: usize = LEAF_MAX / 2 + 1;
+
+/// The tree of an index's entries.
+pub(crate) type IndexTree<K, V> = Tree<K, V, INDEX_LEAF_SLOTS>;
+/// A walk over an index's entries.
+pub(crate) type IndexWalk<K, V> = Walk<K, V, INDEX_LEAF_SLOTS>;
+
+type LeafEntries<K, V, const S: usize> = Slots<(K, V), S>;
+type Children<K, V, const S: usize> = Slots<Child<K, V, S>, BRANCH_SLOTS>;
 
 /// An ordered map with O(1) snapshots.
-pub(crate) struct Tree<K, V> {
-    root: Option<Arc<Node<K, V>>>,
+pub(crate) struct Tree<K, V, const S: usize = LEAF_SLOTS> {
+    root: Option<Arc<Node<K, V, S>>>,
     len: usize,
 }
 
-impl<K, V> Clone for Tree<K, V> {
+impl<K, V, const S: usize> Clone for Tree<K, V, S> {
     fn clone(&self) -> Self {
         Tree {
             root: self.root.clone(),
@@ -44,28 +57,28 @@ impl<K, V> Clone for Tree<K, V> {
     }
 }
 
-impl<K, V> Default for Tree<K, V> {
+impl<K, V, const S: usize> Default for Tree<K, V, S> {
     fn default() -> Self {
         Tree { root: None, len: 0 }
     }
 }
 
 #[derive(Clone)]
-enum Node<K, V> {
-    Leaf(LeafEntries<K, V>),
-    Branch(Children<K, V>),
+enum Node<K, V, const S: usize> {
+    Leaf(LeafEntries<K, V, S>),
+    Branch(Children<K, V, S>),
 }
 
 #[derive(Clone)]
-struct Child<K, V> {
+struct Child<K, V, const S: usize> {
     /// The smallest key in the subtree: what searches route by.
     min: K,
     /// How many entries the subtree holds: what rank queries add up.
     len: usize,
-    node: Arc<Node<K, V>>,
+    node: Arc<Node<K, V, S>>,
 }
 
-impl<K, V> Node<K, V> {
+impl<K, V, const S: usize> Node<K, V, S> {
     fn width(&self) -> usize {
         match self {
             Node::Leaf(entries) => entries.len(),
@@ -81,7 +94,7 @@ impl<K, V> Node<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone> Tree<K, V> {
+impl<K: Ord + Clone, V: Clone, const S: usize> Tree<K, V, S> {
     /// Builds a tree from entries already sorted by key, with no duplicates, in O(n).
     pub(crate) fn from_sorted(entries: Vec<(K, V)>) -> Self {
         let len = entries.len();
@@ -89,7 +102,7 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
             return Tree::default();
         }
         // Leave a quarter of each node free, so the first inserts do not split.
-        let mut level: Vec<Child<K, V>> = chunks(entries, LEAF_MAX * 3 / 4)
+        let mut level: Vec<Child<K, V, S>> = chunks(entries, (S - 1) * 3 / 4)
             .into_iter()
             .filter_map(|leaf| child_of_leaf(Slots::from_iter_capped(leaf).0))
             .collect();
@@ -158,7 +171,7 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
     }
 }
 
-impl<K: Ord, V> Tree<K, V> {
+impl<K: Ord, V, const S: usize> Tree<K, V, S> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -194,7 +207,7 @@ impl<K: Ord, V> Tree<K, V> {
         &self,
         mut below: impl FnMut(&K) -> bool,
         mut within: impl FnMut(&K) -> bool,
-    ) -> (usize, usize, Walk<K, V>) {
+    ) -> (usize, usize, Walk<K, V, S>) {
         let mut walk = Walk::new(self.clone());
         let Some(mut node) = self.root.as_ref() else {
             return (0, 0, walk);
@@ -254,7 +267,7 @@ impl<K: Ord, V> Tree<K, V> {
     }
 
     /// The leaf holding `rank`, with the rank of its first entry.
-    fn leaf_at(&self, rank: usize) -> Option<(&Arc<Node<K, V>>, usize)> {
+    fn leaf_at(&self, rank: usize) -> Option<(&Arc<Node<K, V, S>>, usize)> {
         let mut node = self.root.as_ref()?;
         let mut start = 0;
         loop {
@@ -296,7 +309,9 @@ impl<K: Ord, V> Tree<K, V> {
 
 /// `Arc::make_mut` on a node: in place when nobody else holds it, a copy when
 /// a snapshot shares it. Tests count the copies (see [`copies`]).
-fn unshare<K: Clone, V: Clone>(node: &mut Arc<Node<K, V>>) -> &mut Node<K, V> {
+fn unshare<K: Clone, V: Clone, const S: usize>(
+    node: &mut Arc<Node<K, V, S>>,
+) -> &mut Node<K, V, S> {
     copies::note(node);
     Arc::make_mut(node)
 }
@@ -330,7 +345,10 @@ mod copies {
 }
 
 /// Returns (entries, depth).
-fn check_node<K: Ord, V>(node: &Node<K, V>, lower: Option<&K>) -> Result<(usize, usize), String> {
+fn check_node<K: Ord, V, const S: usize>(
+    node: &Node<K, V, S>,
+    lower: Option<&K>,
+) -> Result<(usize, usize), String> {
     match node {
         Node::Leaf(entries) => {
             if entries
@@ -392,11 +410,11 @@ fn chunks<T>(items: Vec<T>, target: usize) -> Vec<Vec<T>> {
 /// to `rank` the entries of the children before it: the last child whose
 /// smallest key satisfies `below`, or the first child if none does (every key
 /// failing `below` then lies in or after it).
-fn child_by<'a, K, V>(
-    children: &'a Children<K, V>,
+fn child_by<'a, K, V, const S: usize>(
+    children: &'a Children<K, V, S>,
     below: &mut impl FnMut(&K) -> bool,
     rank: &mut usize,
-) -> Option<&'a Arc<Node<K, V>>> {
+) -> Option<&'a Arc<Node<K, V, S>>> {
     let after = children.partition_point(|child| below(&child.min));
     let Some(last) = after.checked_sub(1) else {
         return children.first().map(|child| &child.node);
@@ -410,11 +428,11 @@ fn child_by<'a, K, V>(
 }
 
 /// Returns the value replaced, and a new right sibling if the node split.
-fn insert_into<K: Ord + Clone, V: Clone>(
-    node: &mut Node<K, V>,
+fn insert_into<K: Ord + Clone, V: Clone, const S: usize>(
+    node: &mut Node<K, V, S>,
     key: K,
     value: V,
-) -> (Option<V>, Option<Child<K, V>>) {
+) -> (Option<V>, Option<Child<K, V, S>>) {
     match node {
         Node::Leaf(entries) => match entries.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(at) => match entries.get_mut(at) {
@@ -426,13 +444,13 @@ fn insert_into<K: Ord + Clone, V: Clone>(
                     // Unreachable: a leaf always has a free slot between splits.
                     return (None, None);
                 }
-                if entries.len() <= LEAF_MAX {
+                if entries.len() < S {
                     return (None, None);
                 }
                 // Appending (ids are time-ordered) leaves the left node full rather
                 // than half empty forever.
                 let split_at = if at + 1 == entries.len() {
-                    LEAF_MAX
+                    S - 1
                 } else {
                     entries.len() / 2
                 };
@@ -476,7 +494,9 @@ fn insert_into<K: Ord + Clone, V: Clone>(
     }
 }
 
-fn child_of_leaf<K: Clone, V>(entries: LeafEntries<K, V>) -> Option<Child<K, V>> {
+fn child_of_leaf<K: Clone, V, const S: usize>(
+    entries: LeafEntries<K, V, S>,
+) -> Option<Child<K, V, S>> {
     Some(Child {
         min: entries.first()?.0.clone(),
         len: entries.len(),
@@ -484,7 +504,9 @@ fn child_of_leaf<K: Clone, V>(entries: LeafEntries<K, V>) -> Option<Child<K, V>>
     })
 }
 
-fn child_of_branch<K: Clone, V>(children: Children<K, V>) -> Option<Child<K, V>> {
+fn child_of_branch<K: Clone, V, const S: usize>(
+    children: Children<K, V, S>,
+) -> Option<Child<K, V, S>> {
     Some(Child {
         min: children.first()?.min.clone(),
         len: children.iter().map(|child| child.len).sum(),
@@ -492,7 +514,7 @@ fn child_of_branch<K: Clone, V>(children: Children<K, V>) -> Option<Child<K, V>>
     })
 }
 
-fn remove_from<K, V, Q>(node: &mut Node<K, V>, key: &Q) -> Option<V>
+fn remove_from<K, V, Q, const S: usize>(node: &mut Node<K, V, S>, key: &Q) -> Option<V>
 where
     K: Ord + Clone + Borrow<Q>,
     V: Clone,
@@ -522,7 +544,7 @@ where
                 child.min = min.clone();
             }
             let max = match &*child.node {
-                Node::Leaf(_) => LEAF_MAX,
+                Node::Leaf(_) => S - 1,
                 Node::Branch(_) => BRANCH_MAX,
             };
             if child.node.width() < max / 4 {
@@ -536,7 +558,11 @@ where
 /// Merges an underfull child with a neighbour; if the two together are too
 /// wide for one node, shares their items evenly between the two instead. Items
 /// move in place: nothing is allocated unless a snapshot shares one of the two.
-fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Children<K, V>, at: usize, max: usize) {
+fn merge_with_neighbour<K: Clone, V: Clone, const S: usize>(
+    children: &mut Children<K, V, S>,
+    at: usize,
+    max: usize,
+) {
     let left_at = if at + 1 < children.len() {
         at
     } else if at > 0 {
@@ -580,9 +606,9 @@ fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Children<K, V>, at: u
 /// looked for the next leaf only at the end of this one, every leaf would start
 /// with a wait no other load overlaps, which measured twice as slow as reading the
 /// same values from a vector.
-pub(crate) struct Entries<'a, K, V> {
+pub(crate) struct Entries<'a, K, V, const S: usize = LEAF_SLOTS> {
     /// The unvisited children of each branch on the path to the leaf after `ahead`.
-    branches: Vec<SlotIter<'a, Child<K, V>>>,
+    branches: Vec<SlotIter<'a, Child<K, V, S>>>,
     /// A plain slice iterator: the hot loop of a scan, kept as simple as can be.
     leaf: std::slice::Iter<'a, Option<(K, V)>>,
     /// The entries of the next leaf after `leaf` that has any, already found.
@@ -590,8 +616,8 @@ pub(crate) struct Entries<'a, K, V> {
     remaining: usize,
 }
 
-impl<K, V> Tree<K, V> {
-    pub(crate) fn entries(&self) -> Entries<'_, K, V> {
+impl<K, V, const S: usize> Tree<K, V, S> {
+    pub(crate) fn entries(&self) -> Entries<'_, K, V, S> {
         let mut entries = Entries {
             branches: Vec::new(),
             leaf: [].iter(),
@@ -606,9 +632,9 @@ impl<K, V> Tree<K, V> {
     }
 }
 
-impl<'a, K, V> Entries<'a, K, V> {
+impl<'a, K, V, const S: usize> Entries<'a, K, V, S> {
     /// Goes down the leftmost path of `node` to its first leaf.
-    fn descend(&mut self, mut node: &'a Node<K, V>) -> &'a [Option<(K, V)>] {
+    fn descend(&mut self, mut node: &'a Node<K, V, S>) -> &'a [Option<(K, V)>] {
         loop {
             match node {
                 Node::Leaf(entries) => return entries.occupied(),
@@ -646,7 +672,7 @@ impl<'a, K, V> Entries<'a, K, V> {
     }
 }
 
-impl<'a, K, V> Iterator for Entries<'a, K, V> {
+impl<'a, K, V, const S: usize> Iterator for Entries<'a, K, V, S> {
     type Item = (&'a K, &'a V);
 
     #[inline]
@@ -671,17 +697,17 @@ impl<'a, K, V> Iterator for Entries<'a, K, V> {
     }
 }
 
-impl<K, V> ExactSizeIterator for Entries<'_, K, V> {}
+impl<K, V, const S: usize> ExactSizeIterator for Entries<'_, K, V, S> {}
 
 /// A position-addressed walk over a tree snapshot that owns what it reads, so it
 /// can outlive the store's lock and move across threads. It caches the leaf it
 /// read last, which makes a sequential walk O(1) per step amortised.
-pub(crate) struct Walk<K, V> {
-    tree: Tree<K, V>,
-    leaf: Option<(Arc<Node<K, V>>, usize)>,
+pub(crate) struct Walk<K, V, const S: usize = LEAF_SLOTS> {
+    tree: Tree<K, V, S>,
+    leaf: Option<(Arc<Node<K, V, S>>, usize)>,
 }
 
-impl<K, V> Clone for Walk<K, V> {
+impl<K, V, const S: usize> Clone for Walk<K, V, S> {
     fn clone(&self) -> Self {
         Walk {
             tree: self.tree.clone(),
@@ -690,8 +716,8 @@ impl<K, V> Clone for Walk<K, V> {
     }
 }
 
-impl<K: Ord, V> Walk<K, V> {
-    pub(crate) fn new(tree: Tree<K, V>) -> Self {
+impl<K: Ord, V, const S: usize> Walk<K, V, S> {
+    pub(crate) fn new(tree: Tree<K, V, S>) -> Self {
         Walk { tree, leaf: None }
     }
 
@@ -731,7 +757,12 @@ mod tests {
 
     #[test]
     fn matches_a_btreemap_under_random_inserts_and_removes() {
-        let mut tree = Tree::default();
+        matches_a_btreemap::<LEAF_SLOTS>();
+        matches_a_btreemap::<INDEX_LEAF_SLOTS>();
+    }
+
+    fn matches_a_btreemap<const S: usize>() {
+        let mut tree: Tree<_, _, S> = Tree::default();
         let mut model = BTreeMap::new();
         let mut state = 7;
         for step in 0..20_000u64 {
@@ -796,7 +827,7 @@ mod tests {
 
     #[test]
     fn draining_and_refilling_keeps_the_shape_valid() {
-        let mut tree = Tree::default();
+        let mut tree: Tree<_, _> = Tree::default();
         for k in 0..5_000u32 {
             tree.insert(k, ());
         }
@@ -829,7 +860,7 @@ mod tests {
     #[test]
     fn entries_visit_every_key_in_order() {
         for len in [0, 1, 31, 33, 1_000, 5_000] {
-            let mut tree = Tree::default();
+            let mut tree: Tree<_, _> = Tree::default();
             for k in (0..len).rev() {
                 tree.insert(k, k * 2);
             }
@@ -841,7 +872,7 @@ mod tests {
 
     #[test]
     fn entries_follow_removals_down_to_an_empty_tree() {
-        let mut tree = Tree::default();
+        let mut tree: Tree<_, _> = Tree::default();
         let mut model = BTreeMap::new();
         for k in 0..3_000u64 {
             tree.insert(k, k);
@@ -868,7 +899,7 @@ mod tests {
 
     #[test]
     fn appending_in_order_fills_leaves() {
-        let mut tree = Tree::default();
+        let mut tree: Tree<_, _> = Tree::default();
         for k in 0..10_000u32 {
             tree.insert(k, ());
         }
@@ -876,7 +907,7 @@ mod tests {
         assert!(leaves <= 10_000 / LEAF_MAX + 2, "{leaves} leaves");
     }
 
-    fn count_leaves<K, V>(node: Option<&Node<K, V>>) -> usize {
+    fn count_leaves<K, V, const S: usize>(node: Option<&Node<K, V, S>>) -> usize {
         match node {
             None => 0,
             Some(Node::Leaf(_)) => 1,
