@@ -285,3 +285,50 @@ fn a_transaction_committed_during_a_build_is_caught_up_not_rebuilt() -> Result<(
     assert_eq!(store.prefix("by_item", "a11")?.count(), 1);
     Ok(())
 }
+
+#[test]
+fn a_write_during_a_build_copies_no_node_of_the_indexes() -> Result<(), Error> {
+    let store = Store::new();
+    store.create_index("by_group", ["group"])?;
+    let mut ids = Vec::new();
+    for n in 0..5_000 {
+        ids.push(store.insert(json!({"n": n, "group": n % 10, "note": "a"}))?);
+    }
+    // What one write copies while a snapshot shares every tree: a change to
+    // an unindexed field copies the path in the documents tree; a change of
+    // group copies paths in the index too.
+    let snapshot = store.snapshot()?;
+    Store::node_copies_for_tests();
+    store.update(ids[1], json!({"n": 1, "group": 1, "note": "b"}))?;
+    let documents_path = Store::node_copies_for_tests();
+    store.update(ids[4_000], json!({"n": 4_000, "group": 99, "note": "a"}))?;
+    let with_index_paths = Store::node_copies_for_tests();
+    drop(snapshot);
+    assert!(documents_path > 0);
+    assert!(with_index_paths > documents_path);
+
+    let (reached_tx, reached) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let (reached_tx, go_rx) = (Mutex::new(reached_tx), Mutex::new(go_rx));
+    store.set_index_build_hook_for_tests(move |round| {
+        if round == 0 {
+            let _ = reached_tx.lock().map(|tx| tx.send(()));
+            let _ = go_rx.lock().map(|rx| rx.recv());
+        }
+    });
+    let store = Arc::new(store);
+    let builder = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || store.create_index("by_n", ["n"]))
+    };
+    reached.recv().expect("the build reached its pause");
+    Store::node_copies_for_tests();
+    store.update(ids[4_000], json!({"n": 4_000, "group": 98, "note": "a"}))?;
+    assert_eq!(Store::node_copies_for_tests(), documents_path);
+    go.send(()).expect("resume the build");
+    builder.join().expect("the build thread")?;
+    assert!(store.verify()?.is_empty());
+    assert_eq!(store.lookup("by_group", 98)?.count(), 1);
+    assert_eq!(store.lookup("by_n", 4_000)?.count(), 1);
+    Ok(())
+}

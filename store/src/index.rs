@@ -408,7 +408,7 @@ where
 /// its id up.
 pub(crate) struct IndexState<D> {
     pub(crate) def: Arc<IndexDef<D>>,
-    pub(crate) entries: crate::tree::Tree<Entry, Option<Versioned<D>>>,
+    pub(crate) entries: crate::tree::IndexTree<Entry, Option<Versioned<D>>>,
     /// How many documents have two or more keys here. While none does, no
     /// document can come twice from a query, which then reads lazily.
     pub(crate) several: usize,
@@ -462,7 +462,7 @@ impl<D> IndexState<D> {
 
 /// The document other than `id` that holds `key` in `entries`, if any.
 pub(crate) fn holder_other_than<D>(
-    entries: &crate::tree::Tree<Entry, Option<Versioned<D>>>,
+    entries: &crate::tree::IndexTree<Entry, Option<Versioned<D>>>,
     key: &KeyBytes,
     id: Id,
 ) -> Option<Id> {

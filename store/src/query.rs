@@ -46,7 +46,7 @@ pub(crate) enum Source<D> {
     /// index) or resolved to it through `docs`; `picks`, when present, lists the
     /// entry ranks to read (a deduplicated multi-key query).
     Index {
-        entries: Walk<Entry, Option<Versioned<D>>>,
+        entries: crate::tree::IndexWalk<Entry, Option<Versioned<D>>>,
         docs: Tree<Id, Versioned<D>>,
         picks: Option<Arc<[usize]>>,
     },

@@ -323,7 +323,7 @@ pub(crate) fn results<D>(
 /// holds (a resumed page reads the span's entries before it too). `None` when
 /// no document repeats (every rank is kept).
 fn first_keys_only<D>(
-    entries: &mut Walk<Entry, Option<Versioned<D>>>,
+    entries: &mut crate::tree::IndexWalk<Entry, Option<Versioned<D>>>,
     from: usize,
     start: usize,
     end: usize,

@@ -702,6 +702,15 @@ impl Store {
         crate::field_keys::work::take()
     }
 
+    /// How many tree nodes the writes on this thread copied since the last
+    /// call because a snapshot or an index build shared them: the extra work
+    /// a write pays while one is alive, for tests to count.
+    #[doc(hidden)]
+    #[cfg(feature = "testing")]
+    pub fn node_copies_for_tests() -> u64 {
+        crate::tree::copies::take()
+    }
+
     /// Runs `hook(round)` in every later index build of this store before each
     /// round of catching up with the writes made meanwhile (round 0 right after
     /// the build read its snapshot); no lock is held while it runs. Lets a test

@@ -27,16 +27,29 @@ const BRANCH_MAX: usize = 16;
 const LEAF_SLOTS: usize = LEAF_MAX + 1;
 const BRANCH_SLOTS: usize = BRANCH_MAX + 1;
 
-type LeafEntries<K, V> = Slots<(K, V), LEAF_SLOTS>;
-type Children<K, V> = Slots<Child<K, V>, BRANCH_SLOTS>;
+/// Slots of a leaf in an index's tree. Its entries (a key, an id and a
+/// pointer: 48 bytes) are twice a document's, and a write that a snapshot
+/// shares the path of allocates and copies two such leaves (the old key's and
+/// the new key's): at 32 entries, 1.6 KB each, that doubled the p99 of writes
+/// while a scan ran on a store of 1M documents, where halving them brings it
+/// close to that of writes alone (halving the documents' leaves did little).
+pub(crate) const INDEX_LEAF_SLOTS: usize = LEAF_MAX / 2 + 1;
+
+/// The tree of an index's entries.
+pub(crate) type IndexTree<K, V> = Tree<K, V, INDEX_LEAF_SLOTS>;
+/// A walk over an index's entries.
+pub(crate) type IndexWalk<K, V> = Walk<K, V, INDEX_LEAF_SLOTS>;
+
+type LeafEntries<K, V, const S: usize> = Slots<(K, V), S>;
+type Children<K, V, const S: usize> = Slots<Child<K, V, S>, BRANCH_SLOTS>;
 
 /// An ordered map with O(1) snapshots.
-pub(crate) struct Tree<K, V> {
-    root: Option<Arc<Node<K, V>>>,
+pub(crate) struct Tree<K, V, const S: usize = LEAF_SLOTS> {
+    root: Option<Arc<Node<K, V, S>>>,
     len: usize,
 }
 
-impl<K, V> Clone for Tree<K, V> {
+impl<K, V, const S: usize> Clone for Tree<K, V, S> {
     fn clone(&self) -> Self {
         Tree {
             root: self.root.clone(),
@@ -45,28 +58,28 @@ impl<K, V> Clone for Tree<K, V> {
     }
 }
 
-impl<K, V> Default for Tree<K, V> {
+impl<K, V, const S: usize> Default for Tree<K, V, S> {
     fn default() -> Self {
         Tree { root: None, len: 0 }
     }
 }
 
 #[derive(Clone)]
-enum Node<K, V> {
-    Leaf(LeafEntries<K, V>),
-    Branch(Children<K, V>),
+enum Node<K, V, const S: usize> {
+    Leaf(LeafEntries<K, V, S>),
+    Branch(Children<K, V, S>),
 }
 
 #[derive(Clone)]
-struct Child<K, V> {
+struct Child<K, V, const S: usize> {
     /// The smallest key in the subtree: what searches route by.
     min: K,
     /// How many entries the subtree holds: what rank queries add up.
     len: usize,
-    node: Arc<Node<K, V>>,
+    node: Arc<Node<K, V, S>>,
 }
 
-impl<K, V> Node<K, V> {
+impl<K, V, const S: usize> Node<K, V, S> {
     fn width(&self) -> usize {
         match self {
             Node::Leaf(entries) => entries.len(),
@@ -82,7 +95,7 @@ impl<K, V> Node<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone> Tree<K, V> {
+impl<K: Ord + Clone, V: Clone, const S: usize> Tree<K, V, S> {
     /// Builds a tree from entries already sorted by key, with no duplicates, in O(n).
     pub(crate) fn from_sorted(entries: Vec<(K, V)>) -> Self {
         let len = entries.len();
@@ -90,7 +103,7 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
             return Tree::default();
         }
         // Leave a quarter of each node free, so the first inserts do not split.
-        let mut level: Vec<Child<K, V>> = chunks(entries, LEAF_MAX * 3 / 4)
+        let mut level: Vec<Child<K, V, S>> = chunks(entries, (S - 1) * 3 / 4)
             .into_iter()
             .filter_map(|leaf| child_of_leaf(Slots::from_iter_capped(leaf).0))
             .collect();
@@ -116,7 +129,7 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
             self.len = 1;
             return None;
         };
-        let (old, split) = insert_into(Arc::make_mut(root), key, value);
+        let (old, split) = insert_into(unshare(root), key, value);
         if let Some(right) = split
             && let Some(left) = self.root.take()
         {
@@ -143,7 +156,7 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
         Q: Ord + ?Sized,
     {
         let root = self.root.as_mut()?;
-        let old = remove_from(Arc::make_mut(root), key)?;
+        let old = remove_from(unshare(root), key)?;
         self.len -= 1;
         // Let the root shrink: an empty leaf goes, a branch of one child is replaced by it.
         loop {
@@ -159,7 +172,7 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
     }
 }
 
-impl<K: Ord, V> Tree<K, V> {
+impl<K: Ord, V, const S: usize> Tree<K, V, S> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -195,7 +208,7 @@ impl<K: Ord, V> Tree<K, V> {
         &self,
         mut below: impl FnMut(&K) -> bool,
         mut within: impl FnMut(&K) -> bool,
-    ) -> (usize, usize, Walk<K, V>) {
+    ) -> (usize, usize, Walk<K, V, S>) {
         let mut walk = Walk::new(self.clone());
         let Some(mut node) = self.root.as_ref() else {
             return (0, 0, walk);
@@ -255,7 +268,7 @@ impl<K: Ord, V> Tree<K, V> {
     }
 
     /// The leaf holding `rank`, with the rank of its first entry.
-    fn leaf_at(&self, rank: usize) -> Option<(&Arc<Node<K, V>>, usize)> {
+    fn leaf_at(&self, rank: usize) -> Option<(&Arc<Node<K, V, S>>, usize)> {
         let mut node = self.root.as_ref()?;
         let mut start = 0;
         loop {
@@ -295,8 +308,48 @@ impl<K: Ord, V> Tree<K, V> {
     }
 }
 
+/// `Arc::make_mut` on a node: in place when nobody else holds it, a copy when
+/// a snapshot shares it. Tests count the copies (see [`copies`]).
+fn unshare<K: Clone, V: Clone, const S: usize>(
+    node: &mut Arc<Node<K, V, S>>,
+) -> &mut Node<K, V, S> {
+    copies::note(node);
+    Arc::make_mut(node)
+}
+
+/// How many shared nodes the writes on this thread copied: the extra work a
+/// write pays while a snapshot (or an index build) holds the nodes on its path.
+#[cfg(feature = "testing")]
+pub(crate) mod copies {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    thread_local! {
+        static COPIED: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(super) fn note<T>(node: &Arc<T>) {
+        if Arc::strong_count(node) > 1 {
+            COPIED.with(|copied| copied.set(copied.get() + 1));
+        }
+    }
+
+    /// The copies since the last call.
+    pub(crate) fn take() -> u64 {
+        COPIED.with(Cell::take)
+    }
+}
+
+#[cfg(not(feature = "testing"))]
+mod copies {
+    pub(super) fn note<T>(_: &std::sync::Arc<T>) {}
+}
+
 /// Returns (entries, depth).
-fn check_node<K: Ord, V>(node: &Node<K, V>, lower: Option<&K>) -> Result<(usize, usize), String> {
+fn check_node<K: Ord, V, const S: usize>(
+    node: &Node<K, V, S>,
+    lower: Option<&K>,
+) -> Result<(usize, usize), String> {
     match node {
         Node::Leaf(entries) => {
             if entries
@@ -358,11 +411,11 @@ fn chunks<T>(items: Vec<T>, target: usize) -> Vec<Vec<T>> {
 /// to `rank` the entries of the children before it: the last child whose
 /// smallest key satisfies `below`, or the first child if none does (every key
 /// failing `below` then lies in or after it).
-fn child_by<'a, K, V>(
-    children: &'a Children<K, V>,
+fn child_by<'a, K, V, const S: usize>(
+    children: &'a Children<K, V, S>,
     below: &mut impl FnMut(&K) -> bool,
     rank: &mut usize,
-) -> Option<&'a Arc<Node<K, V>>> {
+) -> Option<&'a Arc<Node<K, V, S>>> {
     let after = children.partition_point(|child| below(&child.min));
     let Some(last) = after.checked_sub(1) else {
         return children.first().map(|child| &child.node);
@@ -376,11 +429,11 @@ fn child_by<'a, K, V>(
 }
 
 /// Returns the value replaced, and a new right sibling if the node split.
-fn insert_into<K: Ord + Clone, V: Clone>(
-    node: &mut Node<K, V>,
+fn insert_into<K: Ord + Clone, V: Clone, const S: usize>(
+    node: &mut Node<K, V, S>,
     key: K,
     value: V,
-) -> (Option<V>, Option<Child<K, V>>) {
+) -> (Option<V>, Option<Child<K, V, S>>) {
     match node {
         Node::Leaf(entries) => match entries.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(at) => match entries.get_mut(at) {
@@ -392,13 +445,13 @@ fn insert_into<K: Ord + Clone, V: Clone>(
                     // Unreachable: a leaf always has a free slot between splits.
                     return (None, None);
                 }
-                if entries.len() <= LEAF_MAX {
+                if entries.len() < S {
                     return (None, None);
                 }
                 // Appending (ids are time-ordered) leaves the left node full rather
                 // than half empty forever.
                 let split_at = if at + 1 == entries.len() {
-                    LEAF_MAX
+                    S - 1
                 } else {
                     entries.len() / 2
                 };
@@ -416,7 +469,7 @@ fn insert_into<K: Ord + Clone, V: Clone>(
             if key < child.min {
                 child.min = key.clone();
             }
-            let (old, split) = insert_into(Arc::make_mut(&mut child.node), key, value);
+            let (old, split) = insert_into(unshare(&mut child.node), key, value);
             if old.is_none() {
                 child.len += 1;
             }
@@ -442,7 +495,9 @@ fn insert_into<K: Ord + Clone, V: Clone>(
     }
 }
 
-fn child_of_leaf<K: Clone, V>(entries: LeafEntries<K, V>) -> Option<Child<K, V>> {
+fn child_of_leaf<K: Clone, V, const S: usize>(
+    entries: LeafEntries<K, V, S>,
+) -> Option<Child<K, V, S>> {
     Some(Child {
         min: entries.first()?.0.clone(),
         len: entries.len(),
@@ -450,7 +505,9 @@ fn child_of_leaf<K: Clone, V>(entries: LeafEntries<K, V>) -> Option<Child<K, V>>
     })
 }
 
-fn child_of_branch<K: Clone, V>(children: Children<K, V>) -> Option<Child<K, V>> {
+fn child_of_branch<K: Clone, V, const S: usize>(
+    children: Children<K, V, S>,
+) -> Option<Child<K, V, S>> {
     Some(Child {
         min: children.first()?.min.clone(),
         len: children.iter().map(|child| child.len).sum(),
@@ -458,7 +515,7 @@ fn child_of_branch<K: Clone, V>(children: Children<K, V>) -> Option<Child<K, V>>
     })
 }
 
-fn remove_from<K, V, Q>(node: &mut Node<K, V>, key: &Q) -> Option<V>
+fn remove_from<K, V, Q, const S: usize>(node: &mut Node<K, V, S>, key: &Q) -> Option<V>
 where
     K: Ord + Clone + Borrow<Q>,
     V: Clone,
@@ -476,7 +533,7 @@ where
                 .partition_point(|child| child.min.borrow() <= key)
                 .checked_sub(1)?;
             let child = children.get_mut(at)?;
-            let old = remove_from(Arc::make_mut(&mut child.node), key)?;
+            let old = remove_from(unshare(&mut child.node), key)?;
             child.len -= 1;
             if child.len == 0 {
                 children.remove(at);
@@ -488,7 +545,7 @@ where
                 child.min = min.clone();
             }
             let max = match &*child.node {
-                Node::Leaf(_) => LEAF_MAX,
+                Node::Leaf(_) => S - 1,
                 Node::Branch(_) => BRANCH_MAX,
             };
             if child.node.width() < max / 4 {
@@ -502,7 +559,11 @@ where
 /// Merges an underfull child with a neighbour; if the two together are too
 /// wide for one node, shares their items evenly between the two instead. Items
 /// move in place: nothing is allocated unless a snapshot shares one of the two.
-fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Children<K, V>, at: usize, max: usize) {
+fn merge_with_neighbour<K: Clone, V: Clone, const S: usize>(
+    children: &mut Children<K, V, S>,
+    at: usize,
+    max: usize,
+) {
     let left_at = if at + 1 < children.len() {
         at
     } else if at > 0 {
@@ -513,10 +574,7 @@ fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Children<K, V>, at: u
     let Some((left, right)) = children.pair_mut(left_at) else {
         return;
     };
-    match (
-        Arc::make_mut(&mut left.node),
-        Arc::make_mut(&mut right.node),
-    ) {
+    match (unshare(&mut left.node), unshare(&mut right.node)) {
         (Node::Leaf(left_entries), Node::Leaf(right_entries)) => {
             left_entries.rebalance(right_entries, max);
             left.len = left_entries.len();
@@ -549,9 +607,9 @@ fn merge_with_neighbour<K: Clone, V: Clone>(children: &mut Children<K, V>, at: u
 /// looked for the next leaf only at the end of this one, every leaf would start
 /// with a wait no other load overlaps, which measured twice as slow as reading the
 /// same values from a vector.
-pub(crate) struct Entries<'a, K, V> {
+pub(crate) struct Entries<'a, K, V, const S: usize = LEAF_SLOTS> {
     /// The unvisited children of each branch on the path to the leaf after `ahead`.
-    branches: Vec<SlotIter<'a, Child<K, V>>>,
+    branches: Vec<SlotIter<'a, Child<K, V, S>>>,
     /// A plain slice iterator: the hot loop of a scan, kept as simple as can be.
     leaf: std::slice::Iter<'a, Option<(K, V)>>,
     /// The entries of the next leaf after `leaf` that has any, already found.
@@ -559,8 +617,8 @@ pub(crate) struct Entries<'a, K, V> {
     remaining: usize,
 }
 
-impl<K, V> Tree<K, V> {
-    pub(crate) fn entries(&self) -> Entries<'_, K, V> {
+impl<K, V, const S: usize> Tree<K, V, S> {
+    pub(crate) fn entries(&self) -> Entries<'_, K, V, S> {
         let mut entries = Entries {
             branches: Vec::new(),
             leaf: [].iter(),
@@ -575,9 +633,9 @@ impl<K, V> Tree<K, V> {
     }
 }
 
-impl<'a, K, V> Entries<'a, K, V> {
+impl<'a, K, V, const S: usize> Entries<'a, K, V, S> {
     /// Goes down the leftmost path of `node` to its first leaf.
-    fn descend(&mut self, mut node: &'a Node<K, V>) -> &'a [Option<(K, V)>] {
+    fn descend(&mut self, mut node: &'a Node<K, V, S>) -> &'a [Option<(K, V)>] {
         loop {
             match node {
                 Node::Leaf(entries) => return entries.occupied(),
@@ -615,7 +673,7 @@ impl<'a, K, V> Entries<'a, K, V> {
     }
 }
 
-impl<'a, K, V> Iterator for Entries<'a, K, V> {
+impl<'a, K, V, const S: usize> Iterator for Entries<'a, K, V, S> {
     type Item = (&'a K, &'a V);
 
     #[inline]
@@ -640,17 +698,17 @@ impl<'a, K, V> Iterator for Entries<'a, K, V> {
     }
 }
 
-impl<K, V> ExactSizeIterator for Entries<'_, K, V> {}
+impl<K, V, const S: usize> ExactSizeIterator for Entries<'_, K, V, S> {}
 
 /// A position-addressed walk over a tree snapshot that owns what it reads, so it
 /// can outlive the store's lock and move across threads. It caches the leaf it
 /// read last, which makes a sequential walk O(1) per step amortised.
-pub(crate) struct Walk<K, V> {
-    tree: Tree<K, V>,
-    leaf: Option<(Arc<Node<K, V>>, usize)>,
+pub(crate) struct Walk<K, V, const S: usize = LEAF_SLOTS> {
+    tree: Tree<K, V, S>,
+    leaf: Option<(Arc<Node<K, V, S>>, usize)>,
 }
 
-impl<K, V> Clone for Walk<K, V> {
+impl<K, V, const S: usize> Clone for Walk<K, V, S> {
     fn clone(&self) -> Self {
         Walk {
             tree: self.tree.clone(),
@@ -659,8 +717,8 @@ impl<K, V> Clone for Walk<K, V> {
     }
 }
 
-impl<K: Ord, V> Walk<K, V> {
-    pub(crate) fn new(tree: Tree<K, V>) -> Self {
+impl<K: Ord, V, const S: usize> Walk<K, V, S> {
+    pub(crate) fn new(tree: Tree<K, V, S>) -> Self {
         Walk { tree, leaf: None }
     }
 
@@ -700,7 +758,12 @@ mod tests {
 
     #[test]
     fn matches_a_btreemap_under_random_inserts_and_removes() {
-        let mut tree = Tree::default();
+        matches_a_btreemap::<LEAF_SLOTS>();
+        matches_a_btreemap::<INDEX_LEAF_SLOTS>();
+    }
+
+    fn matches_a_btreemap<const S: usize>() {
+        let mut tree: Tree<_, _, S> = Tree::default();
         let mut model = BTreeMap::new();
         let mut state = 7;
         for step in 0..20_000u64 {
@@ -765,7 +828,7 @@ mod tests {
 
     #[test]
     fn draining_and_refilling_keeps_the_shape_valid() {
-        let mut tree = Tree::default();
+        let mut tree: Tree<_, _> = Tree::default();
         for k in 0..5_000u32 {
             tree.insert(k, ());
         }
@@ -798,7 +861,7 @@ mod tests {
     #[test]
     fn entries_visit_every_key_in_order() {
         for len in [0, 1, 31, 33, 1_000, 5_000] {
-            let mut tree = Tree::default();
+            let mut tree: Tree<_, _> = Tree::default();
             for k in (0..len).rev() {
                 tree.insert(k, k * 2);
             }
@@ -810,7 +873,7 @@ mod tests {
 
     #[test]
     fn entries_follow_removals_down_to_an_empty_tree() {
-        let mut tree = Tree::default();
+        let mut tree: Tree<_, _> = Tree::default();
         let mut model = BTreeMap::new();
         for k in 0..3_000u64 {
             tree.insert(k, k);
@@ -837,7 +900,7 @@ mod tests {
 
     #[test]
     fn appending_in_order_fills_leaves() {
-        let mut tree = Tree::default();
+        let mut tree: Tree<_, _> = Tree::default();
         for k in 0..10_000u32 {
             tree.insert(k, ());
         }
@@ -845,7 +908,7 @@ mod tests {
         assert!(leaves <= 10_000 / LEAF_MAX + 2, "{leaves} leaves");
     }
 
-    pub(super) fn count_leaves<K, V>(node: Option<&Node<K, V>>) -> usize {
+    pub(super) fn count_leaves<K, V, const S: usize>(node: Option<&Node<K, V, S>>) -> usize {
         match node {
             None => 0,
             Some(Node::Leaf(_)) => 1,

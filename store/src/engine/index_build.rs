@@ -16,7 +16,8 @@ use std::sync::atomic::Ordering;
 use super::{Engine, State, build_index};
 use crate::index::{Entry, IndexDef, IndexState, KeySink, holder_other_than};
 use crate::key::describe;
-use crate::{Error, Id, Result};
+use crate::tree::Tree;
+use crate::{Error, Id, Result, Versioned};
 
 /// Catch-up rounds run outside the lock before the last one runs under it.
 const ROUNDS: usize = 8;
@@ -92,7 +93,7 @@ impl<D> Engine<D> {
             self.check_can_add(&guard.state, &def)?;
             let generation = guard.state.generation;
             guard.builds.begin(generation);
-            Arc::clone(&guard.state)
+            Documents::of(&guard.state)
         };
         let _registration = Registration { engine: self };
         let mut index = build_index(&def, &seen.docs)?;
@@ -101,7 +102,7 @@ impl<D> Engine<D> {
             self.pause_build_for_tests(rounds);
             let mut guard = self.writer.lock();
             self.check_can_add(&guard.state, &def)?;
-            let current = Arc::clone(&guard.state);
+            let current = Documents::of(&guard.state);
             let Some(written) = guard.builds.between(seen.generation, current.generation) else {
                 // A write went unrecorded: build again, this once under the lock.
                 index = build_index(&def, &current.docs)?;
@@ -110,6 +111,7 @@ impl<D> Engine<D> {
             };
             if written.len() <= SMALL_ROUND || rounds >= ROUNDS {
                 catch_up(&mut index, &seen, &current, written)?;
+                drop(seen);
                 self.publish_index(&mut guard.state, index)?;
                 return Ok(());
             }
@@ -170,14 +172,32 @@ impl<D> Engine<D> {
     }
 }
 
+/// The documents of a state, which is all a build reads. Holding them alone
+/// rather than the whole state leaves the live indexes unshared, so that the
+/// writes landing during a build copy the nodes on their path in the
+/// documents tree only, not in every index they change too.
+struct Documents<D> {
+    docs: Tree<Id, Versioned<D>>,
+    generation: u64,
+}
+
+impl<D> Documents<D> {
+    fn of(state: &State<D>) -> Self {
+        Documents {
+            docs: state.docs.clone(),
+            generation: state.generation,
+        }
+    }
+}
+
 /// Brings `index`, built for the documents of `before`, up to `after`, where
 /// only the documents `written` differ: their entries from `before` go, their
 /// entries from `after` come, and the new keys are checked for uniqueness once
 /// every old one is gone (a key may pass from one document to another).
 fn catch_up<D>(
     index: &mut IndexState<D>,
-    before: &State<D>,
-    after: &State<D>,
+    before: &Documents<D>,
+    after: &Documents<D>,
     written: &[Id],
 ) -> Result<()> {
     let def = Arc::clone(&index.def);

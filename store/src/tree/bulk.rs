@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use super::slots::Slots;
-use super::{BRANCH_MAX, Child, LEAF_MAX, LeafEntries, Node, Tree, child_of_branch, child_of_leaf};
+use super::{BRANCH_MAX, Child, LeafEntries, Node, Tree, child_of_branch, child_of_leaf};
 
-impl<K: Ord + Clone, V: Clone> Tree<K, V> {
+impl<K: Ord + Clone, V: Clone, const S: usize> Tree<K, V, S> {
     /// Puts every entry of `sorted`, which must be sorted by key with no key
     /// twice, replacing the values of keys already present. Returns how many
     /// keys were new.
@@ -61,12 +61,12 @@ impl<K: Ord + Clone, V: Clone> Tree<K, V> {
 /// were new, and the subtrees to put right after `node` if it overflowed.
 /// `last` says whether `node` is the rightmost of its level: entries past its
 /// end then fill leaves up, as appending one by one does.
-fn put_into<K: Ord + Clone, V: Clone>(
-    node: &mut Arc<Node<K, V>>,
+fn put_into<K: Ord + Clone, V: Clone, const S: usize>(
+    node: &mut Arc<Node<K, V, S>>,
     pending: &mut Vec<(K, V)>,
     take: usize,
     last: bool,
-) -> (usize, Vec<Child<K, V>>) {
+) -> (usize, Vec<Child<K, V, S>>) {
     if matches!(**node, Node::Leaf(_)) {
         return put_into_leaf(node, pending, take, last);
     }
@@ -76,7 +76,7 @@ fn put_into<K: Ord + Clone, V: Clone>(
     let count = children.len();
     let mut remaining = take;
     let mut added = 0;
-    let mut splits: Vec<(usize, Vec<Child<K, V>>)> = Vec::new();
+    let mut splits: Vec<(usize, Vec<Child<K, V, S>>)> = Vec::new();
     for at in 0..count {
         if remaining == 0 {
             break;
@@ -133,13 +133,13 @@ fn put_into<K: Ord + Clone, V: Clone>(
 /// [`put_into`] for a leaf: merges its entries with its share of `pending`
 /// into one sorted run, copying them out of the leaf if a snapshot shares it,
 /// moving them if not, and cuts the run into leaves.
-fn put_into_leaf<K: Ord + Clone, V: Clone>(
-    node: &mut Arc<Node<K, V>>,
+fn put_into_leaf<K: Ord + Clone, V: Clone, const S: usize>(
+    node: &mut Arc<Node<K, V, S>>,
     pending: &mut Vec<(K, V)>,
     take: usize,
     last: bool,
-) -> (usize, Vec<Child<K, V>>) {
-    if node.width() + take <= LEAF_MAX
+) -> (usize, Vec<Child<K, V, S>>) {
+    if node.width() + take <= (S - 1)
         && let Node::Leaf(entries) = Arc::make_mut(node)
     {
         // Room for all of them: each goes in its place (copying the leaf
@@ -172,7 +172,7 @@ fn put_into_leaf<K: Ord + Clone, V: Clone>(
     let (first, rest) = match merged {
         Merged::Fits(first) => (first, Vec::new()),
         Merged::Overflows(merged) => {
-            let mut leaves = group(merged, LEAF_MAX, last, Some).into_iter();
+            let mut leaves = group(merged, S - 1, last, Some).into_iter();
             let first = Slots::from_iter_capped(leaves.next().unwrap_or_default()).0;
             let rest = leaves
                 .filter_map(|entries| child_of_leaf(Slots::from_iter_capped(entries).0))
@@ -188,12 +188,12 @@ fn put_into_leaf<K: Ord + Clone, V: Clone>(
 }
 
 /// A leaf's entries merged with new ones: in one leaf, or too many for one.
-enum Merged<K, V> {
-    Fits(LeafEntries<K, V>),
+enum Merged<K, V, const S: usize> {
+    Fits(LeafEntries<K, V, S>),
     Overflows(Vec<(K, V)>),
 }
 
-impl<K, V> Merged<K, V> {
+impl<K, V, const S: usize> Merged<K, V, S> {
     fn push(&mut self, entry: (K, V)) {
         match self {
             Merged::Fits(entries) => {
@@ -211,11 +211,11 @@ impl<K, V> Merged<K, V> {
 /// Merges `old` (in key order) with the `take` smallest entries of `pending`
 /// (sorted largest first), a new entry replacing an old one of its key.
 /// Returns how many keys were new, and the merged run.
-fn merge<K: Ord, V>(
+fn merge<K: Ord, V, const S: usize>(
     old: impl Iterator<Item = (K, V)>,
     pending: &mut Vec<(K, V)>,
     take: usize,
-) -> (usize, Merged<K, V>) {
+) -> (usize, Merged<K, V, S>) {
     let mut added = 0;
     let mut merged = Merged::Fits(Slots::new());
     let mut old = old.peekable();
@@ -236,7 +236,7 @@ fn merge<K: Ord, V>(
         merged.push(after);
     }
     if let Merged::Fits(entries) = &mut merged
-        && entries.len() > LEAF_MAX
+        && entries.len() > (S - 1)
     {
         merged = Merged::Overflows(entries.drain().collect());
     }
@@ -277,6 +277,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::tree::LEAF_MAX;
 
     fn contents(tree: &Tree<u32, u32>) -> Vec<(u32, u32)> {
         tree.entries().map(|(k, v)| (*k, *v)).collect()

@@ -66,7 +66,7 @@ impl Span {
     }
 
     /// The ranks of the entries of `entries` in the span.
-    pub(crate) fn ranks<V>(&self, entries: &Tree<Entry, V>) -> (usize, usize) {
+    pub(crate) fn ranks<V, const S: usize>(&self, entries: &Tree<Entry, V, S>) -> (usize, usize) {
         let start = entries.rank_by(|entry| self.before_start(entry.key.as_bytes(), entry.id));
         let end = entries.rank_by(|entry| self.before_end(entry.key.as_bytes()));
         (start, end.max(start))
