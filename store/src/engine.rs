@@ -43,7 +43,8 @@ mod index_build;
 
 use index_build::WriteLog;
 
-use crate::commit::{Clock, Commit, Sequence};
+use crate::by_id::{ById, Found};
+use crate::commit::{Change, Clock, Commit, Sequence};
 use crate::durable::Journal;
 use crate::feed::Feed;
 use crate::id::IdGenerator;
@@ -250,6 +251,8 @@ pub(crate) struct Engine<D> {
     earliest: AtomicU64,
     /// Where a durable store logs its commits before publishing them.
     journal: Option<Journal<D>>,
+    /// The current documents by id, for point reads (see `by_id`).
+    by_id: ById<D>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -257,7 +260,7 @@ pub(crate) type WriteResult<T, D> = std::result::Result<T, (Error, D)>;
 
 impl<D: Send + Sync + 'static> Engine<D> {
     pub(crate) fn new() -> Self {
-        Engine::with_state(State::empty(), None, false, Sequence::alone(0))
+        Engine::with_state(State::empty(), None, false, Sequence::alone(0), true)
     }
 
     /// An empty engine of a database, committing in the database's order.
@@ -267,6 +270,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             None,
             false,
             Sequence::Shared(Arc::clone(clock)),
+            true,
         )
     }
 
@@ -282,12 +286,26 @@ impl<D: Send + Sync + 'static> Engine<D> {
             .into_iter()
             .map(|def| IndexState::empty(Arc::new(def)))
             .collect();
-        Engine::with_state(state, None, false, sequence)
+        Engine::with_state(state, None, false, sequence, true)
     }
 
-    fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool, sequence: Sequence) -> Self {
+    /// An engine publishing `state`; `hashed` says whether it keeps the
+    /// point-read hash, built here from the state's documents.
+    fn with_state(
+        state: State<D>,
+        id_floor: Option<Id>,
+        closed: bool,
+        sequence: Sequence,
+        hashed: bool,
+    ) -> Self {
+        let by_id = if hashed {
+            ById::of(&state.docs)
+        } else {
+            ById::new(false)
+        };
         let state = Arc::new(state);
         Engine {
+            by_id,
             published: Published::new(&state),
             writer: Mutex::new(Inner {
                 state,
@@ -382,7 +400,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
             seq: sequence.last(),
             ..State::empty()
         };
-        let mut engine = Engine::with_state(state, floor, false, sequence);
+        // A durable store publishes a commit once it is on disk, and commits
+        // may reach the disk in another order than they were built: it reads
+        // through the tree.
+        let mut engine = Engine::with_state(state, floor, false, sequence, false);
         engine.journal = Some(journal);
         Ok(engine)
     }
@@ -402,6 +423,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
         Writer {
             published: &self.published,
             closed: &self.closed,
+            by_id: &self.by_id,
             inner: self.writer.lock(),
         }
     }
@@ -448,8 +470,43 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
-        self.read(|state| state.docs.get(&id).cloned())?
+        self.expire_due()?;
+        if let Found::Known(found) = self.by_id.get(id) {
+            // Checked after the hash: `close` sets the flag before it empties
+            // the hash, so a read that missed an emptied hash sees the flag.
+            self.check_open()?;
+            return found.ok_or(Error::NotFound { id });
+        }
+        self.read_shared(|state| state.docs.get(&id).cloned())?
             .ok_or(Error::NotFound { id })
+    }
+
+    /// Whether a document has this id.
+    pub(crate) fn contains(&self, id: Id) -> Result<bool> {
+        self.expire_due()?;
+        if let Found::Known(found) = self.by_id.get(id) {
+            self.check_open()?;
+            return Ok(found.is_some());
+        }
+        self.read_shared(|state| state.docs.get(&id).is_some())
+    }
+
+    /// Runs a short read against the current state, with a way to find its
+    /// documents by id faster than through its tree.
+    pub(crate) fn read_point<R>(
+        &self,
+        read: impl FnOnce(&State<D>, Point<'_, D>) -> R,
+    ) -> Result<R> {
+        self.expire_due()?;
+        self.read_shared(|state| {
+            read(
+                state,
+                Point {
+                    by_id: &self.by_id,
+                    docs: &state.docs,
+                },
+            )
+        })
     }
 
     pub(crate) fn len(&self) -> Result<usize> {
@@ -478,7 +535,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
             self.closed.store(true, Ordering::Release);
             let empty = Arc::new(State::empty());
             self.published.set(&empty);
-            std::mem::replace(&mut inner.state, empty)
+            (
+                std::mem::replace(&mut inner.state, empty),
+                self.by_id.clear(),
+            )
         };
         self.feed.end();
         // Documents' destructors run after the lock is released.
@@ -603,6 +663,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let ((seq, prev), waiting) =
                 self.commit_write(inner, pending.is_some(), |state, seq| {
                     state.docs.insert(id, record.clone());
+                    self.by_id.put(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
                     if let Some(at) = deadline {
                         state
@@ -669,6 +730,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let ((seq, prev), waiting) =
                 self.commit_write(&mut guard, pending.is_some(), |state, seq| {
                     state.docs.insert(id, record.clone());
+                    self.by_id.put(id, record.clone());
                     state.apply(id, Some(&record), plan.changes);
                     (seq, std::mem::replace(&mut state.seq, seq))
                 });
@@ -736,6 +798,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let ((removed, seq, prev), waiting) =
                 self.commit_write(&mut guard, pending.is_some(), |state, seq| {
                     let removed = state.docs.remove(&id);
+                    self.by_id.remove(id);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
                 });
@@ -910,7 +973,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let given = inner.ids.given_max();
         drop(inner);
         let sequence = Sequence::alone(self.sequence.last());
-        let engine = Engine::with_state(state, floor, closed, sequence)
+        // O(1), as promised: the clone reads through the tree.
+        let engine = Engine::with_state(state, floor, closed, sequence, false)
             .with_given_ids(given)
             .with_clock(self.time.clock());
         engine
@@ -957,7 +1021,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             deadlines,
         };
         let given = self.writer.lock().ids.given_max();
-        let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0))
+        let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0), true)
             .with_given_ids(given)
             .with_clock(self.time.clock());
         engine
@@ -977,6 +1041,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
         for (id, document) in state.docs.entries() {
             if *id != document.id() {
                 problems.push(format!("document {} is filed under id {id}", document.id()));
+            }
+        }
+        {
+            // Under the writer lock, so that no write moves the hash on
+            // while it is compared with the state read.
+            let inner = self.writer.lock();
+            if !self.is_closed() && Arc::ptr_eq(&inner.state, &state) {
+                problems.extend(self.by_id.differences(&state.docs));
             }
         }
         for index in &state.indexes {
@@ -1099,6 +1171,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
 pub(crate) struct Writer<'e, D> {
     published: &'e Published<State<D>>,
     closed: &'e AtomicBool,
+    by_id: &'e ById<D>,
     inner: MutexGuard<'e, Inner<D>>,
 }
 
@@ -1127,7 +1200,17 @@ impl<'e, D> Writer<'e, D> {
         next: Arc<State<D>>,
     ) -> Arc<State<D>> {
         readers.set(&next);
+        self.by_id.settle();
         std::mem::replace(&mut self.inner.state, next)
+    }
+
+    /// Applies a commit's changes to the point-read hash, which readers stop
+    /// reading until the commit is published (see `by_id`): with no read slot
+    /// held, for a commit built on a private copy; under them, for one
+    /// applied in place, which [`change`](Self::change)s the state first.
+    /// Returns the documents replaced, to drop outside the locks.
+    pub(crate) fn stage(&self, changes: &[Change<D>]) -> Vec<Versioned<D>> {
+        self.by_id.stage(changes)
     }
 
     /// Notes the documents a commit wrote, one per step of the state's
@@ -1148,6 +1231,31 @@ impl<'e, D> Writer<'e, D> {
         change: impl FnOnce(&mut State<D>) -> R,
     ) -> R {
         readers.change(&mut self.inner.state, change)
+    }
+
+    /// Ends what [`stage`](Self::stage) began, with the readers' slots held.
+    pub(crate) fn settle(&self, _readers: &Held<'e, State<D>>) {
+        self.by_id.settle();
+    }
+}
+
+/// Finds a state's documents by id: through the point-read hash when it
+/// agrees with the state (see `by_id`), through the state's tree otherwise.
+pub(crate) struct Point<'a, D> {
+    by_id: &'a ById<D>,
+    docs: &'a Tree<Id, Versioned<D>>,
+}
+
+impl<D> Point<'_, D> {
+    /// The documents with these ids, in order (none for an id no document has).
+    pub(crate) fn documents(&self, ids: &[Id]) -> Vec<Option<Versioned<D>>> {
+        if let Some(stamp) = self.by_id.stable() {
+            let found: Vec<_> = ids.iter().map(|id| self.by_id.get_within(*id)).collect();
+            if self.by_id.still(stamp) {
+                return found;
+            }
+        }
+        ids.iter().map(|id| self.docs.get(id).cloned()).collect()
     }
 }
 

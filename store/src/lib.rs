@@ -38,6 +38,7 @@
 //! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
+mod by_id;
 mod clock;
 mod commit;
 mod cursor;
@@ -56,6 +57,7 @@ mod inline_bytes;
 mod key;
 mod keyed;
 mod keyset;
+mod lookup;
 mod outcome;
 mod path;
 mod published;

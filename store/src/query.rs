@@ -50,6 +50,8 @@ pub(crate) enum Source<D> {
         docs: Tree<Id, Versioned<D>>,
         picks: Option<Arc<[usize]>>,
     },
+    /// Documents read when the query ran (a lookup of few results).
+    Found(Vec<Versioned<D>>),
 }
 
 impl<D> Clone for Source<D> {
@@ -65,6 +67,7 @@ impl<D> Clone for Source<D> {
                 docs: docs.clone(),
                 picks: picks.clone(),
             },
+            Source::Found(found) => Source::Found(found.clone()),
         }
     }
 }
@@ -87,6 +90,7 @@ impl<D> Source<D> {
                     (entry, None) => docs.get(&entry.id).cloned(),
                 }
             }
+            Source::Found(found) => found.get(rank).cloned(),
         }
     }
 }

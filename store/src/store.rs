@@ -234,7 +234,7 @@ impl Store {
 
     /// Whether a document has this id.
     pub fn contains(&self, id: Id) -> Result<bool> {
-        self.engine.read(|state| state.docs.get(&id).is_some())
+        self.engine.contains(id)
     }
 
     /// Replaces a document whole and returns its new version.
@@ -552,13 +552,13 @@ impl Store {
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
     pub fn lookup(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Iter<Object>> {
-        self.snapshot()?.lookup(index, key)
+        self.engine.lookup(index, |out| key.write_key_for(out))
     }
 
     /// The one document whose key in the unique `index` is `key`, if any. Fails
     /// with [`Error::NotUnique`] if the index is not unique.
     pub fn get_unique(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Option<Document>> {
-        self.snapshot()?.get_unique(index, key)
+        self.engine.get_unique(index, |out| key.write_key_for(out))
     }
 
     /// The documents whose key in `index` lies in `range`, in key order (ties in

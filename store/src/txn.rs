@@ -390,6 +390,9 @@ impl<'a> Transaction<'a> {
         }
         record.append()?;
         let parts = locks.iter().filter(|lock| lock.changes()).count();
+        for lock in &mut locks {
+            lock.stage();
+        }
         // Every store changes before readers of any of them see one change:
         // whoever sees the transaction in one store sees it in all.
         sequence.commit(|seq| {

@@ -421,7 +421,7 @@ impl<T: Indexed> Collection<T> {
 
     /// Whether a document has this id.
     pub fn contains(&self, id: Id) -> Result<bool> {
-        self.engine.read(|state| state.docs.get(&id).is_some())
+        self.engine.contains(id)
     }
 
     /// Replaces a document whole and returns its new version. Every unique index
@@ -607,7 +607,8 @@ impl<T: Indexed> Collection<T> {
     /// index's key type or a borrowed form of it (`&str` for `String`; a tuple
     /// for a composite index).
     pub fn lookup<I: IndexRef<T>>(&self, index: I, key: impl KeyFor<I::Key>) -> Result<Iter<T>> {
-        self.snapshot()?.lookup(index, key)
+        self.engine
+            .lookup(index.index_name(), |out| key.write_key_for(out))
     }
 
     /// The one document whose key in a unique index is `key`, if any. Compiles
@@ -617,7 +618,8 @@ impl<T: Indexed> Collection<T> {
         index: I,
         key: impl KeyFor<I::Key>,
     ) -> Result<Option<Versioned<T>>> {
-        self.snapshot()?.get_unique(index, key)
+        self.engine
+            .get_unique(index.index_name(), |out| key.write_key_for(out))
     }
 
     /// The documents whose key in `index` lies in `range` (any Rust range form),

@@ -559,6 +559,9 @@ pub(crate) trait Locked<'s> {
     fn build(&mut self, small: bool, halfway: &dyn Fn());
     /// Adds what was built to the commit's log frame, for a durable store.
     fn record(&self, record: &mut Record) -> Result<()>;
+    /// Applies a built commit's changes to the point-read hash, with no read
+    /// slot held; readers read the tree until it is installed.
+    fn stage(&mut self);
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
@@ -637,6 +640,12 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         }
     }
 
+    fn stage(&mut self) {
+        if let Some(built) = &self.next {
+            drop(self.writer.stage(&built.changes));
+        }
+    }
+
     fn hold_readers(&mut self) {
         if self.next.is_some() || self.in_place {
             self.readers = Some(self.writer.hold_readers());
@@ -658,10 +667,13 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
             changes
         } else if self.in_place {
             let part = &mut *self.part;
-            self.writer.change(readers, |state| {
+            let changes = self.writer.change(readers, |state| {
                 state.seq = seq;
                 part.apply_to(state, &|| {})
-            })
+            });
+            drop(self.writer.stage(&changes));
+            self.writer.settle(readers);
+            changes
         } else {
             return;
         };

@@ -1,0 +1,86 @@
+//! Lookups answered from the current state: a lookup with few results reads
+//! them at once, under its read slot, without a snapshot.
+//!
+//! A snapshot costs a reference count on the whole state (contended when
+//! threads query in parallel) and resolves each plain-index result through
+//! the documents tree when it is read. A lookup of a unique key, or of any
+//! key few documents share, instead reads its index entries and finds their
+//! documents through the point-read hash (see `by_id`) while it holds its
+//! slot, so its results are those of one state, as a snapshot's are. A lookup
+//! with more results reads them lazily from a snapshot, as before.
+
+use std::ops::Bound;
+
+use crate::engine::Engine;
+use crate::key::KeyWriter;
+use crate::query::Source;
+use crate::snapshot::{Arity, checked};
+use crate::{Error, Id, Iter, Result, Versioned};
+
+/// Results up to this many are read at once; beyond, lazily.
+const AT_ONCE: usize = 16;
+
+impl<D: Send + Sync + 'static> Engine<D> {
+    /// The documents whose key in index `name` is the one `key` writes, in
+    /// id order.
+    pub(crate) fn lookup(&self, name: &str, key: impl FnOnce(&mut KeyWriter)) -> Result<Iter<D>> {
+        self.lookup_in(name, key, false)
+    }
+
+    /// The one document whose key in the unique index `name` is the one `key`
+    /// writes, if any; fails with [`Error::NotUnique`] for another index.
+    pub(crate) fn get_unique(
+        &self,
+        name: &str,
+        key: impl FnOnce(&mut KeyWriter),
+    ) -> Result<Option<Versioned<D>>> {
+        Ok(self.lookup_in(name, key, true)?.next())
+    }
+
+    fn lookup_in(
+        &self,
+        name: &str,
+        key: impl FnOnce(&mut KeyWriter),
+        unique: bool,
+    ) -> Result<Iter<D>> {
+        // Writing the key may run user code: before any lock is taken.
+        let mut out = KeyWriter::new();
+        key(&mut out);
+        self.read_point(|state, point| {
+            let index = state.index(name)?;
+            let key = checked(index, Arity::Exact, out, Bound::Included(()))?;
+            if unique && !index.def.info.unique {
+                return Err(Error::NotUnique {
+                    index: name.to_owned(),
+                });
+            }
+            let key = key.as_slice();
+            let (start, end, mut entries) = index.entries.run_by(
+                |entry| entry.key.as_bytes() < key,
+                |entry| entry.key.as_bytes() == key,
+            );
+            if end - start > AT_ONCE {
+                let source = Source::Index {
+                    entries,
+                    docs: state.docs.clone(),
+                    picks: None,
+                };
+                return Ok(Iter::new(source, start, end));
+            }
+            let mut found: Vec<Versioned<D>> = Vec::with_capacity(end - start);
+            let mut ids: Vec<Id> = Vec::new();
+            for rank in start..end {
+                match entries.at(rank) {
+                    Some((_, Some(document))) => found.push(document.clone()),
+                    Some((entry, None)) => ids.push(entry.id),
+                    None => {}
+                }
+            }
+            if !ids.is_empty() {
+                found.extend(point.documents(&ids).into_iter().flatten());
+            }
+            let len = found.len();
+            Ok(Iter::new(Source::Found(found), 0, len))
+        })?
+    }
+}
