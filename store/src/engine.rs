@@ -1247,15 +1247,27 @@ pub(crate) struct Point<'a, D> {
 }
 
 impl<D> Point<'_, D> {
-    /// The documents with these ids, in order (none for an id no document has).
-    pub(crate) fn documents(&self, ids: &[Id]) -> Vec<Option<Versioned<D>>> {
-        if let Some(stamp) = self.by_id.stable() {
-            let found: Vec<_> = ids.iter().map(|id| self.by_id.get_within(*id)).collect();
-            if self.by_id.still(stamp) {
-                return found;
-            }
+    /// A stamp to read the hash under, if it agrees with the state now.
+    #[inline]
+    pub(crate) fn stable(&self) -> Option<u64> {
+        self.by_id.stable()
+    }
+
+    /// Document `id`: through the hash when given a stamp, which the caller
+    /// checks with [`still`](Self::still) after its reads; through the tree
+    /// otherwise.
+    #[inline]
+    pub(crate) fn get(&self, id: Id, stamp: Option<u64>) -> Option<Versioned<D>> {
+        match stamp {
+            Some(_) => self.by_id.get_within(id),
+            None => self.docs.get(&id).cloned(),
         }
-        ids.iter().map(|id| self.docs.get(id).cloned()).collect()
+    }
+
+    /// Whether reads made under `stamp` saw the hash agree with the state.
+    #[inline]
+    pub(crate) fn still(&self, stamp: Option<u64>) -> bool {
+        stamp.is_none_or(|stamp| self.by_id.still(stamp))
     }
 }
 

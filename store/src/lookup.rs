@@ -15,7 +15,7 @@ use crate::engine::Engine;
 use crate::key::KeyWriter;
 use crate::query::Source;
 use crate::snapshot::{Arity, checked};
-use crate::{Error, Id, Iter, Result, Versioned};
+use crate::{Error, Iter, Result, Versioned};
 
 /// Results up to this many are read at once; beyond, lazily.
 const AT_ONCE: usize = 16;
@@ -68,16 +68,21 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 return Ok(Iter::new(source, start, end));
             }
             let mut found: Vec<Versioned<D>> = Vec::with_capacity(end - start);
-            let mut ids: Vec<Id> = Vec::new();
-            for rank in start..end {
-                match entries.at(rank) {
-                    Some((_, Some(document))) => found.push(document.clone()),
-                    Some((entry, None)) => ids.push(entry.id),
-                    None => {}
+            let mut read = |stamp: Option<u64>| {
+                found.clear();
+                for rank in start..end {
+                    match entries.at(rank) {
+                        Some((_, Some(document))) => found.push(document.clone()),
+                        Some((entry, None)) => found.extend(point.get(entry.id, stamp)),
+                        None => {}
+                    }
                 }
-            }
-            if !ids.is_empty() {
-                found.extend(point.documents(&ids).into_iter().flatten());
+            };
+            let stamp = point.stable();
+            read(stamp);
+            if !point.still(stamp) {
+                // A transaction changed the hash meanwhile: read the tree.
+                read(None);
             }
             let len = found.len();
             Ok(Iter::new(Source::Found(found), 0, len))
