@@ -227,3 +227,32 @@ fn a_closed_store_answers_every_point_read_with_closed() {
     assert!(matches!(store.contains(id), Err(Error::Closed)));
     assert!(matches!(store.lookup("by_n", 1), Err(Error::Closed)));
 }
+
+#[test]
+fn results_read_lazily_keep_their_snapshot_s_documents_after_writes() {
+    let store = Store::new();
+    store.create_index("by_group", ["group"]).unwrap();
+    let ids: Vec<Id> = (0..100)
+        .map(|n| store.insert(json!({"group": 1, "n": n})).unwrap())
+        .collect();
+    // More results than a lookup reads at once: read from a snapshot.
+    let mut results = store.lookup("by_group", 1).unwrap();
+    let snapshot = store.snapshot().unwrap();
+    let mut range = snapshot.range("by_group", 0..2).unwrap();
+    assert_eq!(results.next().map(|d| d.version()), Some(1));
+    assert_eq!(range.next().map(|d| d.version()), Some(1));
+    for id in &ids {
+        store.update(*id, json!({"group": 1, "n": -1})).unwrap();
+    }
+    store.delete(ids[50]).unwrap();
+    assert_eq!(results.len(), 99);
+    assert!(results.all(|d| d.version() == 1 && d.get("n").and_then(|n| n.as_i64()) != Some(-1)));
+    assert!(range.all(|d| d.version() == 1));
+    assert_eq!(store.lookup("by_group", 1).unwrap().count(), 99);
+    assert!(
+        store
+            .lookup("by_group", 1)
+            .unwrap()
+            .all(|d| d.version() == 2)
+    );
+}

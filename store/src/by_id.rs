@@ -12,7 +12,9 @@
 //! - a single-document write changes its one entry while it holds every read
 //!   slot (see `published`), so a reader holding a slot sees the hash and the
 //!   tree agree, and a reader of the hash alone sees the write no earlier than
-//!   the write is underway: single writes stay linearizable;
+//!   the write is underway: single writes stay linearizable. It also moves
+//!   the stamp (below) on, odd while it changes its entry, so that a stamp
+//!   read with a state names that state's documents;
 //! - a transaction changes many entries, which no reader may see in part. It
 //!   makes [`stamp`](ById::stamp) odd first, changes its entries with no slot
 //!   held (so a large commit does not stall readers in proportion to its
@@ -21,6 +23,11 @@
 //!   the tree under its slot instead: the state from before the transaction,
 //!   or after it.
 //!
+//! A query read lazily from a snapshot finds its results' documents through
+//! the hash too, as long as the stamp is the one read with the snapshot's
+//! state: nothing was written since, so the hash holds the snapshot's very
+//! documents. Once a write moves the stamp on, it reads the snapshot's tree.
+//!
 //! The table is split into shards by the id's hash, each behind its own lock
 //! on its own cache line, so that parallel readers do not bounce one lock
 //! word between cores. Each shard is an open-addressing table with linear
@@ -28,6 +35,7 @@
 //! a word in the table and never reads a document it does not return, and
 //! growing never touches the documents.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
@@ -197,6 +205,47 @@ pub(crate) struct Emptied<D>(
     #[expect(dead_code, reason = "held only to be dropped")] Vec<Table<D>>,
 );
 
+/// The hash as of one state's stamp: what a snapshot reads its documents
+/// through while nothing has been written since it was taken.
+pub(crate) struct AsOf<D> {
+    by_id: Arc<ById<D>>,
+    stamp: u64,
+}
+
+impl<D> Clone for AsOf<D> {
+    fn clone(&self) -> Self {
+        AsOf {
+            by_id: Arc::clone(&self.by_id),
+            stamp: self.stamp,
+        }
+    }
+}
+
+impl<D> AsOf<D> {
+    /// The hash as of `stamp`, which the caller read with the state it
+    /// stands for (under a read slot).
+    pub(crate) fn new(by_id: &Arc<ById<D>>, stamp: u64) -> Self {
+        AsOf {
+            by_id: Arc::clone(by_id),
+            stamp,
+        }
+    }
+
+    /// Document `id` as of the stamp, if nothing was written since.
+    #[inline]
+    pub(crate) fn get(&self, id: Id) -> Found<D> {
+        if !self.by_id.still(self.stamp) {
+            return Found::Unknown;
+        }
+        let found = self.by_id.get_within(id);
+        if self.by_id.still(self.stamp) {
+            Found::Known(found)
+        } else {
+            Found::Unknown
+        }
+    }
+}
+
 /// What a read of the hash found.
 pub(crate) enum Found<D> {
     /// The document, or none with that id.
@@ -273,14 +322,30 @@ impl<D> ById<D> {
         table.find(hash, id).cloned()
     }
 
+    /// Files `document` under `id` (removes document `id` for none), for a
+    /// single-document write, with the read slots held; returns the document
+    /// filed there before.
+    pub(crate) fn write_one(&self, id: Id, document: Option<Versioned<D>>) -> Option<Versioned<D>> {
+        if !self.kept {
+            return None;
+        }
+        self.stamp.0.fetch_or(1, Ordering::AcqRel);
+        let old = match document {
+            Some(document) => self.put(id, document),
+            None => self.remove(id),
+        };
+        self.settle();
+        old
+    }
+
     /// Files `document` under `id`; returns the document filed there before.
-    pub(crate) fn put(&self, id: Id, document: Versioned<D>) -> Option<Versioned<D>> {
+    fn put(&self, id: Id, document: Versioned<D>) -> Option<Versioned<D>> {
         let hash = hash(id);
         self.shard(hash)?.write().insert(hash, document)
     }
 
     /// Removes document `id`; returns it.
-    pub(crate) fn remove(&self, id: Id) -> Option<Versioned<D>> {
+    fn remove(&self, id: Id) -> Option<Versioned<D>> {
         let hash = hash(id);
         self.shard(hash)?.write().remove(hash, id)
     }
@@ -316,12 +381,15 @@ impl<D> ById<D> {
     /// Empties the hash; returns what it held, for the caller to drop outside
     /// every lock.
     pub(crate) fn clear(&self) -> Emptied<D> {
-        Emptied(
+        self.stamp.0.fetch_or(1, Ordering::AcqRel);
+        let emptied = Emptied(
             self.shards
                 .iter()
                 .map(|shard| std::mem::replace(&mut *shard.table.write(), Table::new()))
                 .collect(),
-        )
+        );
+        self.settle();
+        emptied
     }
 
     /// How many documents it holds.

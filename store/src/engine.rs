@@ -43,7 +43,7 @@ mod index_build;
 
 use index_build::WriteLog;
 
-use crate::by_id::{ById, Found};
+use crate::by_id::{AsOf, ById, Found};
 use crate::commit::{Change, Clock, Commit, Sequence};
 use crate::durable::Journal;
 use crate::feed::Feed;
@@ -54,6 +54,10 @@ use crate::keyed;
 use crate::published::{Held, Published};
 use crate::tree::Tree;
 use crate::{Error, Id, Result, Updated, Versioned};
+
+/// A state, with the point-read hash as of it if the hash agreed with it
+/// when it was read.
+pub(crate) type AsOfState<D> = (Arc<State<D>>, Option<AsOf<D>>);
 
 /// Everything a store holds at one moment. Immutable once published; cheap to clone.
 pub(crate) struct State<D> {
@@ -252,7 +256,7 @@ pub(crate) struct Engine<D> {
     /// Where a durable store logs its commits before publishing them.
     journal: Option<Journal<D>>,
     /// The current documents by id, for point reads (see `by_id`).
-    by_id: ById<D>,
+    by_id: Arc<ById<D>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -298,11 +302,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
         sequence: Sequence,
         hashed: bool,
     ) -> Self {
-        let by_id = if hashed {
+        let by_id = Arc::new(if hashed {
             ById::of(&state.docs)
         } else {
             ById::new(false)
-        };
+        });
         let state = Arc::new(state);
         Engine {
             by_id,
@@ -449,6 +453,20 @@ impl<D: Send + Sync + 'static> Engine<D> {
     pub(crate) fn snapshot(&self) -> Result<Arc<State<D>>> {
         self.expire_due()?;
         self.read_shared(Arc::clone)
+    }
+
+    /// The current state, to read at leisure, with the point-read hash as
+    /// of it when the hash agrees with it now.
+    pub(crate) fn snapshot_as_of(&self) -> Result<AsOfState<D>> {
+        self.expire_due()?;
+        self.read_shared(|state| (Arc::clone(state), self.as_of()))
+    }
+
+    /// The point-read hash as of the state a caller reads under its slot.
+    pub(crate) fn as_of(&self) -> Option<AsOf<D>> {
+        self.by_id
+            .stable()
+            .map(|stamp| AsOf::new(&self.by_id, stamp))
     }
 
     fn read_shared<R>(&self, read: impl FnOnce(&Arc<State<D>>) -> R) -> Result<R> {
@@ -663,7 +681,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let ((seq, prev), waiting) =
                 self.commit_write(inner, pending.is_some(), |state, seq| {
                     state.docs.insert(id, record.clone());
-                    self.by_id.put(id, record.clone());
+                    self.by_id.write_one(id, Some(record.clone()));
                     state.apply(id, Some(&record), plan.changes);
                     if let Some(at) = deadline {
                         state
@@ -730,7 +748,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let ((seq, prev), waiting) =
                 self.commit_write(&mut guard, pending.is_some(), |state, seq| {
                     state.docs.insert(id, record.clone());
-                    self.by_id.put(id, record.clone());
+                    self.by_id.write_one(id, Some(record.clone()));
                     state.apply(id, Some(&record), plan.changes);
                     (seq, std::mem::replace(&mut state.seq, seq))
                 });
@@ -798,7 +816,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let ((removed, seq, prev), waiting) =
                 self.commit_write(&mut guard, pending.is_some(), |state, seq| {
                     let removed = state.docs.remove(&id);
-                    self.by_id.remove(id);
+                    self.by_id.write_one(id, None);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
                 });

@@ -64,6 +64,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     entries,
                     docs: state.docs.clone(),
                     picks: None,
+                    as_of: self.as_of(),
                 };
                 return Ok(Iter::new(source, start, end));
             }

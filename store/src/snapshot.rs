@@ -5,7 +5,8 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::engine::State;
+use crate::by_id::AsOf;
+use crate::engine::{AsOfState, State};
 use crate::index::{Entry, IndexInfo, IndexState};
 use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, Source, UniqueIndexRef};
@@ -35,6 +36,9 @@ use crate::{Cursor, Error, Id, Iter, Result, Versioned};
 /// ```
 pub struct Snapshot<D> {
     pub(crate) state: Arc<State<D>>,
+    /// The store's point-read hash, while it holds this state's documents:
+    /// queries find their results' documents through it.
+    as_of: Option<AsOf<D>>,
 }
 
 /// Which part of a key a query gives, for checking it against a schemaless
@@ -55,7 +59,13 @@ pub(crate) enum Arity {
 
 impl<D> Snapshot<D> {
     pub(crate) fn new(state: Arc<State<D>>) -> Self {
-        Snapshot { state }
+        Snapshot { state, as_of: None }
+    }
+
+    /// A snapshot of the current state, reading its documents through the
+    /// store's point-read hash for as long as nothing is written.
+    pub(crate) fn current((state, as_of): AsOfState<D>) -> Self {
+        Snapshot { state, as_of }
     }
 
     /// The sequence number of the last commit it reflects: a subscription
@@ -151,6 +161,7 @@ impl<D> Snapshot<D> {
             entries,
             docs: self.state.docs.clone(),
             picks: None,
+            as_of: self.as_of.clone(),
         };
         // One key: a document holds it at most once, so nothing to deduplicate.
         Ok(Iter::new(source, start, end))
@@ -280,6 +291,7 @@ impl<D> Snapshot<D> {
                 entries,
                 docs,
                 picks: Some(picks),
+                as_of: self.as_of.clone(),
             };
             return Iter::new(source, 0, len);
         }
@@ -287,6 +299,7 @@ impl<D> Snapshot<D> {
             entries,
             docs,
             picks: None,
+            as_of: self.as_of.clone(),
         };
         Iter::new(source, start, end)
     }
@@ -505,6 +518,7 @@ impl<D> Clone for Snapshot<D> {
     fn clone(&self) -> Self {
         Snapshot {
             state: Arc::clone(&self.state),
+            as_of: self.as_of.clone(),
         }
     }
 }

@@ -590,7 +590,7 @@ impl<T: Indexed> Collection<T> {
 
     /// A point-in-time view of the whole collection. O(1).
     pub fn snapshot(&self) -> Result<Snapshot<T>> {
-        self.engine.snapshot().map(Snapshot::new)
+        self.engine.snapshot_as_of().map(Snapshot::current)
     }
 
     /// Every document, in id order (insertion order), as of now.
