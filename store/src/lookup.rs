@@ -55,6 +55,29 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 });
             }
             let key = key.as_slice();
+            let mut found: Vec<Versioned<D>> = Vec::new();
+            let mut read = |stamp: Option<u64>| {
+                found.clear();
+                index.entries.short_run(
+                    |entry| entry.key.as_bytes() < key,
+                    |entry| entry.key.as_bytes() == key,
+                    AT_ONCE,
+                    |entry, held| match held {
+                        Some(document) => found.push(document.clone()),
+                        None => found.extend(point.get(entry.id, stamp)),
+                    },
+                )
+            };
+            let stamp = point.stable();
+            let mut short = read(stamp);
+            if short && !point.still(stamp) {
+                // A transaction changed the hash meanwhile: read the tree.
+                short = read(None);
+            }
+            if short {
+                let len = found.len();
+                return Ok(Iter::new(Source::Found(found), 0, len));
+            }
             let (start, end, mut entries) = index.entries.run_by(
                 |entry| entry.key.as_bytes() < key,
                 |entry| entry.key.as_bytes() == key,
