@@ -22,6 +22,12 @@
 //!   path otherwise. A write is therefore one atomic step: documents and indexes
 //!   always agree, and every single-document operation is linearizable.
 //!
+//! Point reads skip the tree: the engine keeps the current documents in a hash
+//! by id as well (see `by_id`), changed in the same step as the state it
+//! publishes, which a get, and a lookup of a few results, read instead of
+//! descending the documents tree. Snapshots never read it, save to find their
+//! results' documents while nothing has been written since they were taken.
+//!
 //! Callers' closures (read-modify-write, filters, computed keys) never run under
 //! a lock, so a panicking closure leaves the store as it was.
 //!
