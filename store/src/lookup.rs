@@ -55,16 +55,26 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 });
             }
             let key = key.as_slice();
+            // The first document apart: a unique key's lookup allocates nothing.
+            let mut first: Option<Versioned<D>> = None;
             let mut found: Vec<Versioned<D>> = Vec::new();
             let mut read = |stamp: Option<u64>| {
+                first = None;
                 found.clear();
                 index.entries.short_run(
                     |entry| entry.key.as_bytes() < key,
                     |entry| entry.key.as_bytes() == key,
                     AT_ONCE,
-                    |entry, held| match held {
-                        Some(document) => found.push(document.clone()),
-                        None => found.extend(point.get(entry.id, stamp)),
+                    |entry, held| {
+                        let document = match held {
+                            Some(document) => Some(document.clone()),
+                            None => point.get(entry.id, stamp),
+                        };
+                        match (&first, document) {
+                            (None, document) => first = document,
+                            (Some(_), Some(document)) => found.push(document),
+                            (Some(_), None) => {}
+                        }
                     },
                 )
             };
@@ -75,8 +85,15 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 short = read(None);
             }
             if short {
-                let len = found.len();
-                return Ok(Iter::new(Source::Found(found), 0, len));
+                return Ok(match first {
+                    None => Iter::new(Source::Found(Vec::new()), 0, 0),
+                    Some(first) if found.is_empty() => Iter::new(Source::One(first), 0, 1),
+                    Some(first) => {
+                        found.insert(0, first);
+                        let len = found.len();
+                        Iter::new(Source::Found(found), 0, len)
+                    }
+                });
             }
             let (start, end, mut entries) = index.entries.run_by(
                 |entry| entry.key.as_bytes() < key,

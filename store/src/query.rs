@@ -55,6 +55,9 @@ pub(crate) enum Source<D> {
     },
     /// Documents read when the query ran (a lookup of few results).
     Found(Vec<Versioned<D>>),
+    /// The one document read when the query ran (a lookup of a unique key):
+    /// no vector to allocate.
+    One(Versioned<D>),
 }
 
 impl<D> Clone for Source<D> {
@@ -73,6 +76,7 @@ impl<D> Clone for Source<D> {
                 as_of: as_of.clone(),
             },
             Source::Found(found) => Source::Found(found.clone()),
+            Source::One(found) => Source::One(found.clone()),
         }
     }
 }
@@ -100,6 +104,7 @@ impl<D> Source<D> {
                 }
             }
             Source::Found(found) => found.get(rank).cloned(),
+            Source::One(found) => (rank == 0).then(|| found.clone()),
         }
     }
 }
