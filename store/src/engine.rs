@@ -22,6 +22,12 @@
 //!   path otherwise. A write is therefore one atomic step: documents and indexes
 //!   always agree, and every single-document operation is linearizable.
 //!
+//! Point reads skip the tree: the engine keeps the current documents in a hash
+//! by id as well (see `by_id`), changed in the same step as the state it
+//! publishes, which a get, and a lookup of a few results, read instead of
+//! descending the documents tree. Snapshots never read it, save to find their
+//! results' documents while nothing has been written since they were taken.
+//!
 //! Callers' closures (read-modify-write, filters, computed keys) never run under
 //! a lock, so a panicking closure leaves the store as it was.
 //!
@@ -50,7 +56,8 @@ pub(crate) use apply_many::DocWrite;
 
 use index_build::WriteLog;
 
-use crate::commit::{Clock, Commit, Sequence};
+use crate::by_id::{AsOf, ById, Found};
+use crate::commit::{Change, Clock, Commit, Sequence};
 use crate::durable::Journal;
 use crate::feed::Feed;
 use crate::id::IdGenerator;
@@ -61,6 +68,10 @@ use crate::published::{Held, Published};
 use crate::sweeper::Sweeper;
 use crate::tree::Tree;
 use crate::{Error, Id, Result, Updated, Versioned};
+
+/// A state, with the point-read hash as of it if the hash agreed with it
+/// when it was read.
+pub(crate) type AsOfState<D> = (Arc<State<D>>, Option<AsOf<D>>);
 
 /// Everything a store holds at one moment. Immutable once published; cheap to clone.
 pub(crate) struct State<D> {
@@ -279,6 +290,8 @@ pub(crate) struct Engine<D> {
     counters: Arc<Counters>,
     /// Replaced states still held when replaced (see `stats`).
     retired: Retired<D>,
+    /// The current documents by id, for point reads (see `by_id`).
+    by_id: Arc<ById<D>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -286,7 +299,7 @@ pub(crate) type WriteResult<T, D> = std::result::Result<T, (Error, D)>;
 
 impl<D: Send + Sync + 'static> Engine<D> {
     pub(crate) fn new() -> Self {
-        Engine::with_state(State::empty(), None, false, Sequence::alone(0))
+        Engine::with_state(State::empty(), None, false, Sequence::alone(0), true)
     }
 
     /// An empty engine of a database, committing in the database's order.
@@ -296,6 +309,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             None,
             false,
             Sequence::Shared(Arc::clone(clock)),
+            true,
         )
     }
 
@@ -311,16 +325,30 @@ impl<D: Send + Sync + 'static> Engine<D> {
             .into_iter()
             .map(|def| IndexState::empty(Arc::new(def)))
             .collect();
-        Engine::with_state(state, None, false, sequence)
+        Engine::with_state(state, None, false, sequence, true)
     }
 
-    fn with_state(state: State<D>, id_floor: Option<Id>, closed: bool, sequence: Sequence) -> Self {
+    /// An engine publishing `state`; `hashed` says whether it keeps the
+    /// point-read hash, built here from the state's documents.
+    fn with_state(
+        state: State<D>,
+        id_floor: Option<Id>,
+        closed: bool,
+        sequence: Sequence,
+        hashed: bool,
+    ) -> Self {
+        let by_id = Arc::new(if hashed {
+            ById::of(&state.docs)
+        } else {
+            ById::new(false)
+        });
         let state = Arc::new(state);
         let time = match &sequence {
             Sequence::Shared(clock) => Arc::clone(&clock.time),
             Sequence::Alone(_) => Arc::default(),
         };
         Engine {
+            by_id,
             published: Published::new(&state),
             writer: Mutex::new(Inner {
                 state,
@@ -478,7 +506,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
             seq: sequence.last(),
             ..State::empty()
         };
-        let mut engine = Engine::with_state(state, floor, false, sequence);
+        // A durable store publishes a commit once it is on disk, and commits
+        // may reach the disk in another order than they were built: it reads
+        // through the tree.
+        let mut engine = Engine::with_state(state, floor, false, sequence, false);
         engine.journal = Some(journal);
         Ok(engine)
     }
@@ -498,6 +529,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
         Writer {
             published: &self.published,
             closed: &self.closed,
+            by_id: &self.by_id,
             inner: self.writer.lock(),
         }
     }
@@ -525,6 +557,20 @@ impl<D: Send + Sync + 'static> Engine<D> {
         self.read_shared(Arc::clone)
     }
 
+    /// The current state, to read at leisure, with the point-read hash as
+    /// of it when the hash agrees with it now.
+    pub(crate) fn snapshot_as_of(&self) -> Result<AsOfState<D>> {
+        self.expire_due()?;
+        self.read_shared(|state| (Arc::clone(state), self.as_of()))
+    }
+
+    /// The point-read hash as of the state a caller reads under its slot.
+    pub(crate) fn as_of(&self) -> Option<AsOf<D>> {
+        self.by_id
+            .stable()
+            .map(|stamp| AsOf::new(&self.by_id, stamp))
+    }
+
     fn read_shared<R>(&self, read: impl FnOnce(&Arc<State<D>>) -> R) -> Result<R> {
         // The flag is read under the slot's lock: `close` sets it before it
         // publishes the empty state, so a reader sees either the state from
@@ -544,14 +590,53 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
+        self.expire_due()?;
         // Only a miss builds an error: a hit would build it and drop it.
-        match self.read(|state| state.docs.get(&id).cloned())? {
+        let found = match self.by_id.get(id) {
+            Found::Known(found) => {
+                // Checked after the hash: `close` sets the flag before it
+                // empties the hash, so a read that missed an emptied hash
+                // sees the flag.
+                self.check_open()?;
+                found
+            }
+            _ => self.read_shared(|state| state.docs.get(&id).cloned())?,
+        };
+        match found {
             Some(found) => {
                 self.note_use(&found);
                 Ok(found)
             }
             None => Err(Error::NotFound { id }),
         }
+    }
+
+    /// Whether a document has this id.
+    pub(crate) fn contains(&self, id: Id) -> Result<bool> {
+        self.expire_due()?;
+        if let Found::Known(found) = self.by_id.get(id) {
+            self.check_open()?;
+            return Ok(found.is_some());
+        }
+        self.read_shared(|state| state.docs.get(&id).is_some())
+    }
+
+    /// Runs a short read against the current state, with a way to find its
+    /// documents by id faster than through its tree.
+    pub(crate) fn read_point<R>(
+        &self,
+        read: impl FnOnce(&State<D>, Point<'_, D>) -> R,
+    ) -> Result<R> {
+        self.expire_due()?;
+        self.read_shared(|state| {
+            read(
+                state,
+                Point {
+                    by_id: &self.by_id,
+                    docs: &state.docs,
+                },
+            )
+        })
     }
 
     pub(crate) fn len(&self) -> Result<usize> {
@@ -580,7 +665,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
             self.closed.store(true, Ordering::Release);
             let empty = Arc::new(State::empty());
             self.published.set(&empty);
-            std::mem::replace(&mut inner.state, empty)
+            (
+                std::mem::replace(&mut inner.state, empty),
+                self.by_id.clear(),
+            )
         };
         self.feed.end();
         self.sweeper.stop();
@@ -713,6 +801,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let mut earliest = None;
             let committed = self.commit_write(inner, id, Some(&record), deadline, |state, seq| {
                 state.docs.insert(id, record.clone());
+                self.by_id.write_one(id, Some(record.clone()));
                 state.reweigh(None, Some(&record));
                 state.apply(id, Some(&record), plan.changes);
                 if let Some(at) = deadline {
@@ -792,6 +881,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             self.stamp_new(&record, room.weight);
             let committed = self.commit_write(&mut guard, id, Some(&record), None, |state, seq| {
                 state.docs.insert(id, record.clone());
+                self.by_id.write_one(id, Some(record.clone()));
                 state.reweigh(plan.old.as_ref(), Some(&record));
                 state.apply(id, Some(&record), plan.changes);
                 (seq, std::mem::replace(&mut state.seq, seq))
@@ -866,6 +956,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 self.commit_write(&mut guard, id, None, None, |state, seq| {
                     let removed = state.docs.remove(&id);
                     state.reweigh(removed.as_ref(), None);
+                    self.by_id.write_one(id, None);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
                 })?;
@@ -1080,7 +1171,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let given = inner.ids.given_max();
         drop(inner);
         let sequence = Sequence::alone(self.sequence.last());
-        let engine = Engine::with_state(state, floor, closed, sequence)
+        // O(1), as promised: the clone reads through the tree.
+        let engine = Engine::with_state(state, floor, closed, sequence, false)
             .with_given_ids(given)
             .with_time(self.timekeeper());
         engine
@@ -1128,7 +1220,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             deadlines,
         };
         let given = self.writer.lock().ids.given_max();
-        let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0))
+        let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0), true)
             .with_given_ids(given)
             .with_time(self.timekeeper());
         engine
@@ -1148,6 +1240,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
         for (id, document) in state.docs.entries() {
             if *id != document.id() {
                 problems.push(format!("document {} is filed under id {id}", document.id()));
+            }
+        }
+        {
+            // Under the writer lock, so that no write moves the hash on
+            // while it is compared with the state read.
+            let inner = self.writer.lock();
+            if !self.is_closed() && Arc::ptr_eq(&inner.state, &state) {
+                problems.extend(self.by_id.differences(&state.docs));
             }
         }
         for index in &state.indexes {
@@ -1270,6 +1370,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
 pub(crate) struct Writer<'e, D> {
     published: &'e Published<State<D>>,
     closed: &'e AtomicBool,
+    by_id: &'e ById<D>,
     inner: MutexGuard<'e, Inner<D>>,
 }
 
@@ -1298,7 +1399,17 @@ impl<'e, D> Writer<'e, D> {
         next: Arc<State<D>>,
     ) -> Arc<State<D>> {
         readers.set(&next);
+        self.by_id.settle();
         std::mem::replace(&mut self.inner.state, next)
+    }
+
+    /// Applies a commit's changes to the point-read hash, which readers stop
+    /// reading until the commit is published (see `by_id`): with no read slot
+    /// held, for a commit built on a private copy; under them, for one
+    /// applied in place, which [`change`](Self::change)s the state first.
+    /// Returns the documents replaced, to drop outside the locks.
+    pub(crate) fn stage(&self, changes: &[Change<D>]) -> Vec<Versioned<D>> {
+        self.by_id.stage(changes)
     }
 
     /// Notes the documents a commit wrote, one per step of the state's
@@ -1331,6 +1442,43 @@ impl<'e, D> Writer<'e, D> {
         change: impl FnOnce(&mut State<D>) -> R,
     ) -> R {
         readers.change(&mut self.inner.state, change)
+    }
+
+    /// Ends what [`stage`](Self::stage) began, with the readers' slots held.
+    pub(crate) fn settle(&self, _readers: &Held<'e, State<D>>) {
+        self.by_id.settle();
+    }
+}
+
+/// Finds a state's documents by id: through the point-read hash when it
+/// agrees with the state (see `by_id`), through the state's tree otherwise.
+pub(crate) struct Point<'a, D> {
+    by_id: &'a ById<D>,
+    docs: &'a Tree<Id, Versioned<D>>,
+}
+
+impl<D> Point<'_, D> {
+    /// A stamp to read the hash under, if it agrees with the state now.
+    #[inline]
+    pub(crate) fn stable(&self) -> Option<u64> {
+        self.by_id.stable()
+    }
+
+    /// Document `id`: through the hash when given a stamp, which the caller
+    /// checks with [`still`](Self::still) after its reads; through the tree
+    /// otherwise.
+    #[inline]
+    pub(crate) fn get(&self, id: Id, stamp: Option<u64>) -> Option<Versioned<D>> {
+        match stamp {
+            Some(_) => self.by_id.get_within(id),
+            None => self.docs.get(&id).cloned(),
+        }
+    }
+
+    /// Whether reads made under `stamp` saw the hash agree with the state.
+    #[inline]
+    pub(crate) fn still(&self, stamp: Option<u64>) -> bool {
+        stamp.is_none_or(|stamp| self.by_id.still(stamp))
     }
 }
 

@@ -71,6 +71,11 @@ impl<D> Snapshot<D> {
         let resume = index
             .entries
             .rank_by(|entry| (entry.key.as_bytes(), entry.id) <= (key, id));
-        Ok(results(&state, index, from, resume.clamp(from, end), end))
+        Ok(results(
+            &state,
+            index,
+            (from, resume.clamp(from, end), end),
+            self.as_of.clone(),
+        ))
     }
 }

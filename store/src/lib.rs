@@ -38,6 +38,7 @@
 //! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
+mod by_id;
 mod capacity;
 mod clock;
 mod commit;
@@ -59,6 +60,7 @@ mod key;
 mod keyed;
 mod keyset;
 mod load;
+mod lookup;
 mod outcome;
 mod path;
 mod published;

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::by_id::{AsOf, Found};
 use crate::index::Entry;
 use crate::tree::{Tree, Walk};
 use crate::{Cursor, Id, Versioned};
@@ -49,7 +50,14 @@ pub(crate) enum Source<D> {
         entries: crate::tree::IndexWalk<Entry, Option<Versioned<D>>>,
         docs: Tree<Id, Versioned<D>>,
         picks: Option<Arc<[usize]>>,
+        /// The point-read hash, while it still holds `docs`' documents.
+        as_of: Option<AsOf<D>>,
     },
+    /// Documents read when the query ran (a lookup of few results).
+    Found(Vec<Versioned<D>>),
+    /// The one document read when the query ran (a lookup of a unique key):
+    /// no vector to allocate.
+    One(Versioned<D>),
 }
 
 impl<D> Clone for Source<D> {
@@ -60,11 +68,15 @@ impl<D> Clone for Source<D> {
                 entries,
                 docs,
                 picks,
+                as_of,
             } => Source::Index {
                 entries: entries.clone(),
                 docs: docs.clone(),
                 picks: picks.clone(),
+                as_of: as_of.clone(),
             },
+            Source::Found(found) => Source::Found(found.clone()),
+            Source::One(found) => Source::One(found.clone()),
         }
     }
 }
@@ -77,6 +89,7 @@ impl<D> Source<D> {
                 entries,
                 docs,
                 picks,
+                as_of,
             } => {
                 let rank = match picks {
                     Some(picks) => *picks.get(rank)?,
@@ -84,9 +97,14 @@ impl<D> Source<D> {
                 };
                 match entries.at(rank)? {
                     (_, Some(document)) => Some(document.clone()),
-                    (entry, None) => docs.get(&entry.id).cloned(),
+                    (entry, None) => match as_of.as_ref().map(|as_of| as_of.get(entry.id)) {
+                        Some(Found::Known(document)) => document,
+                        _ => docs.get(&entry.id).cloned(),
+                    },
                 }
             }
+            Source::Found(found) => found.get(rank).cloned(),
+            Source::One(found) => (rank == 0).then(|| found.clone()),
         }
     }
 }

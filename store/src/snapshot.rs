@@ -5,8 +5,9 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use crate::by_id::AsOf;
 use crate::clock::Micros;
-use crate::engine::State;
+use crate::engine::{AsOfState, State};
 use crate::expiry::{Aging, Deadlines};
 use crate::index::{Entry, IndexInfo, IndexState};
 use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
@@ -39,6 +40,9 @@ pub struct Snapshot<D> {
     /// Read as of now: a document whose deadline passes after the snapshot
     /// was taken is hidden from then on (see `expiry`).
     pub(crate) state: Aging<D>,
+    /// The store's point-read hash, while it holds this state's documents:
+    /// queries find their results' documents through it.
+    pub(crate) as_of: Option<AsOf<D>>,
 }
 
 /// Which part of a key a query gives, for checking it against a schemaless
@@ -61,6 +65,16 @@ impl<D> Snapshot<D> {
     pub(crate) fn new(state: Arc<State<D>>) -> Self {
         Snapshot {
             state: Aging::new(state),
+            as_of: None,
+        }
+    }
+
+    /// A snapshot of the current state, reading its documents through the
+    /// store's point-read hash for as long as nothing is written.
+    pub(crate) fn current((state, as_of): AsOfState<D>) -> Self {
+        Snapshot {
+            state: Aging::new(state),
+            as_of,
         }
     }
 
@@ -170,6 +184,7 @@ impl<D> Snapshot<D> {
             entries,
             docs: state.docs.clone(),
             picks: None,
+            as_of: self.as_of.clone(),
         };
         // One key: a document holds it at most once, so nothing to deduplicate.
         Ok(Iter::new(source, start, end))
@@ -209,7 +224,12 @@ impl<D> Snapshot<D> {
         let state = self.state.now();
         let index = state.index(index.index_name())?;
         let (start, end) = span(index, &range, None)?;
-        Ok(results(&state, index, start, start, end))
+        Ok(results(
+            &state,
+            index,
+            (start, start, end),
+            self.as_of.clone(),
+        ))
     }
 
     /// The documents of a composite `index` whose leading fields are `leading`
@@ -252,7 +272,12 @@ impl<D> Snapshot<D> {
         let given = out.fields();
         let leading = checked(index, Arity::Before, out, Bound::Included(()))?;
         let (start, end) = span(index, &range, Some((&leading, given)))?;
-        Ok(results(&state, index, start, start, end))
+        Ok(results(
+            &state,
+            index,
+            (start, start, end),
+            self.as_of.clone(),
+        ))
     }
 
     /// The documents whose key in the composite `index` starts with the fields of
@@ -271,14 +296,24 @@ impl<D> Snapshot<D> {
             let key = entry.key.as_bytes();
             key < prefix || key.starts_with(prefix)
         });
-        Ok(results(&state, index, start, start, end))
+        Ok(results(
+            &state,
+            index,
+            (start, start, end),
+            self.as_of.clone(),
+        ))
     }
 
     /// Every document in `index`, in key order: what `range(index, ..)` gives.
     pub fn by_index<I: IndexRef<D>>(&self, index: I) -> Result<Iter<D>> {
         let state = self.state.now();
         let index = state.index(index.index_name())?;
-        Ok(results(&state, index, 0, 0, index.entries.len()))
+        Ok(results(
+            &state,
+            index,
+            (0, 0, index.entries.len()),
+            self.as_of.clone(),
+        ))
     }
 }
 
@@ -288,9 +323,8 @@ impl<D> Snapshot<D> {
 pub(crate) fn results<D>(
     state: &State<D>,
     index: &IndexState<D>,
-    from: usize,
-    start: usize,
-    end: usize,
+    (from, start, end): (usize, usize, usize),
+    as_of: Option<AsOf<D>>,
 ) -> Iter<D> {
     let mut entries = Walk::new(index.entries.clone());
     let docs = state.docs.clone();
@@ -304,6 +338,7 @@ pub(crate) fn results<D>(
             entries,
             docs,
             picks: Some(picks),
+            as_of,
         };
         return Iter::new(source, 0, len);
     }
@@ -311,6 +346,7 @@ pub(crate) fn results<D>(
         entries,
         docs,
         picks: None,
+        as_of,
     };
     Iter::new(source, start, end)
 }
@@ -541,6 +577,7 @@ impl<D> Clone for Snapshot<D> {
     fn clone(&self) -> Self {
         Snapshot {
             state: self.state.clone(),
+            as_of: self.as_of.clone(),
         }
     }
 }

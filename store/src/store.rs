@@ -243,7 +243,7 @@ impl Store {
 
     /// Whether a document has this id.
     pub fn contains(&self, id: Id) -> Result<bool> {
-        self.engine.read(|state| state.docs.get(&id).is_some())
+        self.engine.contains(id)
     }
 
     /// Replaces a document whole and returns its new version.
@@ -524,7 +524,7 @@ impl Store {
 
     /// A point-in-time view of the whole store, to read at leisure. O(1).
     pub fn snapshot(&self) -> Result<Snapshot<Object>> {
-        self.engine.snapshot().map(Snapshot::new)
+        self.engine.snapshot_as_of().map(Snapshot::current)
     }
 
     /// Every document, in id order (insertion order), as of now. See [`Iter`].
@@ -561,13 +561,15 @@ impl Store {
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
     pub fn lookup(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Iter<Object>> {
-        self.snapshot()?.lookup(index, key)
+        self.engine.lookup(index, |out| key.write_key_for(out))
     }
 
     /// The one document whose key in the unique `index` is `key`, if any. Fails
     /// with [`Error::NotUnique`] if the index is not unique.
     pub fn get_unique(&self, index: &str, key: impl KeyFor<JsonKey>) -> Result<Option<Document>> {
-        let found = self.snapshot()?.get_unique(index, key)?;
+        let found = self
+            .engine
+            .get_unique(index, |out| key.write_key_for(out))?;
         found.iter().for_each(|found| self.engine.note_use(found));
         Ok(found)
     }

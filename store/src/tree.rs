@@ -199,6 +199,51 @@ impl<K: Ord, V, const S: usize> Tree<K, V, S> {
         }
     }
 
+    /// Calls `each` on the run of entries that fail `below` (a partition
+    /// predicate) but satisfy `within`, by reference and with no rank kept,
+    /// if the run lies in one leaf and holds at most `most` entries; returns
+    /// whether it did (otherwise `each` may have seen part of the run). One
+    /// descent, no reference counts: the cheapest way to read a short run.
+    pub(crate) fn short_run(
+        &self,
+        mut below: impl FnMut(&K) -> bool,
+        mut within: impl FnMut(&K) -> bool,
+        most: usize,
+        mut each: impl FnMut(&K, &V),
+    ) -> bool {
+        let Some(mut node) = self.root.as_deref() else {
+            return true;
+        };
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    let at = entries.partition_point(|(k, _)| below(k));
+                    let mut run = 0;
+                    for (k, v) in entries.iter().skip(at) {
+                        if !within(k) {
+                            return true;
+                        }
+                        run += 1;
+                        if run > most {
+                            return false;
+                        }
+                        each(k, v);
+                    }
+                    // The run may go on in the next leaf, or start there,
+                    // unless this leaf is the whole tree.
+                    return self.len == entries.len();
+                }
+                Node::Branch(children) => {
+                    let after = children.partition_point(|child| below(&child.min));
+                    let Some(child) = children.get(after.saturating_sub(1)) else {
+                        return true;
+                    };
+                    node = &child.node;
+                }
+            }
+        }
+    }
+
     /// The ranks of the keys that fail `below` (a partition predicate, as for
     /// [`rank_by`](Self::rank_by)) but satisfy `within`, which must hold for a
     /// run of keys right after those satisfying `below`. Also returns a walk

@@ -398,6 +398,9 @@ impl<'a> Transaction<'a> {
             lock.record(&mut record)?;
         }
         let parts = locks.iter().filter(|lock| lock.changes()).count();
+        for lock in &mut locks {
+            lock.stage();
+        }
         // Every store changes before readers of any of them see one change:
         // whoever sees the transaction in one store sees it in all.
         let publish = |locks: &mut Vec<Box<dyn Locked<'_> + '_>>, seq| {

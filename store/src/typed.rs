@@ -432,7 +432,7 @@ impl<T: Indexed> Collection<T> {
 
     /// Whether a document has this id.
     pub fn contains(&self, id: Id) -> Result<bool> {
-        self.engine.read(|state| state.docs.get(&id).is_some())
+        self.engine.contains(id)
     }
 
     /// Replaces a document whole and returns its new version. Every unique index
@@ -601,7 +601,7 @@ impl<T: Indexed> Collection<T> {
 
     /// A point-in-time view of the whole collection. O(1).
     pub fn snapshot(&self) -> Result<Snapshot<T>> {
-        self.engine.snapshot().map(Snapshot::new)
+        self.engine.snapshot_as_of().map(Snapshot::current)
     }
 
     /// Every document, in id order (insertion order), as of now.
@@ -618,7 +618,8 @@ impl<T: Indexed> Collection<T> {
     /// index's key type or a borrowed form of it (`&str` for `String`; a tuple
     /// for a composite index).
     pub fn lookup<I: IndexRef<T>>(&self, index: I, key: impl KeyFor<I::Key>) -> Result<Iter<T>> {
-        self.snapshot()?.lookup(index, key)
+        self.engine
+            .lookup(index.index_name(), |out| key.write_key_for(out))
     }
 
     /// The one document whose key in a unique index is `key`, if any. Compiles
@@ -628,7 +629,9 @@ impl<T: Indexed> Collection<T> {
         index: I,
         key: impl KeyFor<I::Key>,
     ) -> Result<Option<Versioned<T>>> {
-        let found = self.snapshot()?.get_unique(index, key)?;
+        let found = self
+            .engine
+            .get_unique(index.index_name(), |out| key.write_key_for(out))?;
         found.iter().for_each(|found| self.engine.note_use(found));
         Ok(found)
     }

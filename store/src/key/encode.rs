@@ -233,6 +233,14 @@ impl KeyWriter {
     /// Strings end in `00 00` and escape their own zero bytes as `00 FF`, so that a
     /// string sorts before every longer string it is a prefix of.
     fn write_escaped(&mut self, bytes: &[u8]) {
+        // One allocation at most, and no scan by chunks for the usual string
+        // with no zero byte.
+        self.bytes.reserve(bytes.len() + 2);
+        if !bytes.contains(&0) {
+            self.bytes.extend_from_slice(bytes);
+            self.bytes.extend_from_slice(&[0, 0]);
+            return;
+        }
         for chunk in bytes.split_inclusive(|&b| b == 0) {
             self.bytes.extend_from_slice(chunk);
             if chunk.last() == Some(&0) {

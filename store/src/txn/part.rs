@@ -284,7 +284,7 @@ impl<D> Part<D> {
             Span::After(ref whole, ..) => (whole.ranks(&index.entries).0, span),
             span => (start, span),
         };
-        let results = crate::snapshot::results(&self.snapshot, index, from, start, end);
+        let results = crate::snapshot::results(&self.snapshot, index, (from, start, end), None);
         self.queries.push((name.to_owned(), read));
         TxIter::lazy(results)
     }
@@ -641,6 +641,9 @@ pub(crate) trait Locked<'s> {
     fn build(&mut self, small: bool, halfway: &dyn Fn());
     /// Adds what was built to the commit's log frame, for a durable store.
     fn record(&self, record: &mut Record) -> Result<()>;
+    /// Applies a built commit's changes to the point-read hash, with no read
+    /// slot held; readers read the tree until it is installed.
+    fn stage(&mut self);
     /// Holds the readers' slots, so that every store of the commit can change
     /// before any reader sees one.
     fn hold_readers(&mut self);
@@ -784,6 +787,12 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
         Ok(())
     }
 
+    fn stage(&mut self) {
+        if let Some(built) = &self.next {
+            drop(self.writer.stage(&built.changes));
+        }
+    }
+
     fn hold_readers(&mut self) {
         if self.next.is_some() || self.in_place {
             self.readers = Some(self.writer.hold_readers());
@@ -874,7 +883,13 @@ impl<'s, D: Send + Sync + 'static> Held<'s, D> {
                 part.apply_to(state, &|| {})
             };
             match readers {
-                Some(readers) => self.writer.change(readers, apply),
+                Some(readers) => {
+                    let changes = self.writer.change(readers, apply);
+                    // The point-read hash follows under the same slots.
+                    drop(self.writer.stage(&changes));
+                    self.writer.settle(readers);
+                    changes
+                }
                 None => self.writer.change_unpublished(apply),
             }
         } else {

@@ -1,0 +1,497 @@
+//! The current documents by id, hashed: what point reads read.
+//!
+//! The persistent documents tree serves snapshots, scans and every read that
+//! needs an order, but finding one document in it is a descent of several
+//! levels, each a cache miss once the store outgrows the caches. Beside it the
+//! engine keeps this hash of the *current* documents (snapshots never read
+//! it), so that a get, and the id-to-document step of a plain index's result,
+//! costs about one miss, as in a `HashMap`.
+//!
+//! It must agree with the published state whenever a reader can look:
+//!
+//! - a single-document write changes its one entry while it holds every read
+//!   slot (see `published`), so a reader holding a slot sees the hash and the
+//!   tree agree, and a reader of the hash alone sees the write no earlier than
+//!   the write is underway: single writes stay linearizable. It also moves
+//!   the stamp (below) on, odd while it changes its entry, so that a stamp
+//!   read with a state names that state's documents;
+//! - a transaction changes many entries, which no reader may see in part. It
+//!   makes [`stamp`](ById::stamp) odd first, changes its entries with no slot
+//!   held (so a large commit does not stall readers in proportion to its
+//!   size), and makes the stamp even again while it holds the slots to publish
+//!   its state. A reader whose stamp was odd, or changed while it read, reads
+//!   the tree under its slot instead: the state from before the transaction,
+//!   or after it.
+//!
+//! A query read lazily from a snapshot finds its results' documents through
+//! the hash too, as long as the stamp is the one read with the snapshot's
+//! state: nothing was written since, so the hash holds the snapshot's very
+//! documents. Once a write moves the stamp on, it reads the snapshot's tree.
+//!
+//! The table is split into shards by the id's hash, each behind its own lock
+//! on its own cache line, so that parallel readers do not bounce one lock
+//! word between cores. Each shard is an open-addressing table with linear
+//! probing that stores the id's hash beside the document, so a probe compares
+//! a word in the table and never reads a document it does not return, and
+//! growing never touches the documents.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::RwLock;
+
+use crate::commit::Change;
+use crate::tree::Tree;
+use crate::{Id, Versioned};
+
+/// Enough shards that two threads rarely read through the same lock.
+const SHARD_BITS: u32 = 5;
+const SHARDS: usize = 1 << SHARD_BITS;
+
+/// A shard's table grows past this share of its buckets filled (in eighths).
+const MAX_LOAD_EIGHTHS: usize = 7;
+
+/// The smallest table a shard allocates.
+const MIN_BUCKETS: usize = 8;
+
+/// The hash of an id: a multiply of its two halves folded together, then
+/// folded again so that its low bits (a bucket) and its high bits (a shard)
+/// both depend on every bit of the id. Ids are random in most of their bits,
+/// so this needs no defence against chosen keys, and is far cheaper than
+/// SipHash.
+#[inline]
+fn hash(id: Id) -> u64 {
+    let bits = id.to_u128();
+    let folded = (bits as u64) ^ ((bits >> 64) as u64).rotate_left(32);
+    let mixed = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    mixed ^ (mixed >> 29)
+}
+
+/// One shard, on a cache line of its own (128 bytes covers adjacent-line
+/// prefetch).
+#[repr(align(128))]
+struct Shard<D> {
+    table: RwLock<Table<D>>,
+}
+
+/// An open-addressing table: each bucket holds an id's hash and its document.
+struct Table<D> {
+    buckets: Vec<Option<(u64, Versioned<D>)>>,
+    len: usize,
+}
+
+impl<D> Table<D> {
+    const fn new() -> Self {
+        Table {
+            buckets: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+
+    fn find(&self, hash: u64, id: Id) -> Option<&Versioned<D>> {
+        let mask = self.mask();
+        let mut at = hash as usize & mask;
+        // The load limit keeps a bucket empty, so every probe ends.
+        loop {
+            match self.buckets.get(at)? {
+                None => return None,
+                Some((held, document)) if *held == hash && document.id() == id => {
+                    return Some(document);
+                }
+                Some(_) => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// The bucket holding `id`, or the empty bucket where it would go.
+    fn position(&self, hash: u64, id: Id) -> Option<usize> {
+        let mask = self.mask();
+        let mut at = hash as usize & mask;
+        loop {
+            match self.buckets.get(at)? {
+                Some((held, document)) if *held != hash || document.id() != id => {
+                    at = (at + 1) & mask;
+                }
+                _ => return Some(at),
+            }
+        }
+    }
+
+    fn insert(&mut self, hash: u64, document: Versioned<D>) -> Option<Versioned<D>> {
+        if (self.len + 1) * 8 > self.buckets.len() * MAX_LOAD_EIGHTHS {
+            self.grow();
+        }
+        let at = self.position(hash, document.id())?;
+        let bucket = self.buckets.get_mut(at)?;
+        let old = bucket.replace((hash, document)).map(|(_, old)| old);
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+
+    fn remove(&mut self, hash: u64, id: Id) -> Option<Versioned<D>> {
+        let mut hole = self.position(hash, id)?;
+        let (_, removed) = self.buckets.get_mut(hole)?.take()?;
+        self.len -= 1;
+        // Shift back the entries after the hole that probed past it, so that no
+        // tombstones are needed and every probe still ends at an empty bucket.
+        let mask = self.mask();
+        let mut next = hole;
+        loop {
+            next = (next + 1) & mask;
+            let Some(Some((held, _))) = self.buckets.get(next) else {
+                break;
+            };
+            let home = *held as usize & mask;
+            let stays = if hole <= next {
+                hole < home && home <= next
+            } else {
+                hole < home || home <= next
+            };
+            if !stays {
+                let moved = self.buckets.get_mut(next).and_then(Option::take);
+                if let Some(bucket) = self.buckets.get_mut(hole) {
+                    *bucket = moved;
+                }
+                hole = next;
+            }
+        }
+        Some(removed)
+    }
+
+    fn grow(&mut self) {
+        let size = (self.buckets.len() * 2).max(MIN_BUCKETS);
+        let old = std::mem::replace(
+            &mut self.buckets,
+            std::iter::repeat_with(|| None).take(size).collect(),
+        );
+        let mask = self.mask();
+        for (hash, document) in old.into_iter().flatten() {
+            let mut at = hash as usize & mask;
+            while let Some(Some(_)) = self.buckets.get(at) {
+                at = (at + 1) & mask;
+            }
+            if let Some(bucket) = self.buckets.get_mut(at) {
+                *bucket = Some((hash, document));
+            }
+        }
+    }
+}
+
+/// The current documents by id; see the module docs.
+pub(crate) struct ById<D> {
+    shards: Box<[Shard<D>]>,
+    /// Even while the hash agrees with the published state; odd while a
+    /// transaction changes it. On a line of its own: readers load it on every
+    /// read, and nothing else there may be written.
+    stamp: Stamp,
+    /// Whether the hash is kept at all: a store that publishes states it did
+    /// not build in step with its writes (a durable store, whose commits are
+    /// published once on disk, possibly out of order) or that was cloned in
+    /// O(1) reads through the tree instead.
+    kept: bool,
+}
+
+#[repr(align(128))]
+struct Stamp(AtomicU64);
+
+/// What [`ById::clear`] took out, freed when dropped.
+pub(crate) struct Emptied<D>(
+    #[expect(dead_code, reason = "held only to be dropped")] Vec<Table<D>>,
+);
+
+/// The hash as of one state's stamp: what a snapshot reads its documents
+/// through while nothing has been written since it was taken.
+pub(crate) struct AsOf<D> {
+    by_id: Arc<ById<D>>,
+    stamp: u64,
+}
+
+impl<D> Clone for AsOf<D> {
+    fn clone(&self) -> Self {
+        AsOf {
+            by_id: Arc::clone(&self.by_id),
+            stamp: self.stamp,
+        }
+    }
+}
+
+impl<D> AsOf<D> {
+    /// The hash as of `stamp`, which the caller read with the state it
+    /// stands for (under a read slot).
+    pub(crate) fn new(by_id: &Arc<ById<D>>, stamp: u64) -> Self {
+        AsOf {
+            by_id: Arc::clone(by_id),
+            stamp,
+        }
+    }
+
+    /// Document `id` as of the stamp, if nothing was written since.
+    #[inline]
+    pub(crate) fn get(&self, id: Id) -> Found<D> {
+        if !self.by_id.still(self.stamp) {
+            return Found::Unknown;
+        }
+        let found = self.by_id.get_within(id);
+        if self.by_id.still(self.stamp) {
+            Found::Known(found)
+        } else {
+            Found::Unknown
+        }
+    }
+}
+
+/// What a read of the hash found.
+pub(crate) enum Found<D> {
+    /// The document, or none with that id.
+    Known(Option<Versioned<D>>),
+    /// The hash cannot answer now (a transaction is changing it, or it is not
+    /// kept): read the tree.
+    Unknown,
+}
+
+impl<D> ById<D> {
+    /// An empty hash, kept or not.
+    pub(crate) fn new(kept: bool) -> Self {
+        ById {
+            shards: (0..if kept { SHARDS } else { 0 })
+                .map(|_| Shard {
+                    table: RwLock::new(Table::new()),
+                })
+                .collect(),
+            stamp: Stamp(AtomicU64::new(0)),
+            kept,
+        }
+    }
+
+    /// A kept hash of every document in `docs`.
+    pub(crate) fn of(docs: &Tree<Id, Versioned<D>>) -> Self {
+        let hash = ById::new(true);
+        for (id, document) in docs.entries() {
+            hash.put(*id, document.clone());
+        }
+        hash
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> Option<&RwLock<Table<D>>> {
+        let shard = (hash >> (64 - SHARD_BITS)) as usize;
+        self.shards.get(shard).map(|shard| &shard.table)
+    }
+
+    /// The current stamp, if no transaction is changing the hash.
+    #[inline]
+    pub(crate) fn stable(&self) -> Option<u64> {
+        let stamp = self.stamp.0.load(Ordering::Acquire);
+        (self.kept && stamp & 1 == 0).then_some(stamp)
+    }
+
+    /// Whether the hash is as it was when [`stable`](Self::stable) gave `stamp`.
+    #[inline]
+    pub(crate) fn still(&self, stamp: u64) -> bool {
+        self.stamp.0.load(Ordering::Acquire) == stamp
+    }
+
+    /// Document `id`, read under its shard's lock, if the hash can answer.
+    #[inline]
+    pub(crate) fn get(&self, id: Id) -> Found<D> {
+        let Some(stamp) = self.stable() else {
+            return Found::Unknown;
+        };
+        let found = self.get_within(id);
+        // A transaction that changed the shard since the stamp was read made
+        // the stamp odd before (the shard's lock orders the two), so a changed
+        // stamp is all a reader must check.
+        if self.still(stamp) {
+            Found::Known(found)
+        } else {
+            Found::Unknown
+        }
+    }
+
+    /// Document `id`, for a caller that checks the stamp around its reads.
+    #[inline]
+    pub(crate) fn get_within(&self, id: Id) -> Option<Versioned<D>> {
+        let hash = hash(id);
+        let table = self.shard(hash)?.read();
+        table.find(hash, id).cloned()
+    }
+
+    /// Files `document` under `id` (removes document `id` for none), for a
+    /// single-document write, with the read slots held; returns the document
+    /// filed there before.
+    pub(crate) fn write_one(&self, id: Id, document: Option<Versioned<D>>) -> Option<Versioned<D>> {
+        if !self.kept {
+            return None;
+        }
+        self.stamp.0.fetch_or(1, Ordering::AcqRel);
+        let old = match document {
+            Some(document) => self.put(id, document),
+            None => self.remove(id),
+        };
+        self.settle();
+        old
+    }
+
+    /// Files `document` under `id`; returns the document filed there before.
+    fn put(&self, id: Id, document: Versioned<D>) -> Option<Versioned<D>> {
+        let hash = hash(id);
+        self.shard(hash)?.write().insert(hash, document)
+    }
+
+    /// Removes document `id`; returns it.
+    fn remove(&self, id: Id) -> Option<Versioned<D>> {
+        let hash = hash(id);
+        self.shard(hash)?.write().remove(hash, id)
+    }
+
+    /// Applies a transaction's changes with the stamp odd, so that readers
+    /// read the tree until [`settle`](Self::settle) (under the read slots)
+    /// makes it even. Returns the documents replaced, for the caller to drop
+    /// outside every lock.
+    pub(crate) fn stage(&self, changes: &[Change<D>]) -> Vec<Versioned<D>> {
+        if !self.kept || changes.is_empty() {
+            return Vec::new();
+        }
+        self.stamp.0.fetch_or(1, Ordering::AcqRel);
+        let mut replaced = Vec::with_capacity(changes.len());
+        for change in changes {
+            let old = match &change.new {
+                Some(new) => self.put(change.id, new.clone()),
+                None => self.remove(change.id),
+            };
+            replaced.extend(old);
+        }
+        replaced
+    }
+
+    /// Ends what [`stage`](Self::stage) began: readers read the hash again.
+    pub(crate) fn settle(&self) {
+        let stamp = self.stamp.0.load(Ordering::Acquire);
+        if stamp & 1 == 1 {
+            self.stamp.0.store(stamp + 1, Ordering::Release);
+        }
+    }
+
+    /// Empties the hash; returns what it held, for the caller to drop outside
+    /// every lock.
+    pub(crate) fn clear(&self) -> Emptied<D> {
+        self.stamp.0.fetch_or(1, Ordering::AcqRel);
+        let emptied = Emptied(
+            self.shards
+                .iter()
+                .map(|shard| std::mem::replace(&mut *shard.table.write(), Table::new()))
+                .collect(),
+        );
+        self.settle();
+        emptied
+    }
+
+    /// How many documents it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|shard| shard.table.read().len).sum()
+    }
+
+    /// Describes each way the hash differs from `docs` (which must be the
+    /// published state's documents, read with no writer running).
+    pub(crate) fn differences(&self, docs: &Tree<Id, Versioned<D>>) -> Vec<String> {
+        if !self.kept {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        for (id, document) in docs.entries() {
+            match self.get_within(*id) {
+                Some(held) if held.ptr_eq(document) => {}
+                Some(held) => problems.push(format!(
+                    "the point-read hash holds version {} of document {id}, not the stored \
+                     version {}",
+                    held.version(),
+                    document.version()
+                )),
+                None => problems.push(format!("the point-read hash lacks document {id}")),
+            }
+        }
+        let held = self.len();
+        if held != docs.len() {
+            problems.push(format!(
+                "the point-read hash holds {held} documents; the store holds {}",
+                docs.len()
+            ));
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(n: u128, version: u64) -> (Id, Versioned<u128>) {
+        let id = Id::from_u128(n);
+        (id, Versioned::new(id, version, n))
+    }
+
+    #[test]
+    fn finds_what_it_holds_through_growth_and_removal() {
+        let hash = ById::new(true);
+        for n in 1..=5_000u128 {
+            let (id, document) = doc(n * 7919, 1);
+            assert!(hash.put(id, document).is_none());
+        }
+        assert_eq!(hash.len(), 5_000);
+        let (id, second) = doc(7919 * 10, 2);
+        assert_eq!(hash.put(id, second).map(|old| old.version()), Some(1));
+        for n in (1..=5_000u128).filter(|n| n % 3 == 0) {
+            assert!(hash.remove(Id::from_u128(n * 7919)).is_some());
+        }
+        assert!(hash.remove(Id::from_u128(3)).is_none());
+        for n in 1..=5_000u128 {
+            let found = hash.get_within(Id::from_u128(n * 7919));
+            assert_eq!(found.is_some(), n % 3 != 0, "document {n}");
+        }
+        assert_eq!(hash.get_within(id).map(|d| d.version()), Some(2));
+        assert_eq!(hash.len(), 5_000 - 5_000 / 3);
+    }
+
+    #[test]
+    fn removal_keeps_every_probe_run_reachable() {
+        // One shard's table, filled with ids that collide, then emptied in an
+        // order that makes every backward shift happen, wrapping included.
+        let mut table = Table::new();
+        let ids: Vec<Id> = (1..=6u128).map(Id::from_u128).collect();
+        let homes = [7u64, 7, 0, 6, 7, 1];
+        for (id, home) in ids.iter().zip(homes) {
+            table.insert(home | (8 << 32), Versioned::new(*id, 1, ()));
+        }
+        for (gone, (id, home)) in ids.iter().zip(homes).enumerate() {
+            assert!(table.remove(home | (8 << 32), *id).is_some());
+            for (rest, rest_home) in ids.iter().zip(homes).skip(gone + 1) {
+                assert!(table.find(rest_home | (8 << 32), *rest).is_some());
+            }
+        }
+        assert_eq!(table.len, 0);
+    }
+
+    #[test]
+    fn a_staged_transaction_is_unknown_until_settled() {
+        let hash = ById::new(true);
+        let (id, first) = doc(42, 1);
+        hash.put(id, first.clone());
+        let (_, second) = doc(42, 2);
+        let replaced = hash.stage(&[Change {
+            id,
+            old: Some(first),
+            new: Some(second),
+        }]);
+        assert_eq!(replaced.len(), 1);
+        assert!(matches!(hash.get(id), Found::Unknown));
+        hash.settle();
+        assert!(matches!(hash.get(id), Found::Known(Some(d)) if d.version() == 2));
+        assert!(matches!(ById::<u8>::new(false).get(id), Found::Unknown));
+    }
+}
