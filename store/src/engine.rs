@@ -591,6 +591,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
         self.expire_due()?;
+        if self.has_deadlines() {
+            return self.get_unexpired(id);
+        }
         // Only a miss builds an error: a hit would build it and drop it.
         let found = match self.by_id.get(id) {
             Found::Known(found) => {
@@ -600,7 +603,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 self.check_open()?;
                 found
             }
-            _ => self.read_shared(|state| state.docs.get(&id).cloned())?,
+            _ => return self.get_unexpired(id),
         };
         match found {
             Some(found) => {
@@ -614,11 +617,16 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// Whether a document has this id.
     pub(crate) fn contains(&self, id: Id) -> Result<bool> {
         self.expire_due()?;
-        if let Found::Known(found) = self.by_id.get(id) {
+        if !self.has_deadlines()
+            && let Found::Known(found) = self.by_id.get(id)
+        {
             self.check_open()?;
             return Ok(found.is_some());
         }
-        self.read_shared(|state| state.docs.get(&id).is_some())
+        self.read_shared(|state| match state.deadlines {
+            None => state.docs.get(&id).is_some(),
+            Some(_) => crate::expiry::visible(state).docs.get(&id).is_some(),
+        })
     }
 
     /// Runs a short read against the current state, with a way to find its
@@ -629,6 +637,18 @@ impl<D: Send + Sync + 'static> Engine<D> {
     ) -> Result<R> {
         self.expire_due()?;
         self.read_shared(|state| {
+            if state.deadlines.is_some() {
+                // What is due may still be published (its removal waiting
+                // for the disk, or for a sweep): read the state without it.
+                let state = crate::expiry::visible(state);
+                return read(
+                    &state,
+                    Point {
+                        by_id: &self.by_id,
+                        docs: &state.docs,
+                    },
+                );
+            }
             read(
                 state,
                 Point {
@@ -637,6 +657,29 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 },
             )
         })
+    }
+
+    /// Whether some document of the store has a deadline: then point reads
+    /// take the slower way that hides what is due even before it is swept.
+    #[inline(always)]
+    fn has_deadlines(&self) -> bool {
+        self.earliest.load(Ordering::Acquire) != u64::MAX
+    }
+
+    /// Document `id` through the tree, as a read now sees it: not if it is
+    /// due, swept or not.
+    fn get_unexpired(&self, id: Id) -> Result<Versioned<D>> {
+        let found = self.read_shared(|state| match state.deadlines {
+            None => state.docs.get(&id).cloned(),
+            Some(_) => crate::expiry::visible(state).docs.get(&id).cloned(),
+        })?;
+        match found.as_ref() {
+            Some(found) => {
+                self.note_use(found);
+                Ok(found.clone())
+            }
+            None => Err(Error::NotFound { id }),
+        }
     }
 
     pub(crate) fn len(&self) -> Result<usize> {
