@@ -72,6 +72,15 @@
 //!   `SYSTEM expiry_none_check [...]` / `expiry_all_check [...]`, the age
 //!   sums of its five phases: both lines must be the same.
 //!
+//! # Bounded caches
+//!
+//! `cache_get` (seed 49; not with `--db` or `--covering`): the typed
+//! collection given a capacity of n/10 documents, and moka in the
+//! `baseline-typed` process with the same capacity, each read through by the
+//! same Zipf-like stream of n keys from 0..n, a miss loading a document built
+//! on the spot; see `cache.rs`. It prints `typed|moka cache_get ...` and
+//! `typed|moka cache_hit_ratio R`.
+//!
 //! With `--db`, docstore's systems make every store in one `Db` (a store named
 //! `workload-K` per use) and run their transactions as the database's, while a
 //! thread of its own writes to another store of that database throughout,
@@ -85,6 +94,7 @@
 
 mod baseline;
 mod baseline_typed;
+mod cache;
 mod common;
 mod durable;
 mod feed;
@@ -198,6 +208,9 @@ fn main() -> ExitCode {
             ("baseline", _) => run::<Naive<Value>>(n, &home, background),
             _ => run::<Naive<Doc>>(n, &home, background),
         };
+        if home.db().is_none() && !covering {
+            cache::phase(system, n);
+        }
         if n == 100_000 && check != EXPECTED_CHECK_100K {
             eprintln!("{system}: the check sums differ from go-store's: {EXPECTED_CHECK_100K}");
             matched = false;
