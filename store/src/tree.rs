@@ -27,13 +27,12 @@ const BRANCH_MAX: usize = 16;
 const LEAF_SLOTS: usize = LEAF_MAX + 1;
 const BRANCH_SLOTS: usize = BRANCH_MAX + 1;
 
-/// Slots of a leaf in an index's tree. Its entries (a key, an id and a
-/// pointer: 48 bytes) are twice a document's, and a write that a snapshot
-/// shares the path of allocates and copies two such leaves (the old key's and
-/// the new key's): at 32 entries, 1.6 KB each, that doubled the p99 of writes
-/// while a scan ran on a store of 1M documents, where halving them brings it
-/// close to that of writes alone (halving the documents' leaves did little).
-pub(crate) const INDEX_LEAF_SLOTS: usize = LEAF_MAX / 2 + 1;
+/// Slots of a leaf in an index's tree. Halving them (16 entries) brought the
+/// p99 of writes beside a scan on a store of 1M documents closer to that of
+/// writes alone, since a write whose path a snapshot shares copies two index
+/// leaves; but it cost 9% more memory for the workload's store, over
+/// README's memory targets, so index leaves stay the documents' size.
+pub(crate) const INDEX_LEAF_SLOTS: usize = LEAF_MAX + 1;
 
 /// The tree of an index's entries.
 pub(crate) type IndexTree<K, V> = Tree<K, V, INDEX_LEAF_SLOTS>;
