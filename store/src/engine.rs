@@ -591,20 +591,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
         self.expire_due()?;
-        if self.has_deadlines() {
-            return self.get_unexpired(id);
-        }
-        // Only a miss builds an error: a hit would build it and drop it.
-        let found = match self.by_id.get(id) {
-            Found::Known(found) => {
-                // Checked after the hash: `close` sets the flag before it
-                // empties the hash, so a read that missed an emptied hash
-                // sees the flag.
-                self.check_open()?;
-                found
-            }
-            _ => return self.get_unexpired(id),
+        let found = match self.hashed(id)? {
+            Some(found) => found,
+            None => self.read_unexpired(|state| state.docs.get(&id).cloned())?,
         };
+        // Only a miss builds an error: a hit would build it and drop it.
         match found {
             Some(found) => {
                 self.note_use(&found);
@@ -617,16 +608,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// Whether a document has this id.
     pub(crate) fn contains(&self, id: Id) -> Result<bool> {
         self.expire_due()?;
-        if !self.has_deadlines()
-            && let Found::Known(found) = self.by_id.get(id)
-        {
-            self.check_open()?;
-            return Ok(found.is_some());
+        match self.hashed(id)? {
+            Some(found) => Ok(found.is_some()),
+            None => self.read_unexpired(|state| state.docs.get(&id).is_some()),
         }
-        self.read_shared(|state| match state.deadlines {
-            None => state.docs.get(&id).is_some(),
-            Some(_) => crate::expiry::visible(state).docs.get(&id).is_some(),
-        })
     }
 
     /// Runs a short read against the current state, with a way to find its
@@ -636,19 +621,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
         read: impl FnOnce(&State<D>, Point<'_, D>) -> R,
     ) -> Result<R> {
         self.expire_due()?;
-        self.read_shared(|state| {
-            if state.deadlines.is_some() {
-                // What is due may still be published (its removal waiting
-                // for the disk, or for a sweep): read the state without it.
-                let state = crate::expiry::visible(state);
-                return read(
-                    &state,
-                    Point {
-                        by_id: &self.by_id,
-                        docs: &state.docs,
-                    },
-                );
-            }
+        self.read_unexpired(|state| {
             read(
                 state,
                 Point {
@@ -659,27 +632,35 @@ impl<D: Send + Sync + 'static> Engine<D> {
         })
     }
 
-    /// Whether some document of the store has a deadline: then point reads
-    /// take the slower way that hides what is due even before it is swept.
+    /// What the point-read hash says of document `id` (found or absent), or
+    /// none if it cannot say: it does not hold the current documents, or
+    /// the store has deadlines, whose reads must hide what is due even
+    /// before it is swept.
     #[inline(always)]
-    fn has_deadlines(&self) -> bool {
-        self.earliest.load(Ordering::Acquire) != u64::MAX
+    fn hashed(&self, id: Id) -> Result<Option<Option<Versioned<D>>>> {
+        if self.earliest.load(Ordering::Acquire) != u64::MAX {
+            return Ok(None);
+        }
+        match self.by_id.get(id) {
+            Found::Known(found) => {
+                // Checked after the hash: `close` sets the flag before it
+                // empties the hash, so a read that missed an emptied hash
+                // sees the flag.
+                self.check_open()?;
+                Ok(Some(found))
+            }
+            Found::Unknown => Ok(None),
+        }
     }
 
-    /// Document `id` through the tree, as a read now sees it: not if it is
-    /// due, swept or not.
-    fn get_unexpired(&self, id: Id) -> Result<Versioned<D>> {
-        let found = self.read_shared(|state| match state.deadlines {
-            None => state.docs.get(&id).cloned(),
-            Some(_) => crate::expiry::visible(state).docs.get(&id).cloned(),
-        })?;
-        match found.as_ref() {
-            Some(found) => {
-                self.note_use(found);
-                Ok(found.clone())
-            }
-            None => Err(Error::NotFound { id }),
-        }
+    /// Runs `read` on the current state as a read now sees it: without what
+    /// is due, which may still be published (its removal waiting for the
+    /// disk, or for a sweep).
+    fn read_unexpired<R>(&self, read: impl FnOnce(&State<D>) -> R) -> Result<R> {
+        self.read_shared(|state| match state.deadlines {
+            None => read(state),
+            Some(_) => read(&crate::expiry::visible(state)),
+        })
     }
 
     pub(crate) fn len(&self) -> Result<usize> {
