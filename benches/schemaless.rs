@@ -7,7 +7,8 @@
 //! the writing benchmarks run last and keep the store's size and content
 //! close to what it was. Lookups, ranges and updates also run on a second
 //! store whose indexes are covering (`covering/N` against `plain/N`), to show
-//! what covering indexes gain and cost.
+//! what covering indexes gain and cost. `baseline/get` times the workload's
+//! baseline map at the same sizes, so that growth can be compared with it.
 
 mod common;
 
@@ -19,7 +20,7 @@ use criterion::{criterion_group, criterion_main};
 use docstore::{Id, IndexOptions, Object, Store};
 use serde_json::{Value, json};
 
-use common::{Rng, SIZES, configure, random_names};
+use common::{Rng, SIZES, baseline_get, configure, random_names};
 
 fn document(i: usize, age: u64) -> Value {
     json!({
@@ -93,6 +94,15 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    let ids: Vec<&[Id]> = fixtures.iter().map(|f| f.ids.as_slice()).collect();
+    baseline_get(
+        c,
+        "baseline/get",
+        &ids,
+        |i| document(i, (i % 100) as u64),
+        |doc| doc.get("age").and_then(Value::as_u64).unwrap_or(0),
+    );
 
     let mut group = c.benchmark_group("schemaless/lookup");
     group.throughput(Throughput::Elements(1));

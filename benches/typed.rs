@@ -2,6 +2,8 @@
 //! documents: the workload's document as a struct with `#[derive(Indexed)]`.
 //!
 //! `cargo bench --bench typed`. Each size's collection is built once.
+//! `baseline-typed/get` times the workload's typed baseline map at the same
+//! sizes, so that growth can be compared with it.
 
 mod common;
 
@@ -9,7 +11,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use criterion::{criterion_group, criterion_main};
 use docstore::{Collection, Id, Indexed};
 
-use common::{Rng, SIZES, configure, random_names};
+use common::{Rng, SIZES, baseline_get, configure, random_names};
 
 /// The workload's document.
 #[derive(Indexed, Clone, Debug)]
@@ -95,6 +97,11 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    let ids: Vec<&[Id]> = fixtures.iter().map(|f| f.ids.as_slice()).collect();
+    baseline_get(c, "baseline-typed/get", &ids, Doc::build, |doc| {
+        u64::from(doc.age)
+    });
 
     let mut group = c.benchmark_group("typed/lookup");
     group.throughput(Throughput::Elements(1));
