@@ -55,18 +55,18 @@ impl<D> State<D> {
                     None => 0,
                 };
                 index.recount(change.removed.as_slice().len() + kept, after);
-                for key in change.removed {
-                    index.entries.remove(&Entry { key, id });
-                }
-                let Some(value) = record.as_ref().map(|record| index.entry_value(record)) else {
+                let value = record.as_ref().map(|record| index.entry_value(record));
+                let entries = &mut index.entries;
+                change.removed.each(|key| {
+                    entries.remove(&Entry { key, id });
+                });
+                let Some(value) = value else {
                     continue;
                 };
-                let kept = match value {
-                    Some(_) => change.kept,
-                    None => Keys::None,
-                };
-                for key in change.added.into_iter().chain(kept) {
-                    puts.push((Entry { key, id }, value.clone()));
+                let mut put = |key| puts.push((Entry { key, id }, value.clone()));
+                change.added.each(&mut put);
+                if value.is_some() {
+                    change.kept.each(put);
                 }
             }
             match record {
