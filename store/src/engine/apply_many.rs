@@ -82,8 +82,11 @@ impl<D> State<D> {
         for (index, mut puts) in self.indexes.iter_mut().zip(index_puts) {
             // A stable sort finds the ascending runs that entries written in
             // id order mostly form (keys that grow with time, or cycle), and
-            // merges them in far fewer comparisons than sorting from scratch.
-            puts.sort_by(|(a, _), (b, _)| a.cmp(b));
+            // merges them in far fewer comparisons than sorting from scratch
+            // (an unstable sort cost 3% more per document). Entries were put
+            // in id order, so keeping ties as they are orders them by id
+            // without comparing ids.
+            puts.sort_by(|(a, _), (b, _)| a.key.cmp(&b.key));
             index.entries.put_sorted(puts);
         }
     }
