@@ -35,7 +35,7 @@ fn json_document(i: usize, age: u64) -> serde_json::Value {
         "age": age,
         "city": format!("city-{}", i % 50),
         "score": i as f64 * 0.5,
-        "active": i % 2 == 0,
+        "active": i.is_multiple_of(2),
         "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
         "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")},
     })
@@ -72,7 +72,7 @@ impl Doc {
             age: age as u32,
             city: format!("city-{}", i % 50),
             score: i as f64 * 0.5,
-            active: i % 2 == 0,
+            active: i.is_multiple_of(2),
             tags: vec![format!("t{}", i % 7), format!("t{}", i % 11)],
             address: Address {
                 zip: format!("z{}", i % 1000),
