@@ -139,18 +139,20 @@ impl<D> State<D> {
                 None => 0,
             };
             index.recount(change.removed.as_slice().len() + kept, after);
-            for key in change.removed {
-                index.entries.remove(&Entry { key, id });
-            }
-            let Some(value) = record.map(|record| index.entry_value(record)) else {
+            let value = record.map(|record| index.entry_value(record));
+            let entries = &mut index.entries;
+            change.removed.each(|key| {
+                entries.remove(&Entry { key, id });
+            });
+            let Some(value) = value else {
                 continue;
             };
-            let kept = match value {
-                Some(_) => change.kept,
-                None => Keys::None,
+            let mut put = |key| {
+                entries.insert(Entry { key, id }, value.clone());
             };
-            for key in change.added.into_iter().chain(kept) {
-                index.entries.insert(Entry { key, id }, value.clone());
+            change.added.each(&mut put);
+            if value.is_some() {
+                change.kept.each(put);
             }
         }
         self.generation += 1;

@@ -296,7 +296,10 @@ impl KeySink {
 
     /// The document's keys in this index, sorted and without duplicates.
     pub(crate) fn take(&mut self, index: &str) -> Result<Keys, Error> {
-        self.dedup_within_cap();
+        // One key or none (nearly every document) is sorted and within the cap.
+        if self.keys.len() > 1 {
+            self.dedup_within_cap();
+        }
         if let Some(reason) = self.invalid.take() {
             return Err(Error::InvalidKey {
                 index: index.to_owned(),
@@ -341,6 +344,18 @@ impl Keys {
 
     pub(crate) fn is_empty(&self) -> bool {
         matches!(self, Keys::None)
+    }
+
+    /// Hands each key to `each`, in order. For the one key most documents
+    /// have, this builds and drops no iterator: writes took about 150
+    /// instructions per index through `into_iter` and its chain.
+    #[inline]
+    pub(crate) fn each(self, mut each: impl FnMut(KeyBytes)) {
+        match self {
+            Keys::None => {}
+            Keys::One(key) => each(key),
+            Keys::Many(keys) => keys.into_iter().for_each(each),
+        }
     }
 }
 

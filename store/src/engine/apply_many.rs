@@ -55,18 +55,18 @@ impl<D> State<D> {
                     None => 0,
                 };
                 index.recount(change.removed.as_slice().len() + kept, after);
-                for key in change.removed {
-                    index.entries.remove(&Entry { key, id });
-                }
-                let Some(value) = record.as_ref().map(|record| index.entry_value(record)) else {
+                let value = record.as_ref().map(|record| index.entry_value(record));
+                let entries = &mut index.entries;
+                change.removed.each(|key| {
+                    entries.remove(&Entry { key, id });
+                });
+                let Some(value) = value else {
                     continue;
                 };
-                let kept = match value {
-                    Some(_) => change.kept,
-                    None => Keys::None,
-                };
-                for key in change.added.into_iter().chain(kept) {
-                    puts.push((Entry { key, id }, value.clone()));
+                let mut put = |key| puts.push((Entry { key, id }, value.clone()));
+                change.added.each(&mut put);
+                if value.is_some() {
+                    change.kept.each(put);
                 }
             }
             match record {
@@ -82,8 +82,11 @@ impl<D> State<D> {
         for (index, mut puts) in self.indexes.iter_mut().zip(index_puts) {
             // A stable sort finds the ascending runs that entries written in
             // id order mostly form (keys that grow with time, or cycle), and
-            // merges them in far fewer comparisons than sorting from scratch.
-            puts.sort_by(|(a, _), (b, _)| a.cmp(b));
+            // merges them in far fewer comparisons than sorting from scratch
+            // (an unstable sort cost 3% more per document). Entries were put
+            // in id order, so keeping ties as they are orders them by id
+            // without comparing ids.
+            puts.sort_by(|(a, _), (b, _)| a.key.cmp(&b.key));
             index.entries.put_sorted(puts);
         }
     }

@@ -90,8 +90,9 @@ impl Encoder {
             _ => 3,
         };
         self.out.push(base_tag | width_code);
+        let bytes = n.to_le_bytes();
         self.out
-            .extend(n.to_le_bytes().into_iter().take(1 << width_code));
+            .extend_from_slice(bytes.get(..1 << width_code).unwrap_or(&bytes));
     }
 
     fn string(&mut self, s: &str) {
@@ -122,10 +123,10 @@ impl Encoder {
         self.out.push(0);
         write_body(self)?;
         let body_len = self.out.len() - length_at - 1;
-        let (bytes, used) = varint(body_len as u64);
-        match (used, self.out.get_mut(length_at)) {
-            (1, Some(slot)) => *slot = bytes[0],
+        match (u8::try_from(body_len), self.out.get_mut(length_at)) {
+            (Ok(byte), Some(slot)) if byte < 0x80 => *slot = byte,
             _ => {
+                let (bytes, used) = varint(body_len as u64);
                 self.out
                     .splice(length_at..=length_at, bytes.into_iter().take(used));
             }
@@ -134,8 +135,17 @@ impl Encoder {
     }
 
     fn varint(&mut self, n: usize) {
+        // Field names, counts and short bodies (nearly every varint) take one
+        // byte: pushing it skips building and copying the ten-byte buffer.
+        if let Ok(byte) = u8::try_from(n)
+            && byte < 0x80
+        {
+            self.out.push(byte);
+            return;
+        }
         let (bytes, used) = varint(n as u64);
-        self.out.extend(bytes.into_iter().take(used));
+        self.out
+            .extend_from_slice(bytes.get(..used).unwrap_or(&bytes));
     }
 }
 

@@ -1,0 +1,235 @@
+//! What one document costs to write: the workload's insert, update and delete
+//! phases and its `txn_batch_insert` (documents inserted in transactions of
+//! 1,000), on a schemaless store and on a typed collection, each phase in its
+//! own function so callgrind can count its instructions alone.
+//!
+//! `cargo run --release --example write_cost -- --n 20000` prints each
+//! phase's rate; `--only schemaless` or `--only typed` runs one layer, for
+//! callgrind with `--toggle-collect=*insert_phase*` (or `*update_phase*`,
+//! `*delete_phase*`, `*batch_phase*`); divide by N for a document's cost.
+
+use std::time::Instant;
+
+use docstore::{Collection, Id, Indexed, Store};
+use serde_json::json;
+
+const BATCH: usize = 1_000;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// The workload's document, as JSON.
+fn json_document(i: usize, age: u64) -> serde_json::Value {
+    json!({
+        "name": format!("user-{i}"),
+        "age": age,
+        "city": format!("city-{}", i % 50),
+        "score": i as f64 * 0.5,
+        "active": i.is_multiple_of(2),
+        "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
+        "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")},
+    })
+}
+
+/// The workload's document's nested address.
+#[derive(Clone, Debug)]
+#[expect(dead_code, reason = "stored like the workload stores it, never read")]
+struct Address {
+    zip: String,
+    street: String,
+}
+
+/// The workload's document, typed.
+#[derive(Indexed, Clone, Debug)]
+#[expect(dead_code, reason = "stored like the workload stores it, never read")]
+struct Doc {
+    #[index]
+    name: String,
+    #[index]
+    age: u32,
+    #[index]
+    city: String,
+    score: f64,
+    active: bool,
+    tags: Vec<String>,
+    address: Address,
+}
+
+impl Doc {
+    fn build(i: usize, age: u64) -> Doc {
+        Doc {
+            name: format!("user-{i}"),
+            age: age as u32,
+            city: format!("city-{}", i % 50),
+            score: i as f64 * 0.5,
+            active: i.is_multiple_of(2),
+            tags: vec![format!("t{}", i % 7), format!("t{}", i % 11)],
+            address: Address {
+                zip: format!("z{}", i % 1000),
+                street: format!("s{i}"),
+            },
+        }
+    }
+}
+
+/// The writes one layer offers, as the workload makes them.
+trait Layer {
+    const NAME: &'static str;
+    fn new() -> Self;
+    fn insert(&self, i: usize) -> Id;
+    fn update(&self, id: Id, i: usize, age: u64);
+    fn delete(&self, id: Id);
+    fn insert_batch(&self, from: usize) -> Vec<Id>;
+}
+
+impl Layer for Store {
+    const NAME: &'static str = "schemaless";
+
+    fn new() -> Self {
+        let store = Store::new();
+        for (index, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
+            store.create_index(index, [field]).expect("a new index");
+        }
+        store
+    }
+
+    fn insert(&self, i: usize) -> Id {
+        self.insert(json_document(i, (i % 100) as u64))
+            .expect("insert")
+    }
+
+    fn update(&self, id: Id, i: usize, age: u64) {
+        self.update(id, json_document(i, age)).expect("update");
+    }
+
+    fn delete(&self, id: Id) {
+        self.delete(id).expect("delete");
+    }
+
+    fn insert_batch(&self, from: usize) -> Vec<Id> {
+        self.transaction(|tx| {
+            (from..from + BATCH)
+                .map(|i| tx.insert(json_document(i, (i % 100) as u64)))
+                .collect()
+        })
+        .expect("a transaction")
+    }
+}
+
+impl Layer for Collection<Doc> {
+    const NAME: &'static str = "typed";
+
+    fn new() -> Self {
+        Collection::new()
+    }
+
+    fn insert(&self, i: usize) -> Id {
+        self.insert(Doc::build(i, (i % 100) as u64))
+            .expect("insert")
+    }
+
+    fn update(&self, id: Id, i: usize, age: u64) {
+        self.update(id, Doc::build(i, age)).expect("update");
+    }
+
+    fn delete(&self, id: Id) {
+        self.delete(id).expect("delete");
+    }
+
+    fn insert_batch(&self, from: usize) -> Vec<Id> {
+        self.transaction(|tx| {
+            (from..from + BATCH)
+                .map(|i| tx.insert(Doc::build(i, (i % 100) as u64)))
+                .collect()
+        })
+        .expect("a transaction")
+    }
+}
+
+#[inline(never)]
+fn insert_phase<L: Layer>(layer: &L, n: usize) -> Vec<Id> {
+    (0..n).map(|i| layer.insert(i)).collect()
+}
+
+#[inline(never)]
+fn update_phase<L: Layer>(layer: &L, ids: &[Id]) {
+    let mut rng = Rng(42);
+    let mut ages: Vec<u64> = (0..ids.len()).map(|i| (i % 100) as u64).collect();
+    for _ in 0..ids.len() {
+        let j = (rng.next() % ids.len() as u64) as usize;
+        ages[j] = (ages[j] + 1) % 100;
+        layer.update(ids[j], j, ages[j]);
+    }
+}
+
+#[inline(never)]
+fn delete_phase<L: Layer>(layer: &L, ids: &[Id]) {
+    for id in ids {
+        layer.delete(*id);
+    }
+}
+
+#[inline(never)]
+fn batch_phase<L: Layer>(layer: &L, n: usize) -> usize {
+    (0..n)
+        .step_by(BATCH)
+        .map(|from| layer.insert_batch(from).len())
+        .sum()
+}
+
+fn rate(n: usize, start: Instant) -> f64 {
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn run<L: Layer>(n: usize) {
+    let layer = L::new();
+    let start = Instant::now();
+    let ids = insert_phase(&layer, n);
+    let insert = rate(n, start);
+    let start = Instant::now();
+    update_phase(&layer, &ids);
+    let update = rate(n, start);
+    let start = Instant::now();
+    delete_phase(&layer, &ids);
+    let delete = rate(n, start);
+    let batched = L::new();
+    let start = Instant::now();
+    let inserted = batch_phase(&batched, n);
+    let batch = rate(inserted, start);
+    println!(
+        "{} insert {insert:.0}/s update {update:.0}/s delete {delete:.0}/s \
+         txn_batch_insert {batch:.0}/s ({:.2}x insert)",
+        L::NAME,
+        batch / insert
+    );
+}
+
+fn main() {
+    let mut n: usize = 20_000;
+    let mut only = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--n", Some(value)) => n = value.parse().expect("--n takes a number"),
+            ("--only", Some(value)) => only = Some(value),
+            _ => panic!("usage: write_cost [--n N] [--only schemaless|typed]"),
+        }
+    }
+    let n = n.div_ceil(BATCH) * BATCH;
+    if only.as_deref() != Some("typed") {
+        run::<Store>(n);
+    }
+    if only.as_deref() != Some("schemaless") {
+        run::<Collection<Doc>>(n);
+    }
+}
