@@ -137,6 +137,28 @@ fn a_weighed_capacity_given_late_weighs_what_is_there() {
 }
 
 #[test]
+fn the_weight_follows_updates_and_deletes_alone_or_in_a_transaction() {
+    let blobs = Collection::<Blob>::new();
+    blobs
+        .set_capacity(Capacity::weighed(10_000, |blob: &Blob| {
+            blob.body.len() as u64
+        }))
+        .unwrap();
+    let ids: Vec<_> = (0..4)
+        .map(|n| blobs.insert(blob(n, 100)).unwrap())
+        .collect();
+    assert_eq!(blobs.stats().unwrap().bytes, 400);
+    blobs.update(ids[0], blob(0, 250)).unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 550);
+    blobs.delete(ids[1]).unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 450);
+    blobs.transaction(|tx| tx.delete(ids[0]).map(drop)).unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 200);
+    blobs.delete(ids[2]).unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 100);
+}
+
+#[test]
 fn pinned_documents_survive_and_a_capacity_they_fill_refuses_writes() {
     let store = Store::new();
     store.set_capacity(Capacity::documents(3)).unwrap();

@@ -821,12 +821,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 inner.ids.note_given(id);
             }
             let record = Versioned::new(id, version, document);
-            self.stamp_new(&record, room.weight);
             let mut earliest = None;
             let committed = self.commit_write(inner, id, Some(&record), deadline, |state, seq| {
                 state.docs.insert(id, record.clone());
                 self.by_id.write_one(id, Some(record.clone()));
-                state.reweigh(None, Some(&record));
+                self.reweigh(state, id, Some(room.weight));
                 state.apply(id, Some(&record), plan.changes);
                 if let Some(at) = deadline {
                     state
@@ -902,11 +901,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 .map_or(0, Versioned::version)
                 .saturating_add(1);
             let record = Versioned::new(id, version, document);
-            self.stamp_new(&record, room.weight);
             let committed = self.commit_write(&mut guard, id, Some(&record), None, |state, seq| {
                 state.docs.insert(id, record.clone());
                 self.by_id.write_one(id, Some(record.clone()));
-                state.reweigh(plan.old.as_ref(), Some(&record));
+                self.reweigh(state, id, Some(room.weight));
                 state.apply(id, Some(&record), plan.changes);
                 (seq, std::mem::replace(&mut state.seq, seq))
             });
@@ -979,7 +977,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let ((removed, seq, prev), waiting) =
                 self.commit_write(&mut guard, id, None, None, |state, seq| {
                     let removed = state.docs.remove(&id);
-                    state.reweigh(removed.as_ref(), None);
+                    if removed.is_some() {
+                        self.reweigh(state, id, None);
+                    }
                     self.by_id.write_one(id, None);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
@@ -1235,7 +1235,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let floor = last_id(&state.docs);
         let deadlines = state.deadlines.as_ref().map(|d| d.kept(&docs));
         let new_state = State {
-            weight: docs_weight(&docs),
+            // Its own capacity, if it is given one, weighs its documents.
+            weight: 0,
             docs,
             indexes,
             generation: 0,
@@ -1523,11 +1524,6 @@ fn stray(index: &str, entry: &Entry) -> String {
         describe(entry.key.as_bytes()),
         entry.id
     )
-}
-
-/// The total weight of `docs`, as recorded in them.
-fn docs_weight<D>(docs: &Tree<Id, Versioned<D>>) -> u64 {
-    docs.entries().map(|(_, record)| record.weight()).sum()
 }
 
 fn last_id<D>(docs: &Tree<Id, Versioned<D>>) -> Option<Id> {
