@@ -140,3 +140,19 @@ impl<T: Serialize> Serialize for Versioned<T> {
         self.record.value.serialize(serializer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_holds_its_id_version_and_value_and_nothing_more() {
+        // What a store with a capacity keeps per document lives beside the
+        // records (see `usage`), so plain stores pay no byte for it.
+        assert_eq!(
+            std::mem::size_of::<Record<u64>>(),
+            std::mem::size_of::<(Id, u64, u64)>()
+        );
+        assert_eq!(std::mem::size_of::<Record<crate::Object>>(), 144);
+    }
+}
