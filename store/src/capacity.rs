@@ -232,6 +232,31 @@ impl<D> Cache<D> {
         }
     }
 
+    /// The same capacity for a copy of the store holding the documents
+    /// `keep` accepts: limit, weigher, policy, their pins, uses and weights.
+    fn copy(&self, keep: impl Fn(Id) -> bool) -> Self {
+        let pinned: HashSet<Id> = self
+            .pinned
+            .lock()
+            .iter()
+            .copied()
+            .filter(|id| keep(*id))
+            .collect();
+        Cache {
+            limit: AtomicU64::new(self.limit()),
+            weigher: RwLock::new(self.weigher()),
+            policy: Mutex::new(self.policy()),
+            pinned_count: AtomicUsize::new(pinned.len()),
+            pinned: Mutex::new(pinned),
+            random: AtomicU64::new(self.random.load(Ordering::Relaxed)),
+            refused: AtomicU64::new(0),
+            clock: AtomicU64::new(self.clock.load(Ordering::Relaxed)),
+            age_shift: std::sync::atomic::AtomicU32::new(self.age_shift.load(Ordering::Relaxed)),
+            doorkeeper: Mutex::new(None),
+            usage: self.usage.copy(keep),
+        }
+    }
+
     /// The current tick and ageing period.
     #[inline]
     pub(crate) fn now(&self) -> (u64, u8) {
@@ -340,6 +365,31 @@ impl<D: Send + Sync + 'static> Engine<D> {
     #[inline(always)]
     pub(crate) fn cache(&self) -> Option<&Cache<D>> {
         self.cache_slot().get()
+    }
+
+    /// The capacity a copy of this store holding the documents `keep`
+    /// accepts is given (see [`carry_capacity`](Self::carry_capacity)): taken
+    /// while the copied state is the writer's, so that the two agree.
+    pub(crate) fn copy_capacity(&self, keep: impl Fn(Id) -> bool) -> Option<Cache<D>> {
+        self.cache().map(|cache| cache.copy(keep))
+    }
+
+    /// Gives this copy of a store the capacity its original had, its total
+    /// weight made up from the weights it carries.
+    pub(crate) fn carry_capacity(self, cache: Option<Cache<D>>) -> Self {
+        if let Some(cache) = cache {
+            let _ = self.cache_slot().set(cache);
+            if let Some(cache) = self.cache().filter(|cache| cache.is_weighed()) {
+                let _ = self.with_writer_state(|state| {
+                    state.weight = state
+                        .docs
+                        .entries()
+                        .map(|(id, _)| cache.usage.weight(*id))
+                        .sum();
+                });
+            }
+        }
+        self
     }
 
     /// Gives the store a capacity, or changes its limit and policy, and evicts
@@ -559,6 +609,11 @@ impl crate::Store {
     /// with [`Error::OverCapacity`] if pinned documents hold more than it. A
     /// weighed capacity given to a store that holds documents weighs each
     /// once, outside every lock.
+    ///
+    /// A capacity is configuration, not data (its weigher is a closure): a
+    /// durable store does not persist it. Give it again after each open;
+    /// what it evicted stays evicted, logged as deletes. A clone of the store
+    /// keeps it (see [`Clone`](crate::Store#impl-Clone-for-Store)).
     ///
     /// ```
     /// use docstore_core::{Capacity, Change, Event, Store};

@@ -1193,12 +1193,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
         let given = inner.ids.given_max();
+        let capacity = self.copy_capacity(|_| true);
         drop(inner);
         let sequence = Sequence::alone(self.sequence.last());
         // O(1), as promised: the clone reads through the tree.
         let engine = Engine::with_state(state, floor, closed, sequence, false)
             .with_given_ids(given)
-            .with_time(self.timekeeper());
+            .with_time(self.timekeeper())
+            .carry_capacity(capacity);
         engine
             .earliest
             .store(self.earliest.load(Ordering::Acquire), Ordering::Release);
@@ -1245,9 +1247,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
             deadlines,
         };
         let given = self.writer.lock().ids.given_max();
+        let capacity = self.copy_capacity(|id| new_state.docs.get(&id).is_some());
         let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0), true)
             .with_given_ids(given)
-            .with_time(self.timekeeper());
+            .with_time(self.timekeeper())
+            .carry_capacity(capacity);
         engine
             .earliest
             .store(self.earliest.load(Ordering::Acquire), Ordering::Release);

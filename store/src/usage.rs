@@ -168,6 +168,23 @@ impl Usage {
             .map_or(0, |old| old.weight)
     }
 
+    /// A copy holding the entries of the ids `keep` accepts.
+    pub(crate) fn copy(&self, keep: impl Fn(Id) -> bool) -> Usage {
+        let copy = Usage::new();
+        for (shard, into) in self.shards.iter().zip(copy.shards.iter()) {
+            let shard = shard.read();
+            let kept = shard.iter().filter(|(id, _)| keep(**id));
+            into.write().extend(kept.map(|(id, words)| {
+                let words = Words {
+                    used: AtomicU64::new(words.used.load(Ordering::Relaxed)),
+                    weight: words.weight,
+                };
+                (*id, words)
+            }));
+        }
+        copy
+    }
+
     /// Gives `id` an entry, never used and weighing `weight`, unless it has
     /// one: a document the store held before it had a capacity.
     pub(crate) fn adopt(&self, id: Id, weight: Option<u64>) {
