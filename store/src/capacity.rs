@@ -257,6 +257,14 @@ impl<D> Cache<D> {
         }
     }
 
+    /// Notes a read of document `id`. Out of line, so that a plain store's
+    /// read path carries none of it (not even the registers it would need).
+    #[inline(never)]
+    fn note_use(&self, id: Id) {
+        let (tick, age) = self.now();
+        self.usage.touch(id, tick, age);
+    }
+
     /// The current tick and ageing period.
     #[inline]
     pub(crate) fn now(&self) -> (u64, u8) {
@@ -518,8 +526,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
     #[inline(always)]
     pub(crate) fn note_use(&self, record: &Versioned<D>) {
         if let Some(cache) = self.cache() {
-            let (tick, age) = cache.now();
-            cache.usage.touch(record.id(), tick, age);
+            cache.note_use(record.id());
         }
     }
 
