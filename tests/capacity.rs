@@ -137,6 +137,28 @@ fn a_weighed_capacity_given_late_weighs_what_is_there() {
 }
 
 #[test]
+fn the_weight_follows_updates_and_deletes_alone_or_in_a_transaction() {
+    let blobs = Collection::<Blob>::new();
+    blobs
+        .set_capacity(Capacity::weighed(10_000, |blob: &Blob| {
+            blob.body.len() as u64
+        }))
+        .unwrap();
+    let ids: Vec<_> = (0..4)
+        .map(|n| blobs.insert(blob(n, 100)).unwrap())
+        .collect();
+    assert_eq!(blobs.stats().unwrap().bytes, 400);
+    blobs.update(ids[0], blob(0, 250)).unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 550);
+    blobs.delete(ids[1]).unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 450);
+    blobs.transaction(|tx| tx.delete(ids[0]).map(drop)).unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 200);
+    blobs.delete(ids[2]).unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 100);
+}
+
+#[test]
 fn pinned_documents_survive_and_a_capacity_they_fill_refuses_writes() {
     let store = Store::new();
     store.set_capacity(Capacity::documents(3)).unwrap();
@@ -351,4 +373,68 @@ fn a_watch_hears_the_eviction_of_a_document_under_its_key() {
         matches!(heard.as_slice(), [Change::Evicted(old)] if old.id() == paris),
         "{heard:?}"
     );
+}
+
+#[test]
+fn a_clone_keeps_the_capacity_its_pins_and_what_was_read() {
+    let store = Store::new();
+    store.set_capacity(Capacity::documents(4)).unwrap();
+    let ids: Vec<_> = (0..4)
+        .map(|n| store.insert(json!({ "n": n })).unwrap())
+        .collect();
+    store.pin(ids[0]).unwrap();
+    for _ in 0..3 {
+        store.get(ids[1]).unwrap();
+    }
+    let copy = store.clone();
+    assert_eq!(copy.capacity().map(|c| c.limit()), Some(4));
+    for n in 4..40 {
+        copy.insert(json!({ "n": n })).unwrap();
+        copy.get(ids[1]).unwrap();
+    }
+    assert_eq!(copy.len().unwrap(), 4);
+    assert!(copy.contains(ids[0]).unwrap(), "the pin was not kept");
+    assert!(
+        copy.contains(ids[1]).unwrap(),
+        "the document read was evicted"
+    );
+    assert!(copy.unpin(ids[0]).unwrap());
+    // The original is untouched by what its copy evicted.
+    assert_eq!(store.len().unwrap(), 4);
+    assert!(ids.iter().all(|id| store.contains(*id).unwrap()));
+    assert!(copy.verify().unwrap().is_empty());
+}
+
+#[test]
+fn a_filtered_clone_keeps_the_capacity_and_weighs_what_it_kept() {
+    let blobs = Collection::<Blob>::new();
+    blobs
+        .set_capacity(Capacity::weighed(1_000, |blob: &Blob| {
+            blob.body.len() as u64
+        }))
+        .unwrap();
+    for n in 0..6 {
+        blobs.insert(blob(n, 100 * (n + 1))).unwrap();
+    }
+    // 100 + ... + 600 is over 1,000: only the last few fit.
+    let held = blobs.stats().unwrap().bytes;
+    assert!(held <= 1_000);
+    let small = blobs.clone_filtered(|blob| blob.body.len() <= 400).unwrap();
+    let kept: u64 = small.iter().unwrap().map(|b| b.body.len() as u64).sum();
+    assert_eq!(small.stats().unwrap().bytes, kept);
+    assert_eq!(
+        small.capacity().map(|c| (c.limit(), c.is_weighed())),
+        Some((1_000, true))
+    );
+    small.insert(blob(10, 900)).unwrap();
+    assert!(small.stats().unwrap().bytes <= 1_000);
+    assert_eq!(blobs.stats().unwrap().bytes, held);
+}
+
+#[test]
+fn a_store_without_a_capacity_clones_without_one() {
+    let store = Store::new();
+    store.insert(json!({ "n": 1 })).unwrap();
+    assert!(store.clone().capacity().is_none());
+    assert!(store.clone_filtered(|_| true).unwrap().capacity().is_none());
 }

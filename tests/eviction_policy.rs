@@ -101,3 +101,28 @@ fn a_one_off_scan_does_not_flush_the_hot_set() {
     // And the hot set still hits afterwards.
     assert!(run(&cache, &mut Trace(9), 5_000) > 0.85);
 }
+
+#[test]
+fn documents_held_before_the_capacity_was_given_count_their_reads() {
+    let entries = Collection::<Entry>::new();
+    for key in 0..50 {
+        entries.insert(Entry { key }).unwrap();
+    }
+    entries.set_capacity(Capacity::documents(50)).unwrap();
+    let hot: Vec<_> = (0..10)
+        .map(|key| entries.get_key(key).unwrap().unwrap().id())
+        .collect();
+    for key in 1_000..1_200 {
+        entries.insert(Entry { key }).unwrap();
+        for id in &hot {
+            entries.get(*id).unwrap();
+        }
+    }
+    assert_eq!(entries.len().unwrap(), 50);
+    for id in &hot {
+        assert!(
+            entries.contains(*id).unwrap(),
+            "hot document {id} was evicted"
+        );
+    }
+}

@@ -7,7 +7,9 @@
 //!
 //! - stamps each document it hands out by id or unique key with the time of
 //!   the read and counts the use (a relaxed atomic store in the document's
-//!   record, skipped when the stamp is already current). Time is the store's
+//!   entry of its usage table, skipped when the stamp is already current:
+//!   see `usage`; records carry no word of it, so that plain stores pay no
+//!   byte per document). Time is the store's
 //!   own clock, which writes and read-through misses move on and reads only
 //!   read: recency is resolved to the write, which is when evictions happen,
 //!   and a read writes nothing shared;
@@ -16,7 +18,8 @@
 //!   the published state never holds more than the capacity (a transaction's
 //!   commit evicts what it took over right after it publishes);
 //! - weighs documents, when the capacity is weighed, before taking any lock;
-//!   the weight is kept in the record so that removing it needs no weighing.
+//!   the weight is kept in the usage table so that removing it needs no
+//!   weighing.
 //!
 //! Scans (iteration, queries, cursors, snapshots) do not count as use, so a
 //! one-off scan leaves what is used where it is; loads through `get_or_load`
@@ -30,7 +33,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::commit::Change;
 use crate::engine::{Engine, State};
+use crate::usage::Usage;
 use crate::{Error, Id, Result, Versioned};
 
 /// How a store weighs its documents.
@@ -206,6 +211,8 @@ pub(crate) struct Cache<D> {
     /// How often keys missed, for admission (see `load`).
     /// Made at the first read-through miss, sized then.
     pub(crate) doorkeeper: Mutex<Option<crate::load::Sketch>>,
+    /// Each document's last use, count of uses and weight.
+    pub(crate) usage: Usage,
 }
 
 impl<D> Cache<D> {
@@ -221,7 +228,41 @@ impl<D> Cache<D> {
             clock: AtomicU64::new(1),
             age_shift: std::sync::atomic::AtomicU32::new(age_shift(capacity.limit)),
             doorkeeper: Mutex::new(None),
+            usage: Usage::new(),
         }
+    }
+
+    /// The same capacity for a copy of the store holding the documents
+    /// `keep` accepts: limit, weigher, policy, their pins, uses and weights.
+    fn copy(&self, keep: impl Fn(Id) -> bool) -> Self {
+        let pinned: HashSet<Id> = self
+            .pinned
+            .lock()
+            .iter()
+            .copied()
+            .filter(|id| keep(*id))
+            .collect();
+        Cache {
+            limit: AtomicU64::new(self.limit()),
+            weigher: RwLock::new(self.weigher()),
+            policy: Mutex::new(self.policy()),
+            pinned_count: AtomicUsize::new(pinned.len()),
+            pinned: Mutex::new(pinned),
+            random: AtomicU64::new(self.random.load(Ordering::Relaxed)),
+            refused: AtomicU64::new(0),
+            clock: AtomicU64::new(self.clock.load(Ordering::Relaxed)),
+            age_shift: std::sync::atomic::AtomicU32::new(self.age_shift.load(Ordering::Relaxed)),
+            doorkeeper: Mutex::new(None),
+            usage: self.usage.copy(keep),
+        }
+    }
+
+    /// Notes a read of document `id`. Out of line, so that a plain store's
+    /// read path carries none of it (not even the registers it would need).
+    #[inline(never)]
+    fn note_use(&self, id: Id) {
+        let (tick, age) = self.now();
+        self.usage.touch(id, tick, age);
     }
 
     /// The current tick and ageing period.
@@ -275,7 +316,7 @@ impl<D> Cache<D> {
     pub(crate) fn after(&self, state: &State<D>, room: Room) -> u64 {
         let replaced = room.replacing.and_then(|id| state.docs.get(&id));
         if self.is_weighed() {
-            let old = replaced.map_or(0, Versioned::weight);
+            let old = replaced.map_or(0, |old| self.usage.weight(old.id()));
             (state.weight - old.min(state.weight)).saturating_add(room.weight)
         } else {
             let added = u64::from(replaced.is_none() && room.replacing.is_none());
@@ -293,7 +334,7 @@ impl<D> Cache<D> {
     /// What a document weighs, in the capacity's unit.
     pub(crate) fn weight_in(&self, record: &Versioned<D>) -> u64 {
         if self.is_weighed() {
-            record.weight()
+            self.usage.weight(record.id())
         } else {
             1
         }
@@ -327,16 +368,6 @@ impl Room {
     };
 }
 
-impl<D> State<D> {
-    /// Keeps the total weight as a document's version `old` becomes `new`.
-    #[inline]
-    pub(crate) fn reweigh(&mut self, old: Option<&Versioned<D>>, new: Option<&Versioned<D>>) {
-        let old = old.map_or(0, Versioned::weight);
-        let new = new.map_or(0, Versioned::weight);
-        self.weight = self.weight.saturating_sub(old).saturating_add(new);
-    }
-}
-
 impl<D: Send + Sync + 'static> Engine<D> {
     /// The store's capacity, if it has one.
     #[inline(always)]
@@ -344,11 +375,35 @@ impl<D: Send + Sync + 'static> Engine<D> {
         self.cache_slot().get()
     }
 
+    /// The capacity a copy of this store holding the documents `keep`
+    /// accepts is given (see [`carry_capacity`](Self::carry_capacity)): taken
+    /// while the copied state is the writer's, so that the two agree.
+    pub(crate) fn copy_capacity(&self, keep: impl Fn(Id) -> bool) -> Option<Cache<D>> {
+        self.cache().map(|cache| cache.copy(keep))
+    }
+
+    /// Gives this copy of a store the capacity its original had, its total
+    /// weight made up from the weights it carries.
+    pub(crate) fn carry_capacity(self, cache: Option<Cache<D>>) -> Self {
+        if let Some(cache) = cache {
+            let _ = self.cache_slot().set(cache);
+            if let Some(cache) = self.cache().filter(|cache| cache.is_weighed()) {
+                let _ = self.with_writer_state(|state| {
+                    state.weight = state
+                        .docs
+                        .entries()
+                        .map(|(id, _)| cache.usage.weight(*id))
+                        .sum();
+                });
+            }
+        }
+        self
+    }
+
     /// Gives the store a capacity, or changes its limit and policy, and evicts
     /// what no longer fits.
     pub(crate) fn set_capacity(&self, capacity: Capacity<D>) -> Result<()> {
         self.check_open()?;
-        let mut weigh_all = false;
         let mut before = None;
         match self.cache() {
             Some(cache) => {
@@ -369,16 +424,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 }
             }
             None => {
-                weigh_all = capacity.is_weighed();
+                let weigh_all = capacity.is_weighed();
                 // Two racing first calls: one installs, the other changes it.
                 if let Err(lost) = self.cache_slot().set(Cache::new(&capacity)) {
                     drop(lost);
                     return self.set_capacity(capacity);
                 }
+                self.adopt_all(weigh_all)?;
             }
-        }
-        if weigh_all {
-            self.weigh_all()?;
         }
         match self.make_room(Room::NOTHING) {
             Ok(_) => Ok(()),
@@ -392,19 +445,38 @@ impl<D: Send + Sync + 'static> Engine<D> {
         }
     }
 
-    /// Weighs the documents a store held before it had a weighed capacity:
-    /// outside every lock, then totals the weights under the writer lock.
-    fn weigh_all(&self) -> Result<()> {
-        let Some(weigher) = self.cache().and_then(Cache::weigher) else {
+    /// Gives the documents a store held before it had a capacity their
+    /// entries in its usage table, weighing them first if `weigh` (the
+    /// weigher runs outside every lock), then totals the weights under the
+    /// writer lock. A document written meanwhile keeps what its write
+    /// stamped.
+    fn adopt_all(&self, weigh: bool) -> Result<()> {
+        let Some(cache) = self.cache() else {
             return Ok(());
         };
-        let state = self.current()?;
-        for (_, record) in state.docs.entries() {
-            record.set_weight(weigher(record.value()));
+        let weigher = cache.weigher().filter(|_| weigh);
+        let mut weights = std::collections::HashMap::new();
+        if let Some(weigher) = weigher {
+            let state = self.current()?;
+            for (id, record) in state.docs.entries() {
+                weights.insert(*id, (record.version(), weigher(record.value())));
+            }
         }
-        drop(state);
         self.with_writer_state(|state| {
-            state.weight = state.docs.entries().map(|(_, r)| r.weight()).sum();
+            for (id, record) in state.docs.entries() {
+                let weight = weights
+                    .get(id)
+                    .filter(|(version, _)| *version == record.version())
+                    .map(|(_, weight)| *weight);
+                cache.usage.adopt(*id, weight);
+            }
+            if cache.is_weighed() {
+                state.weight = state
+                    .docs
+                    .entries()
+                    .map(|(id, _)| cache.usage.weight(*id))
+                    .sum();
+            }
         })
     }
 
@@ -418,14 +490,34 @@ impl<D: Send + Sync + 'static> Engine<D> {
         }
     }
 
-    /// Readies a new record of a store with a capacity: its weight, and its
-    /// insertion as its first use.
+    /// Keeps a store with a capacity's usage table and total weight in step
+    /// as document `id` gets a new version weighing `weight` (a write of its
+    /// own, its first use), or is removed (`None`). Called under the writer
+    /// lock, in the step that changes `state`'s documents.
     #[inline(always)]
-    pub(crate) fn stamp_new(&self, record: &Versioned<D>, weight: u64) {
+    pub(crate) fn reweigh(&self, state: &mut State<D>, id: Id, weight: Option<u64>) {
         if let Some(cache) = self.cache() {
-            record.set_weight(weight);
-            let (tick, age) = cache.tick();
-            record.touch(tick, age);
+            let old = match weight {
+                Some(weight) => cache.usage.stamp(id, weight, Some(cache.tick())),
+                None => cache.usage.forget(id),
+            };
+            let new = weight.unwrap_or(0);
+            state.weight = state.weight.saturating_sub(old).saturating_add(new);
+        }
+    }
+
+    /// As [`reweigh`](Self::reweigh), for a transaction's `changes`: the
+    /// versions it wrote weigh nothing and are not yet used, as the
+    /// transaction weighed none of them.
+    pub(crate) fn reweigh_changes(&self, state: &mut State<D>, changes: &[Change<D>]) {
+        if let Some(cache) = self.cache() {
+            for change in changes {
+                let old = match change.new {
+                    Some(_) => cache.usage.stamp(change.id, 0, None),
+                    None => cache.usage.forget(change.id),
+                };
+                state.weight = state.weight.saturating_sub(old);
+            }
         }
     }
 
@@ -434,8 +526,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
     #[inline(always)]
     pub(crate) fn note_use(&self, record: &Versioned<D>) {
         if let Some(cache) = self.cache() {
-            let (tick, age) = cache.now();
-            record.touch(tick, age);
+            cache.note_use(record.id());
         }
     }
 
@@ -482,10 +573,13 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// need somewhere to live.
     fn cache_or_default(&self) -> Result<&Cache<D>> {
         self.check_open()?;
-        if self.cache().is_none() {
-            let _ = self
+        if self.cache().is_none()
+            && self
                 .cache_slot()
-                .set(Cache::new(&Capacity::documents(usize::MAX)));
+                .set(Cache::new(&Capacity::documents(usize::MAX)))
+                .is_ok()
+        {
+            self.adopt_all(false)?;
         }
         self.cache().ok_or(Error::Closed)
     }
@@ -522,6 +616,11 @@ impl crate::Store {
     /// with [`Error::OverCapacity`] if pinned documents hold more than it. A
     /// weighed capacity given to a store that holds documents weighs each
     /// once, outside every lock.
+    ///
+    /// A capacity is configuration, not data (its weigher is a closure): a
+    /// durable store does not persist it. Give it again after each open;
+    /// what it evicted stays evicted, logged as deletes. A clone of the store
+    /// keeps it (see [`Clone`](crate::Store#impl-Clone-for-Store)).
     ///
     /// ```
     /// use docstore_core::{Capacity, Change, Event, Store};

@@ -823,12 +823,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 inner.ids.note_given(id);
             }
             let record = Versioned::new(id, version, document);
-            self.stamp_new(&record, room.weight);
             let mut earliest = None;
             let committed = self.commit_write(inner, id, Some(&record), deadline, |state, seq| {
                 state.docs.insert(id, record.clone());
                 self.by_id.write_one(id, Some(record.clone()));
-                state.reweigh(None, Some(&record));
+                self.reweigh(state, id, Some(room.weight));
                 state.apply(id, Some(&record), plan.changes);
                 if let Some(at) = deadline {
                     state
@@ -904,11 +903,10 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 .map_or(0, Versioned::version)
                 .saturating_add(1);
             let record = Versioned::new(id, version, document);
-            self.stamp_new(&record, room.weight);
             let committed = self.commit_write(&mut guard, id, Some(&record), None, |state, seq| {
                 state.docs.insert(id, record.clone());
                 self.by_id.write_one(id, Some(record.clone()));
-                state.reweigh(plan.old.as_ref(), Some(&record));
+                self.reweigh(state, id, Some(room.weight));
                 state.apply(id, Some(&record), plan.changes);
                 (seq, std::mem::replace(&mut state.seq, seq))
             });
@@ -981,7 +979,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let ((removed, seq, prev), waiting) =
                 self.commit_write(&mut guard, id, None, None, |state, seq| {
                     let removed = state.docs.remove(&id);
-                    state.reweigh(removed.as_ref(), None);
+                    if removed.is_some() {
+                        self.reweigh(state, id, None);
+                    }
                     self.by_id.write_one(id, None);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
@@ -1195,12 +1195,14 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let state = (*inner.state).clone();
         let floor = last_id(&state.docs).max(inner.id_floor);
         let given = inner.ids.given_max();
+        let capacity = self.copy_capacity(|_| true);
         drop(inner);
         let sequence = Sequence::alone(self.sequence.last());
         // O(1), as promised: the clone reads through the tree.
         let engine = Engine::with_state(state, floor, closed, sequence, false)
             .with_given_ids(given)
-            .with_time(self.timekeeper());
+            .with_time(self.timekeeper())
+            .carry_capacity(capacity);
         engine
             .earliest
             .store(self.earliest.load(Ordering::Acquire), Ordering::Release);
@@ -1237,7 +1239,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
         let floor = last_id(&state.docs);
         let deadlines = state.deadlines.as_ref().map(|d| d.kept(&docs));
         let new_state = State {
-            weight: docs_weight(&docs),
+            // Its own capacity, if it is given one, weighs its documents.
+            weight: 0,
             docs,
             indexes,
             generation: 0,
@@ -1246,9 +1249,11 @@ impl<D: Send + Sync + 'static> Engine<D> {
             deadlines,
         };
         let given = self.writer.lock().ids.given_max();
+        let capacity = self.copy_capacity(|id| new_state.docs.get(&id).is_some());
         let engine = Engine::with_state(new_state, floor, false, Sequence::alone(0), true)
             .with_given_ids(given)
-            .with_time(self.timekeeper());
+            .with_time(self.timekeeper())
+            .carry_capacity(capacity);
         engine
             .earliest
             .store(self.earliest.load(Ordering::Acquire), Ordering::Release);
@@ -1525,11 +1530,6 @@ fn stray(index: &str, entry: &Entry) -> String {
         describe(entry.key.as_bytes()),
         entry.id
     )
-}
-
-/// The total weight of `docs`, as recorded in them.
-fn docs_weight<D>(docs: &Tree<Id, Versioned<D>>) -> u64 {
-    docs.entries().map(|(_, record)| record.weight()).sum()
 }
 
 fn last_id<D>(docs: &Tree<Id, Versioned<D>>) -> Option<Id> {

@@ -171,7 +171,7 @@ pub(crate) fn pick<D>(
         if !eligible(id) {
             continue;
         }
-        if best.is_none_or(|best| record.used() < best.used()) {
+        if best.is_none_or(|best| cache.usage.used(*id) < cache.usage.used(best.id())) {
             best = Some(record);
         }
         taken += 1;

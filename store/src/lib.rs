@@ -72,6 +72,7 @@ mod sweeper;
 mod tree;
 mod txn;
 mod typed;
+mod usage;
 mod value;
 mod versioned;
 mod watch;

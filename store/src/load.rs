@@ -52,7 +52,7 @@ pub(crate) struct Sketch {
 }
 
 /// A counter's ceiling, as TinyLFU's 4-bit counters.
-const CEILING: u8 = crate::versioned::FREQUENCY_MAX;
+const CEILING: u8 = crate::usage::FREQUENCY_MAX;
 
 impl Sketch {
     /// A sketch sized for a store holding about `limit` documents.
@@ -303,7 +303,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
             return match self.insert(document) {
                 Ok(stored) => {
                     if let Some(cache) = self.cache() {
-                        stored.set_frequency(misses, cache.now().1);
+                        cache
+                            .usage
+                            .set_frequency(stored.id(), misses, cache.now().1);
                     }
                     lead.land(&stored);
                     Ok(stored)
@@ -368,7 +370,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             return Ok(admit);
         }
         match pick(cache, &state, None) {
-            Some(victim) if victim.frequency(age) >= misses => {
+            Some(victim) if cache.usage.frequency(victim.id(), age) >= misses => {
                 cache.refused.fetch_add(1, Ordering::Relaxed);
                 Ok(Admission::Refuse)
             }

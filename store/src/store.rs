@@ -663,7 +663,8 @@ impl Store {
 
     /// An independent store holding only the documents `keep` accepts, with
     /// their ids and versions, and the same indexes. `keep` runs on a snapshot,
-    /// outside every lock; if it panics, this store is unaffected.
+    /// outside every lock; if it panics, this store is unaffected. A store with
+    /// a capacity gives its copy the same (see [`Clone`](#impl-Clone-for-Store)).
     pub fn clone_filtered(&self, keep: impl FnMut(&Document) -> bool) -> Result<Store> {
         Ok(Store {
             engine: self.engine.filtered(keep)?.shared(),
@@ -739,6 +740,12 @@ impl Default for Store {
 /// An independent store with the same documents, ids, versions and indexes.
 /// O(1): the two share their data until either writes, and a write to one
 /// never shows in the other. Cloning a closed store gives a closed store.
+///
+/// A store with a [capacity](Store::set_capacity) is a cache, and so is its
+/// copy: it has the same capacity (limit, weigher and policy), the same pins,
+/// and the same record of what was read and what each document weighs, so
+/// that it evicts as the original would; copying that record costs O(n) in
+/// the documents held. Eviction in either never shows in the other.
 impl Clone for Store {
     fn clone(&self) -> Self {
         Store {

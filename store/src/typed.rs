@@ -696,6 +696,8 @@ impl<T: Indexed> Collection<T> {
 
     /// An independent collection with only the documents `keep` accepts, with
     /// their ids and versions. `keep` runs on a snapshot, outside every lock.
+    /// A collection with a capacity gives its copy the same, with the pins,
+    /// use and weights of the documents kept.
     pub fn clone_filtered(&self, keep: impl FnMut(&Versioned<T>) -> bool) -> Result<Self> {
         Ok(Collection {
             engine: self.engine.filtered(keep)?.shared(),
@@ -727,7 +729,9 @@ impl<T: Indexed> Default for Collection<T> {
 }
 
 /// An independent collection with the same documents, ids, versions and
-/// indexes; O(1), sharing data until either side writes.
+/// indexes; O(1), sharing data until either side writes. A collection with a
+/// capacity gives its copy the same capacity, pins and record of use and
+/// weight, as [`Store`](crate::Store)'s `Clone` does (O(n) then).
 impl<T: Indexed> Clone for Collection<T> {
     fn clone(&self) -> Self {
         Collection {

@@ -4,31 +4,10 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Serialize, Serializer};
 
 use crate::Id;
-
-/// A record's use word: from the top, 8 bits counting its uses, 8 bits
-/// numbering the ageing period they were counted in, 48 bits holding the tick
-/// of its last use.
-const TICK: u64 = (1 << 48) - 1;
-/// The most uses a record counts, as TinyLFU's 4-bit counters.
-pub(crate) const FREQUENCY_MAX: u8 = 15;
-
-fn use_word(frequency: u8, age: u8, tick: u64) -> u64 {
-    (u64::from(frequency.min(FREQUENCY_MAX)) << 56) | (u64::from(age) << 48) | (tick & TICK)
-}
-
-/// The uses counted in `word`, halved per ageing period since, as of `age`.
-fn frequency_of(word: u64, age: u8) -> u8 {
-    let counted = u8::try_from(word >> 56).unwrap_or(FREQUENCY_MAX);
-    let then = u8::try_from((word >> 48) & 0xFF).unwrap_or(0);
-    counted
-        .checked_shr(u32::from(age.wrapping_sub(then)))
-        .unwrap_or(0)
-}
 
 /// A document as the store holds it: its value, id and version, shared.
 ///
@@ -57,70 +36,14 @@ pub struct Versioned<T> {
 struct Record<T> {
     id: Id,
     version: u64,
-    /// When it was last read and how often, in a store with a capacity
-    /// (see `capacity`).
-    used: AtomicU64,
-    /// What it weighs, in a store whose capacity is weighed.
-    weight: AtomicU64,
     value: T,
 }
 
 impl<T> Versioned<T> {
     pub(crate) fn new(id: Id, version: u64, value: T) -> Self {
         Versioned {
-            record: Arc::new(Record {
-                id,
-                version,
-                used: AtomicU64::new(0),
-                weight: AtomicU64::new(0),
-                value,
-            }),
+            record: Arc::new(Record { id, version, value }),
         }
-    }
-
-    /// When it was last used, as a store with a capacity counts time.
-    pub(crate) fn used(&self) -> u64 {
-        self.record.used.load(Ordering::Relaxed) & TICK
-    }
-
-    /// How often it was used, in distinct ticks, up to [`FREQUENCY_MAX`],
-    /// halved for each ageing period since its last use (`age` is the
-    /// current period's number, wrapping).
-    pub(crate) fn frequency(&self, age: u8) -> u8 {
-        frequency_of(self.record.used.load(Ordering::Relaxed), age)
-    }
-
-    /// Notes a use at `tick`, in ageing period `age`, counting it if the
-    /// tick moved on. Writes only then, so that a hot document read from many
-    /// threads between two ticks is not a contended cache line; racing
-    /// writers may lose a count.
-    #[inline]
-    pub(crate) fn touch(&self, tick: u64, age: u8) {
-        let used = self.record.used.load(Ordering::Relaxed);
-        if used & TICK < tick & TICK {
-            let frequency = frequency_of(used, age).saturating_add(1).min(FREQUENCY_MAX);
-            self.record
-                .used
-                .store(use_word(frequency, age, tick), Ordering::Relaxed);
-        }
-    }
-
-    /// Sets how often it was used (a new record's count of earlier misses).
-    pub(crate) fn set_frequency(&self, frequency: u8, age: u8) {
-        let used = self.record.used.load(Ordering::Relaxed);
-        self.record
-            .used
-            .store(use_word(frequency, age, used), Ordering::Relaxed);
-    }
-
-    /// What it weighs, as the store's weigher said (0 unweighed).
-    pub(crate) fn weight(&self) -> u64 {
-        self.record.weight.load(Ordering::Relaxed)
-    }
-
-    /// Records its weight, before it is published.
-    pub(crate) fn set_weight(&self, weight: u64) {
-        self.record.weight.store(weight, Ordering::Relaxed);
     }
 
     /// The document's id.
@@ -215,5 +138,21 @@ impl<T: PartialEq> PartialEq for Versioned<T> {
 impl<T: Serialize> Serialize for Versioned<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.record.value.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_holds_its_id_version_and_value_and_nothing_more() {
+        // What a store with a capacity keeps per document lives beside the
+        // records (see `usage`), so plain stores pay no byte for it.
+        assert_eq!(
+            std::mem::size_of::<Record<u64>>(),
+            std::mem::size_of::<(Id, u64, u64)>()
+        );
+        assert_eq!(std::mem::size_of::<Record<crate::Object>>(), 144);
     }
 }

@@ -510,7 +510,6 @@ impl<D> Part<D> {
             if base.is_none() && new.is_none() {
                 continue;
             }
-            next.reweigh(base.as_ref(), new.as_ref());
             writes.push(DocWrite {
                 id,
                 record: new.clone(),
@@ -867,8 +866,11 @@ impl<'s, D: Send + Sync + 'static> Held<'s, D> {
     ) {
         let prev = self.writer.state().seq;
         let documents = self.documents;
+        let engine = self.engine;
         let changes = if let Some(Built { mut state, changes }) = self.next.take() {
-            Arc::make_mut(&mut state).seq = seq;
+            let next = Arc::make_mut(&mut state);
+            next.seq = seq;
+            self.engine.reweigh_changes(next, &changes);
             self.replaced = Some(match readers {
                 Some(readers) => self.writer.install(readers, state),
                 None => self.writer.replace(state),
@@ -880,7 +882,9 @@ impl<'s, D: Send + Sync + 'static> Held<'s, D> {
                 if documents {
                     state.seq = seq;
                 }
-                part.apply_to(state, &|| {})
+                let changes = part.apply_to(state, &|| {});
+                engine.reweigh_changes(state, &changes);
+                changes
             };
             match readers {
                 Some(readers) => {
