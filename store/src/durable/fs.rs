@@ -7,7 +7,7 @@
 //! fsynced.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// A filesystem, as durable stores use it.
@@ -42,8 +42,18 @@ pub trait FsFile: Send + Sync {
     fn write_all(&self, bytes: &[u8]) -> io::Result<()>;
     /// Makes what was appended durable.
     fn sync(&self) -> io::Result<()>;
-    /// Cuts the file to `len` bytes (taking back a failed append).
+    /// Cuts the file to `len` bytes (taking back a failed append); the next
+    /// append goes at `len`.
     fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Writes `len` zero bytes at `offset`, at or past where the next append
+    /// goes, without moving it: appends then overwrite blocks the file
+    /// already has, and the fsync that makes them durable need not also
+    /// record a new file size. A file that does not (the default) just
+    /// grows with its appends.
+    fn preallocate(&self, offset: u64, len: u64) -> io::Result<()> {
+        let _ = (offset, len);
+        Ok(())
+    }
 }
 
 /// The operating system's filesystem.
@@ -62,7 +72,17 @@ impl FsFile for RealFile {
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        self.0.set_len(len)
+        self.0.set_len(len)?;
+        // A failed append moved the file's position past `len`: the next
+        // one must not leave a hole.
+        (&self.0).seek(SeekFrom::Start(len)).map(drop)
+    }
+
+    #[cfg(unix)]
+    fn preallocate(&self, offset: u64, len: u64) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let len = usize::try_from(len).map_err(io::Error::other)?;
+        self.0.write_all_at(&vec![0; len], offset)
     }
 }
 

@@ -268,6 +268,12 @@ pub(crate) fn recover(fs: &dyn Fs, dir: &Path, repair: bool) -> Result<(Image, R
                 },
                 Err(why) => why,
             };
+            if bytes[offset..].iter().all(|&byte| byte == 0) {
+                // The zeros a log file is preallocated with: no frame was
+                // written here. A file after this one must begin with
+                // commit `last + 1`, so no commit can hide in them.
+                break;
+            }
             // The frame at `offset` would have been commit `last + 1`. It
             // was known to be on disk if a frame before it, or a whole frame
             // found after the damage, says so.
