@@ -506,17 +506,23 @@ impl<D: Send + Sync + 'static> Engine<D> {
         }
     }
 
-    /// As [`reweigh`](Self::reweigh), for a transaction's `changes`: the
-    /// versions it wrote weigh nothing and are not yet used, as the
-    /// transaction weighed none of them.
-    pub(crate) fn reweigh_changes(&self, state: &mut State<D>, changes: &[Change<D>]) {
+    /// As [`reweigh`](Self::reweigh), for a transaction's `changes`, each
+    /// new version weighing what `weights` says (in the same order) and
+    /// counted as used at the commit, as a single write's is.
+    pub(crate) fn reweigh_changes(
+        &self,
+        state: &mut State<D>,
+        changes: &[Change<D>],
+        weights: &[u64],
+    ) {
         if let Some(cache) = self.cache() {
-            for change in changes {
-                let old = match change.new {
-                    Some(_) => cache.usage.stamp(change.id, 0, None),
-                    None => cache.usage.forget(change.id),
+            let tick = cache.tick();
+            for (change, weight) in changes.iter().zip(weights) {
+                let (old, new) = match change.new {
+                    Some(_) => (cache.usage.stamp(change.id, *weight, Some(tick)), *weight),
+                    None => (cache.usage.forget(change.id), 0),
                 };
-                state.weight = state.weight.saturating_sub(old);
+                state.weight = state.weight.saturating_sub(old).saturating_add(new);
             }
         }
     }

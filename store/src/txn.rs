@@ -618,11 +618,14 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 
     fn insert(&self, document: D) -> Result<Versioned<D>> {
-        self.with(|part| part.insert(self.engine.next_id(), document))
+        // Weighed here, in the caller's closure: never under a lock.
+        let weight = self.engine.weigh(&document);
+        self.with(|part| part.insert(self.engine.next_id(), document, weight))
     }
 
     fn replace(&self, id: Id, expected: Option<u64>, document: D) -> Result<u64> {
-        self.with(|part| part.replace(id, expected, document))
+        let weight = self.engine.weigh(&document);
+        self.with(|part| part.replace(id, expected, document, weight))
             .map(|record| record.version())
     }
 

@@ -139,8 +139,9 @@ impl<T: Keyed> TxCollection<'_, T> {
         };
         let mut document = (*current).clone();
         edit(&mut document);
+        let weight = self.view.engine.weigh(&document);
         self.view
-            .with(|part| part.replace(current.id(), None, document))
+            .with(|part| part.replace(current.id(), None, document, weight))
     }
 
     /// Buffers the deletion of the document whose own key is `key`; returns it

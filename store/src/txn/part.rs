@@ -48,6 +48,9 @@ struct Written<D> {
     base_keys: Vec<Keys>,
     new: Option<Versioned<D>>,
     new_keys: Vec<Keys>,
+    /// What `new` weighs, in a store whose capacity is weighed: weighed when
+    /// it was written, as the weigher must not run under a lock.
+    weight: u64,
 }
 
 /// Whether two reads of one id saw the same stored version (or both nothing).
@@ -159,28 +162,32 @@ impl<D> Part<D> {
                 base_keys,
                 new: None,
                 new_keys: Vec::new(),
+                weight: 0,
             }
         })
     }
 
-    /// Buffers a new document under a fresh id.
-    pub(crate) fn insert(&mut self, id: Id, document: D) -> Result<Versioned<D>> {
+    /// Buffers a new document under a fresh id, weighing `weight`.
+    pub(crate) fn insert(&mut self, id: Id, document: D, weight: u64) -> Result<Versioned<D>> {
         let new_keys = self.keys_of(&document)?;
         let record = Versioned::new(id, 1, document);
         // A fresh id: the snapshot has no document under it.
         let written = self.stage(id, || (None, Vec::new()));
         written.new = Some(record.clone());
         written.new_keys = new_keys;
+        written.weight = weight;
         Ok(record)
     }
 
-    /// Buffers a replacement of document `id`. Its version will be one more
-    /// than the stored one, however often the transaction writes it.
+    /// Buffers a replacement of document `id`, weighing `weight`. Its
+    /// version will be one more than the stored one, however often the
+    /// transaction writes it.
     pub(crate) fn replace(
         &mut self,
         id: Id,
         expected: Option<u64>,
         document: D,
+        weight: u64,
     ) -> Result<Versioned<D>> {
         let current = self.current(id, expected)?;
         let new_keys = self.keys_of(&document)?;
@@ -201,6 +208,7 @@ impl<D> Part<D> {
         let record = Versioned::new(id, version.saturating_add(1), document);
         written.new = Some(record.clone());
         written.new_keys = new_keys;
+        written.weight = weight;
         Ok(record)
     }
 
@@ -480,10 +488,11 @@ impl<D> Part<D> {
     /// `current` (which readers go on reading meanwhile), and what changed.
     pub(crate) fn build(&mut self, current: &Arc<State<D>>, halfway: &dyn Fn()) -> Built<D> {
         let mut next = (**current).clone();
-        let changes = self.apply_to(&mut next, halfway);
+        let (changes, weights) = self.apply_to(&mut next, halfway);
         Built {
             state: Arc::new(next),
             changes,
+            weights,
         }
     }
 
@@ -497,8 +506,13 @@ impl<D> Part<D> {
             .map(|(id, written)| (*id, written.new.as_ref()))
     }
 
-    pub(crate) fn apply_to(&mut self, next: &mut State<D>, halfway: &dyn Fn()) -> Vec<Change<D>> {
+    pub(crate) fn apply_to(
+        &mut self,
+        next: &mut State<D>,
+        halfway: &dyn Fn(),
+    ) -> (Vec<Change<D>>, Vec<u64>) {
         let mut changes = Vec::with_capacity(self.writes.len());
+        let mut weights = Vec::with_capacity(self.writes.len());
         let mut writes = Vec::with_capacity(self.writes.len());
         for (id, written) in std::mem::take(&mut self.writes) {
             let Written {
@@ -506,6 +520,7 @@ impl<D> Part<D> {
                 base_keys,
                 new,
                 new_keys,
+                weight,
             } = written;
             if base.is_none() && new.is_none() {
                 continue;
@@ -517,10 +532,11 @@ impl<D> Part<D> {
                 new_keys,
             });
             changes.push(Change { id, old: base, new });
+            weights.push(weight);
         }
         next.apply_many(writes, halfway);
         self.deadlines.apply(next);
-        changes
+        (changes, weights)
     }
 }
 
@@ -528,6 +544,8 @@ impl<D> Part<D> {
 pub(crate) struct Built<D> {
     state: Arc<State<D>>,
     changes: Vec<Change<D>>,
+    /// What each changed document weighs, in the order of `changes`.
+    weights: Vec<u64>,
 }
 
 /// Whether an index query returns the same entries with the same stored
@@ -867,10 +885,15 @@ impl<'s, D: Send + Sync + 'static> Held<'s, D> {
         let prev = self.writer.state().seq;
         let documents = self.documents;
         let engine = self.engine;
-        let changes = if let Some(Built { mut state, changes }) = self.next.take() {
+        let changes = if let Some(Built {
+            mut state,
+            changes,
+            weights,
+        }) = self.next.take()
+        {
             let next = Arc::make_mut(&mut state);
             next.seq = seq;
-            self.engine.reweigh_changes(next, &changes);
+            self.engine.reweigh_changes(next, &changes, &weights);
             self.replaced = Some(match readers {
                 Some(readers) => self.writer.install(readers, state),
                 None => self.writer.replace(state),
@@ -882,8 +905,8 @@ impl<'s, D: Send + Sync + 'static> Held<'s, D> {
                 if documents {
                     state.seq = seq;
                 }
-                let changes = part.apply_to(state, &|| {});
-                engine.reweigh_changes(state, &changes);
+                let (changes, weights) = part.apply_to(state, &|| {});
+                engine.reweigh_changes(state, &changes, &weights);
                 changes
             };
             match readers {
