@@ -299,6 +299,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     .set(id, at);
                 state.forget_deadline_trees();
             });
+            writer.file_deadline(&readers, id, at);
         };
         // A durable store logs it, and makes it visible in its turn: with
         // `Always`, only once it and the commits before it are on disk.
@@ -337,6 +338,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
             state.deadlines = Some(kept);
             state.forget_deadline_trees();
         });
+        for (id, at) in deadlines {
+            writer.file_deadline(&readers, *id, Some(*at));
+        }
     }
 
     /// The deadline of document `id`, if it has one.
