@@ -592,10 +592,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
-        self.expire_due()?;
         let found = match self.hashed(id)? {
             Some(found) => found,
-            None => self.read_unexpired(|state| state.docs.get(&id).cloned())?,
+            None => {
+                self.expire_due()?;
+                self.read_unexpired(|state| state.docs.get(&id).cloned())?
+            }
         };
         // Only a miss builds an error: a hit would build it and drop it.
         match found {
@@ -609,10 +611,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     /// Whether a document has this id.
     pub(crate) fn contains(&self, id: Id) -> Result<bool> {
-        self.expire_due()?;
         match self.hashed(id)? {
             Some(found) => Ok(found.is_some()),
-            None => self.read_unexpired(|state| state.docs.get(&id).is_some()),
+            None => {
+                self.expire_due()?;
+                self.read_unexpired(|state| state.docs.get(&id).is_some())
+            }
         }
     }
 
@@ -636,7 +640,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     /// What the point-read hash says of document `id` (found, absent, or
     /// hidden as due), or none if it cannot say: it does not hold the
-    /// current documents.
+    /// current documents. Removes what is due in the store, as every read
+    /// does first, on the same reading of the clock.
     #[inline(always)]
     fn hashed(&self, id: Id) -> Result<Option<Option<Versioned<D>>>> {
         let Some(found) = self.by_id.get_dated(id) else {
@@ -645,14 +650,37 @@ impl<D: Send + Sync + 'static> Engine<D> {
         // Checked after the hash: `close` sets the flag before it empties
         // the hash, so a read that missed an emptied hash sees the flag.
         self.check_open()?;
-        Ok(Some(found.and_then(|(document, deadline)| {
-            // The deadline read with the document, against the clock read
-            // after both: not `earliest`, which a sweep may raise while the
-            // document is still published, nor the clock before the read,
-            // which a commit giving it a past deadline may follow. A due
-            // document is hidden, and the time noted, so that it stays so.
-            (deadline == NO_DEADLINE || self.time.reached(deadline).is_none()).then_some(document)
-        })))
+        let deadline = found.as_ref().map_or(NO_DEADLINE, |(_, at)| *at);
+        let earliest = self.earliest.load(Ordering::Acquire);
+        if (deadline & earliest) == NO_DEADLINE {
+            // No deadline in the store: no clock to read.
+            return Ok(Some(found.map(|(document, _)| document)));
+        }
+        self.dated(found, deadline, earliest)
+    }
+
+    /// [`hashed`](Self::hashed) for a store with deadlines: the deadline read
+    /// with the document, against the clock read after both (not only
+    /// `earliest`, which a sweep may raise while the document is still
+    /// published, nor the clock before the read, which a commit giving it a
+    /// past deadline may follow).
+    #[inline]
+    fn dated(
+        &self,
+        found: Option<(Versioned<D>, Micros)>,
+        deadline: Micros,
+        earliest: Micros,
+    ) -> Result<Option<Option<Versioned<D>>>> {
+        let now = self.time.read();
+        if now >= earliest {
+            self.expire_due_now()?;
+        }
+        if now >= deadline {
+            // Hidden, and the time noted, so that it stays hidden.
+            self.time.note(now);
+            return Ok(Some(None));
+        }
+        Ok(Some(found.map(|(document, _)| document)))
     }
 
     /// Runs `read` on the current state as a read now sees it: without what

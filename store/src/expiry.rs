@@ -270,7 +270,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     #[cold]
     #[inline(never)]
-    fn expire_due_now(&self) -> Result<()> {
+    pub(crate) fn expire_due_now(&self) -> Result<()> {
         self.sweep().map(drop)
     }
 
