@@ -3,9 +3,11 @@
 //! nothing; a deadline the transaction read that changed before it commits
 //! is a conflict.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use docstore::{Collection, Db, Error, Indexed, ManualClock, Store};
+use docstore::{Collection, Db, Error, Indexed, ManualClock, Store, Sweeping};
 use serde_json::json;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -206,4 +208,58 @@ fn a_transaction_that_only_sets_deadlines_keeps_the_feed_in_order() {
     }
     assert_eq!(own_heard, [later]);
     assert_eq!(store.deadline(id).unwrap(), Some(start() + MINUTE));
+}
+
+#[test]
+fn a_database_transaction_that_only_sets_deadlines_is_seen_whole_by_snapshots() {
+    let clock = ManualClock::new(start());
+    let db = Db::with_clock(clock);
+    // Many stores, so that a snapshot takes long enough to meet the commit.
+    let stores: Vec<_> = (0..32)
+        .map(|n| {
+            let store = db.store(&format!("s{n}")).unwrap();
+            store.set_sweeping(Sweeping::Manual);
+            store
+        })
+        .collect();
+    let done = AtomicBool::new(false);
+    let halves = std::thread::scope(|s| {
+        s.spawn(|| {
+            for n in 0..300 {
+                let ids = db
+                    .transaction(|tx| {
+                        let insert = |store: &Arc<Store>| tx.store(store).insert(json!({ "n": n }));
+                        stores.iter().map(insert).collect::<Result<Vec<_>, _>>()
+                    })
+                    .unwrap();
+                // Deadlines only, all already passed: each document is
+                // hidden from the moment the commit is seen.
+                db.transaction(|tx| {
+                    for (store, id) in stores.iter().zip(&ids) {
+                        tx.store(store).expire_at(*id, start() - MINUTE)?;
+                    }
+                    Ok::<_, Error>(())
+                })
+                .unwrap();
+            }
+            done.store(true, Ordering::Release);
+        });
+        let reader = s.spawn(|| {
+            let mut halves = 0;
+            while !done.load(Ordering::Acquire) {
+                let snapshot = db.snapshot();
+                let seen: Vec<usize> = stores
+                    .iter()
+                    .map(|store| snapshot.store(store).unwrap().len())
+                    .collect();
+                halves += usize::from(seen.iter().any(|len| *len != seen[0]));
+            }
+            halves
+        });
+        reader.join().unwrap()
+    });
+    assert_eq!(
+        halves, 0,
+        "snapshots that saw the deadlines in some stores only"
+    );
 }

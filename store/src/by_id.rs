@@ -23,6 +23,14 @@
 //!   the tree under its slot instead: the state from before the transaction,
 //!   or after it.
 //!
+//! Each bucket holds the document's deadline beside it (`NO_DEADLINE` for
+//! none), written in step with the document under the shard's lock, so that
+//! a get of a store with deadlines still reads the hash alone: it hides a
+//! document whose deadline it finds due, whatever else the store holds, and
+//! reads the clock only for a document that has a deadline. The deadline is
+//! read with the document it goes with, so a commit that publishes a
+//! document and a past deadline for it together is never seen in part.
+//!
 //! A query read lazily from a snapshot finds its results' documents through
 //! the hash too, as long as the stamp is the one read with the snapshot's
 //! state: nothing was written since, so the hash holds the snapshot's very
@@ -40,6 +48,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
+use crate::clock::Micros;
 use crate::commit::Change;
 use crate::tree::Tree;
 use crate::{Id, Versioned};
@@ -47,6 +56,9 @@ use crate::{Id, Versioned};
 /// Enough shards that two threads rarely read through the same lock.
 const SHARD_BITS: u32 = 5;
 const SHARDS: usize = 1 << SHARD_BITS;
+
+/// The deadline word of a document without a deadline.
+pub(crate) const NO_DEADLINE: Micros = Micros::MAX;
 
 /// A shard's table grows past this share of its buckets filled (in eighths).
 const MAX_LOAD_EIGHTHS: usize = 7;
@@ -74,10 +86,18 @@ struct Shard<D> {
     table: RwLock<Table<D>>,
 }
 
-/// An open-addressing table: each bucket holds an id's hash and its document.
+/// An open-addressing table: each bucket holds an id's hash, its document
+/// and the document's deadline.
 struct Table<D> {
-    buckets: Vec<Option<(u64, Versioned<D>)>>,
+    buckets: Vec<Option<Bucket<D>>>,
     len: usize,
+}
+
+/// A filled bucket.
+struct Bucket<D> {
+    hash: u64,
+    deadline: Micros,
+    document: Versioned<D>,
 }
 
 impl<D> Table<D> {
@@ -92,15 +112,15 @@ impl<D> Table<D> {
         self.buckets.len().wrapping_sub(1)
     }
 
-    fn find(&self, hash: u64, id: Id) -> Option<&Versioned<D>> {
+    fn find(&self, hash: u64, id: Id) -> Option<&Bucket<D>> {
         let mask = self.mask();
         let mut at = hash as usize & mask;
         // The load limit keeps a bucket empty, so every probe ends.
         loop {
             match self.buckets.get(at)? {
                 None => return None,
-                Some((held, document)) if *held == hash && document.id() == id => {
-                    return Some(document);
+                Some(bucket) if bucket.hash == hash && bucket.document.id() == id => {
+                    return Some(bucket);
                 }
                 Some(_) => at = (at + 1) & mask,
             }
@@ -113,7 +133,7 @@ impl<D> Table<D> {
         let mut at = hash as usize & mask;
         loop {
             match self.buckets.get(at)? {
-                Some((held, document)) if *held != hash || document.id() != id => {
+                Some(bucket) if bucket.hash != hash || bucket.document.id() != id => {
                     at = (at + 1) & mask;
                 }
                 _ => return Some(at),
@@ -121,22 +141,46 @@ impl<D> Table<D> {
         }
     }
 
-    fn insert(&mut self, hash: u64, document: Versioned<D>) -> Option<Versioned<D>> {
+    /// Files `document` with `deadline`, or with the deadline filed with the
+    /// document it replaces (none for a new one) if `None`.
+    fn insert(
+        &mut self,
+        hash: u64,
+        document: Versioned<D>,
+        deadline: Option<Micros>,
+    ) -> Option<Versioned<D>> {
         if (self.len + 1) * 8 > self.buckets.len() * MAX_LOAD_EIGHTHS {
             self.grow();
         }
         let at = self.position(hash, document.id())?;
         let bucket = self.buckets.get_mut(at)?;
-        let old = bucket.replace((hash, document)).map(|(_, old)| old);
+        let kept = bucket.as_ref().map_or(NO_DEADLINE, |old| old.deadline);
+        let old = bucket
+            .replace(Bucket {
+                hash,
+                deadline: deadline.unwrap_or(kept),
+                document,
+            })
+            .map(|old| old.document);
         if old.is_none() {
             self.len += 1;
         }
         old
     }
 
+    /// Files `deadline` with document `id`, if the table holds it.
+    fn set_deadline(&mut self, hash: u64, id: Id, deadline: Micros) {
+        let Some(at) = self.position(hash, id) else {
+            return;
+        };
+        if let Some(Some(bucket)) = self.buckets.get_mut(at) {
+            bucket.deadline = deadline;
+        }
+    }
+
     fn remove(&mut self, hash: u64, id: Id) -> Option<Versioned<D>> {
         let mut hole = self.position(hash, id)?;
-        let (_, removed) = self.buckets.get_mut(hole)?.take()?;
+        let removed = self.buckets.get_mut(hole)?.take()?.document;
         self.len -= 1;
         // Shift back the entries after the hole that probed past it, so that no
         // tombstones are needed and every probe still ends at an empty bucket.
@@ -144,10 +188,10 @@ impl<D> Table<D> {
         let mut next = hole;
         loop {
             next = (next + 1) & mask;
-            let Some(Some((held, _))) = self.buckets.get(next) else {
+            let Some(Some(bucket)) = self.buckets.get(next) else {
                 break;
             };
-            let home = *held as usize & mask;
+            let home = bucket.hash as usize & mask;
             let stays = if hole <= next {
                 hole < home && home <= next
             } else {
@@ -171,13 +215,13 @@ impl<D> Table<D> {
             std::iter::repeat_with(|| None).take(size).collect(),
         );
         let mask = self.mask();
-        for (hash, document) in old.into_iter().flatten() {
-            let mut at = hash as usize & mask;
+        for moved in old.into_iter().flatten() {
+            let mut at = moved.hash as usize & mask;
             while let Some(Some(_)) = self.buckets.get(at) {
                 at = (at + 1) & mask;
             }
             if let Some(bucket) = self.buckets.get_mut(at) {
-                *bucket = Some((hash, document));
+                *bucket = Some(moved);
             }
         }
     }
@@ -269,11 +313,19 @@ impl<D> ById<D> {
         }
     }
 
-    /// A kept hash of every document in `docs`.
-    pub(crate) fn of(docs: &Tree<Id, Versioned<D>>) -> Self {
+    /// A kept hash of every document in `docs`, with its deadline from
+    /// `deadline`.
+    pub(crate) fn of(
+        docs: &Tree<Id, Versioned<D>>,
+        deadline: impl Fn(Id) -> Option<Micros>,
+    ) -> Self {
         let hash = ById::new(true);
         for (id, document) in docs.entries() {
-            hash.put(*id, document.clone());
+            hash.put(
+                *id,
+                document.clone(),
+                Some(deadline(*id).unwrap_or(NO_DEADLINE)),
+            );
         }
         hash
     }
@@ -297,21 +349,23 @@ impl<D> ById<D> {
         self.stamp.0.load(Ordering::Acquire) == stamp
     }
 
-    /// Document `id`, read under its shard's lock, if the hash can answer.
+    /// Document `id` with its deadline ([`NO_DEADLINE`] for none), read under
+    /// its shard's lock; `None` if the hash cannot answer now (a transaction
+    /// is changing it, or it is not kept).
     #[inline]
-    pub(crate) fn get(&self, id: Id) -> Found<D> {
-        let Some(stamp) = self.stable() else {
-            return Found::Unknown;
+    pub(crate) fn get_dated(&self, id: Id) -> Option<Option<(Versioned<D>, Micros)>> {
+        let stamp = self.stable()?;
+        let found = {
+            let hash = hash(id);
+            let table = self.shard(hash)?.read();
+            table
+                .find(hash, id)
+                .map(|bucket| (bucket.document.clone(), bucket.deadline))
         };
-        let found = self.get_within(id);
         // A transaction that changed the shard since the stamp was read made
         // the stamp odd before (the shard's lock orders the two), so a changed
         // stamp is all a reader must check.
-        if self.still(stamp) {
-            Found::Known(found)
-        } else {
-            Found::Unknown
-        }
+        self.still(stamp).then_some(found)
     }
 
     /// Document `id`, for a caller that checks the stamp around its reads.
@@ -319,29 +373,61 @@ impl<D> ById<D> {
     pub(crate) fn get_within(&self, id: Id) -> Option<Versioned<D>> {
         let hash = hash(id);
         let table = self.shard(hash)?.read();
-        table.find(hash, id).cloned()
+        table.find(hash, id).map(|bucket| bucket.document.clone())
     }
 
     /// Files `document` under `id` (removes document `id` for none), for a
     /// single-document write, with the read slots held; returns the document
-    /// filed there before.
-    pub(crate) fn write_one(&self, id: Id, document: Option<Versioned<D>>) -> Option<Versioned<D>> {
+    /// filed there before. The document keeps the deadline filed with the
+    /// one it replaces unless `deadline` gives one.
+    pub(crate) fn write_one(
+        &self,
+        id: Id,
+        document: Option<Versioned<D>>,
+        deadline: Option<Micros>,
+    ) -> Option<Versioned<D>> {
         if !self.kept {
             return None;
         }
         self.stamp.0.fetch_or(1, Ordering::AcqRel);
         let old = match document {
-            Some(document) => self.put(id, document),
+            Some(document) => self.put(id, document, deadline),
             None => self.remove(id),
         };
         self.settle();
         old
     }
 
-    /// Files `document` under `id`; returns the document filed there before.
-    fn put(&self, id: Id, document: Versioned<D>) -> Option<Versioned<D>> {
+    /// Files deadline `at` (none: takes it off) with document `id`, with the
+    /// read slots held, as the state's deadlines change.
+    pub(crate) fn set_deadline(&self, id: Id, at: Option<Micros>) {
+        if !self.kept {
+            return;
+        }
+        self.stamp.0.fetch_or(1, Ordering::AcqRel);
+        self.file_deadline(id, at);
+        self.settle();
+    }
+
+    fn file_deadline(&self, id: Id, at: Option<Micros>) {
         let hash = hash(id);
-        self.shard(hash)?.write().insert(hash, document)
+        if let Some(shard) = self.shard(hash) {
+            shard
+                .write()
+                .set_deadline(hash, id, at.unwrap_or(NO_DEADLINE));
+        }
+    }
+
+    /// Files `document` under `id` (see [`Table::insert`] for `deadline`);
+    /// returns the document filed there before.
+    fn put(
+        &self,
+        id: Id,
+        document: Versioned<D>,
+        deadline: Option<Micros>,
+    ) -> Option<Versioned<D>> {
+        let hash = hash(id);
+        self.shard(hash)?.write().insert(hash, document, deadline)
     }
 
     /// Removes document `id`; returns it.
@@ -362,12 +448,29 @@ impl<D> ById<D> {
         let mut replaced = Vec::with_capacity(changes.len());
         for change in changes {
             let old = match &change.new {
-                Some(new) => self.put(change.id, new.clone()),
+                Some(new) => self.put(change.id, new.clone(), None),
                 None => self.remove(change.id),
             };
             replaced.extend(old);
         }
         replaced
+    }
+
+    /// Files a transaction's deadlines (after its documents, by
+    /// [`stage`](Self::stage)) with the stamp odd, until
+    /// [`settle`](Self::settle).
+    pub(crate) fn stage_deadlines(&self, deadlines: impl Iterator<Item = (Id, Option<Micros>)>) {
+        if !self.kept {
+            return;
+        }
+        let mut deadlines = deadlines.peekable();
+        if deadlines.peek().is_none() {
+            return;
+        }
+        self.stamp.0.fetch_or(1, Ordering::AcqRel);
+        for (id, at) in deadlines {
+            self.file_deadline(id, at);
+        }
     }
 
     /// Ends what [`stage`](Self::stage) began: readers read the hash again.
@@ -397,17 +500,26 @@ impl<D> ById<D> {
         self.shards.iter().map(|shard| shard.table.read().len).sum()
     }
 
-    /// Describes each way the hash differs from `docs` (which must be the
-    /// published state's documents, read with no writer running).
-    pub(crate) fn differences(&self, docs: &Tree<Id, Versioned<D>>) -> Vec<String> {
+    /// Describes each way the hash differs from `docs` and their deadlines
+    /// (which must be the published state's, read with no writer running).
+    pub(crate) fn differences(
+        &self,
+        docs: &Tree<Id, Versioned<D>>,
+        deadline: impl Fn(Id) -> Option<Micros>,
+    ) -> Vec<String> {
         if !self.kept {
             return Vec::new();
         }
         let mut problems = Vec::new();
         for (id, document) in docs.entries() {
-            match self.get_within(*id) {
-                Some(held) if held.ptr_eq(document) => {}
-                Some(held) => problems.push(format!(
+            let stored = deadline(*id).unwrap_or(NO_DEADLINE);
+            match self.get_dated(*id).flatten() {
+                Some((held, at)) if held.ptr_eq(document) && at == stored => {}
+                Some((held, at)) if held.ptr_eq(document) => problems.push(format!(
+                    "the point-read hash holds deadline {at} for document {id}, not the \
+                     stored deadline {stored}"
+                )),
+                Some((held, _)) => problems.push(format!(
                     "the point-read hash holds version {} of document {id}, not the stored \
                      version {}",
                     held.version(),
@@ -441,11 +553,11 @@ mod tests {
         let hash = ById::new(true);
         for n in 1..=5_000u128 {
             let (id, document) = doc(n * 7919, 1);
-            assert!(hash.put(id, document).is_none());
+            assert!(hash.put(id, document, None).is_none());
         }
         assert_eq!(hash.len(), 5_000);
         let (id, second) = doc(7919 * 10, 2);
-        assert_eq!(hash.put(id, second).map(|old| old.version()), Some(1));
+        assert_eq!(hash.put(id, second, None).map(|old| old.version()), Some(1));
         for n in (1..=5_000u128).filter(|n| n % 3 == 0) {
             assert!(hash.remove(Id::from_u128(n * 7919)).is_some());
         }
@@ -466,7 +578,7 @@ mod tests {
         let ids: Vec<Id> = (1..=6u128).map(Id::from_u128).collect();
         let homes = [7u64, 7, 0, 6, 7, 1];
         for (id, home) in ids.iter().zip(homes) {
-            table.insert(home | (8 << 32), Versioned::new(*id, 1, ()));
+            table.insert(home | (8 << 32), Versioned::new(*id, 1, ()), None);
         }
         for (gone, (id, home)) in ids.iter().zip(homes).enumerate() {
             assert!(table.remove(home | (8 << 32), *id).is_some());
@@ -481,7 +593,7 @@ mod tests {
     fn a_staged_transaction_is_unknown_until_settled() {
         let hash = ById::new(true);
         let (id, first) = doc(42, 1);
-        hash.put(id, first.clone());
+        hash.put(id, first.clone(), Some(7));
         let (_, second) = doc(42, 2);
         let replaced = hash.stage(&[Change {
             id,
@@ -489,9 +601,12 @@ mod tests {
             new: Some(second),
         }]);
         assert_eq!(replaced.len(), 1);
-        assert!(matches!(hash.get(id), Found::Unknown));
+        assert!(hash.get_dated(id).is_none());
         hash.settle();
-        assert!(matches!(hash.get(id), Found::Known(Some(d)) if d.version() == 2));
-        assert!(matches!(ById::<u8>::new(false).get(id), Found::Unknown));
+        // A document rewritten keeps the deadline filed with it.
+        assert!(matches!(hash.get_dated(id), Some(Some((d, 7))) if d.version() == 2));
+        hash.set_deadline(id, None);
+        assert!(matches!(hash.get_dated(id), Some(Some((_, NO_DEADLINE)))));
+        assert!(ById::<u8>::new(false).get_dated(id).is_none());
     }
 }

@@ -110,7 +110,9 @@ impl Timekeeper {
         }
     }
 
-    fn read(&self) -> Micros {
+    /// The time now, never before a time noted, without noting it.
+    #[inline]
+    pub(crate) fn read(&self) -> Micros {
         let now = match &self.source {
             Source::System => micros(SystemTime::now()),
             Source::Other(clock) => micros(clock.now()),
@@ -123,6 +125,12 @@ impl Timekeeper {
     pub(crate) fn now(&self) -> Micros {
         let now = self.read();
         self.latest.fetch_max(now, Ordering::AcqRel).max(now)
+    }
+
+    /// Notes `now`, a time [`read`](Self::read) that found a deadline
+    /// passed, for reads to hide what is due then from then on.
+    pub(crate) fn note(&self, now: Micros) {
+        self.latest.fetch_max(now, Ordering::AcqRel);
     }
 
     /// The time now if it is at or after `deadline` (noted, as by

@@ -42,6 +42,11 @@ pub(crate) struct Clock {
     last: AtomicU64,
     /// How many commits have finished publishing: `last` when none is.
     done: AtomicU64,
+    /// Changes published with no number (deadlines only, see
+    /// [`Sequence::publish_unnumbered`]) begun, and finished: equal when none
+    /// is publishing.
+    unnumbered: AtomicU64,
+    unnumbered_done: AtomicU64,
     pub(crate) feed: DbFeed,
     pub(crate) time: Arc<Timekeeper>,
 }
@@ -99,9 +104,13 @@ impl Clock {
     pub(crate) fn cut_running<R>(&self, mut take: impl FnMut() -> R) -> Option<(R, u64)> {
         for _ in 0..CUT_TRIES {
             let last = self.last.load(Ordering::SeqCst);
+            let unnumbered = self.unnumbered.load(Ordering::SeqCst);
             // Commits take their number before they publish and count
             // themselves done after: equal counts mean none is publishing.
-            if self.done.load(Ordering::SeqCst) != last {
+            // Changes with no number count themselves begun instead.
+            if self.done.load(Ordering::SeqCst) != last
+                || self.unnumbered_done.load(Ordering::SeqCst) != unnumbered
+            {
                 std::thread::yield_now();
                 continue;
             }
@@ -109,7 +118,9 @@ impl Clock {
             // A commit whose change `take` saw took its number before
             // publishing it, so this reading sees that number.
             std::sync::atomic::fence(Ordering::SeqCst);
-            if self.last.load(Ordering::SeqCst) == last {
+            if self.last.load(Ordering::SeqCst) == last
+                && self.unnumbered.load(Ordering::SeqCst) == unnumbered
+            {
                 return Some((taken, last));
             }
         }
@@ -158,6 +169,23 @@ impl Sequence {
                 let seq = clock.last.fetch_add(1, Ordering::SeqCst) + 1;
                 let _done = Done(&clock.done);
                 publish(seq)
+            }
+        }
+    }
+
+    /// Publishes a change that takes no sequence number (deadlines only,
+    /// which change no document and which the feed does not hear): runs
+    /// `publish` with the number of the last commit, inside the database's
+    /// gate and counted as publishing, as [`commit`](Self::commit) does, so
+    /// that a cut of the database sees all of it or none.
+    pub(crate) fn publish_unnumbered<R>(&self, publish: impl FnOnce(u64) -> R) -> R {
+        match self {
+            Sequence::Alone(last) => publish(last.load(Ordering::Relaxed)),
+            Sequence::Shared(clock) => {
+                let _gate = clock.gate.read();
+                clock.unnumbered.fetch_add(1, Ordering::SeqCst);
+                let _done = Done(&clock.unnumbered_done);
+                publish(clock.last.load(Ordering::Acquire))
             }
         }
     }

@@ -56,7 +56,7 @@ pub(crate) use apply_many::DocWrite;
 
 use index_build::WriteLog;
 
-use crate::by_id::{AsOf, ById, Found};
+use crate::by_id::{AsOf, ById, NO_DEADLINE};
 use crate::commit::{Change, Clock, Commit, Sequence};
 use crate::durable::Journal;
 use crate::feed::Feed;
@@ -340,7 +340,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
         hashed: bool,
     ) -> Self {
         let by_id = Arc::new(if hashed {
-            ById::of(&state.docs)
+            ById::of(&state.docs, |id| {
+                state.deadlines.as_ref().and_then(|d| d.of(id))
+            })
         } else {
             ById::new(false)
         });
@@ -592,10 +594,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
     }
 
     pub(crate) fn get(&self, id: Id) -> Result<Versioned<D>> {
-        self.expire_due()?;
         let found = match self.hashed(id)? {
             Some(found) => found,
-            None => self.read_unexpired(|state| state.docs.get(&id).cloned())?,
+            None => {
+                self.expire_due()?;
+                self.read_unexpired(|state| state.docs.get(&id).cloned())?
+            }
         };
         // Only a miss builds an error: a hit would build it and drop it.
         match found {
@@ -609,10 +613,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
 
     /// Whether a document has this id.
     pub(crate) fn contains(&self, id: Id) -> Result<bool> {
-        self.expire_due()?;
         match self.hashed(id)? {
             Some(found) => Ok(found.is_some()),
-            None => self.read_unexpired(|state| state.docs.get(&id).is_some()),
+            None => {
+                self.expire_due()?;
+                self.read_unexpired(|state| state.docs.get(&id).is_some())
+            }
         }
     }
 
@@ -634,34 +640,66 @@ impl<D: Send + Sync + 'static> Engine<D> {
         })
     }
 
-    /// What the point-read hash says of document `id` (found or absent), or
-    /// none if it cannot say: it does not hold the current documents, or
-    /// the store has deadlines, whose reads must hide what is due even
-    /// before it is swept.
+    /// What the point-read hash says of document `id` (found, absent, or
+    /// hidden as due), or none if it cannot say: it does not hold the
+    /// current documents. Removes what is due in the store, as every read
+    /// does first, on the same reading of the clock.
     #[inline(always)]
     fn hashed(&self, id: Id) -> Result<Option<Option<Versioned<D>>>> {
-        if self.earliest.load(Ordering::Acquire) != u64::MAX {
+        let Some(found) = self.by_id.get_dated(id) else {
             return Ok(None);
+        };
+        // Checked after the hash: `close` sets the flag before it empties
+        // the hash, so a read that missed an emptied hash sees the flag.
+        self.check_open()?;
+        let deadline = found.as_ref().map_or(NO_DEADLINE, |(_, at)| *at);
+        let earliest = self.earliest.load(Ordering::Acquire);
+        if (deadline & earliest) == NO_DEADLINE {
+            // No deadline in the store: no clock to read.
+            return Ok(Some(found.map(|(document, _)| document)));
         }
-        match self.by_id.get(id) {
-            Found::Known(found) => {
-                // Checked after the hash: `close` sets the flag before it
-                // empties the hash, so a read that missed an emptied hash
-                // sees the flag.
-                self.check_open()?;
-                Ok(Some(found))
-            }
-            Found::Unknown => Ok(None),
+        self.dated(found, deadline, earliest)
+    }
+
+    /// [`hashed`](Self::hashed) for a store with deadlines: the deadline read
+    /// with the document, against the clock read after both (not only
+    /// `earliest`, which a sweep may raise while the document is still
+    /// published, nor the clock before the read, which a commit giving it a
+    /// past deadline may follow).
+    #[inline]
+    fn dated(
+        &self,
+        found: Option<(Versioned<D>, Micros)>,
+        deadline: Micros,
+        earliest: Micros,
+    ) -> Result<Option<Option<Versioned<D>>>> {
+        // Mostly nothing in the store is due, and the document's deadline is
+        // no earlier than the store's earliest: asked as `expire_due` asks,
+        // against a system time remembered for that one deadline, which
+        // costs less than turning the time now into microseconds.
+        if deadline >= earliest && self.time.before(earliest) {
+            return Ok(Some(found.map(|(document, _)| document)));
         }
+        let now = self.time.read();
+        if now >= earliest {
+            self.expire_due_now()?;
+        }
+        if now >= deadline {
+            // Hidden, and the time noted, so that it stays hidden.
+            self.time.note(now);
+            return Ok(Some(None));
+        }
+        Ok(Some(found.map(|(document, _)| document)))
     }
 
     /// Runs `read` on the current state as a read now sees it: without what
     /// is due, which may still be published (its removal waiting for the
     /// disk, or for a sweep).
     fn read_unexpired<R>(&self, read: impl FnOnce(&State<D>) -> R) -> Result<R> {
-        self.read_shared(|state| match state.deadlines {
+        // No `Arc` of the state is taken unless something is due.
+        self.read_shared(|state| match state.due_now() {
             None => read(state),
-            Some(_) => read(&crate::expiry::visible(state)),
+            Some(now) => read(&state.without_due(now)),
         })
     }
 
@@ -826,7 +864,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let mut earliest = None;
             let committed = self.commit_write(inner, id, Some(&record), deadline, |state, seq| {
                 state.docs.insert(id, record.clone());
-                self.by_id.write_one(id, Some(record.clone()));
+                self.by_id.write_one(id, Some(record.clone()), deadline);
                 self.reweigh(state, id, Some(room.weight));
                 state.apply(id, Some(&record), plan.changes);
                 if let Some(at) = deadline {
@@ -905,7 +943,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let record = Versioned::new(id, version, document);
             let committed = self.commit_write(&mut guard, id, Some(&record), None, |state, seq| {
                 state.docs.insert(id, record.clone());
-                self.by_id.write_one(id, Some(record.clone()));
+                self.by_id.write_one(id, Some(record.clone()), None);
                 self.reweigh(state, id, Some(room.weight));
                 state.apply(id, Some(&record), plan.changes);
                 (seq, std::mem::replace(&mut state.seq, seq))
@@ -982,7 +1020,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     if removed.is_some() {
                         self.reweigh(state, id, None);
                     }
-                    self.by_id.write_one(id, None);
+                    self.by_id.write_one(id, None, None);
                     state.apply(id, None, plan.changes);
                     (removed, seq, std::mem::replace(&mut state.seq, seq))
                 })?;
@@ -1278,7 +1316,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
             // while it is compared with the state read.
             let inner = self.writer.lock();
             if !self.is_closed() && Arc::ptr_eq(&inner.state, &state) {
-                problems.extend(self.by_id.differences(&state.docs));
+                let deadline = |id| state.deadlines.as_ref().and_then(|d| d.of(id));
+                problems.extend(self.by_id.differences(&state.docs, deadline));
             }
         }
         for index in &state.indexes {
@@ -1441,6 +1480,18 @@ impl<'e, D> Writer<'e, D> {
     /// Returns the documents replaced, to drop outside the locks.
     pub(crate) fn stage(&self, changes: &[Change<D>]) -> Vec<Versioned<D>> {
         self.by_id.stage(changes)
+    }
+
+    /// Files a commit's deadlines in the point-read hash, after its
+    /// documents ([`stage`](Self::stage)), until it is published.
+    pub(crate) fn stage_deadlines(&self, deadlines: impl Iterator<Item = (Id, Option<Micros>)>) {
+        self.by_id.stage_deadlines(deadlines);
+    }
+
+    /// Files document `id`'s new deadline in the point-read hash, with the
+    /// readers' slots held while the state's deadline changes.
+    pub(crate) fn file_deadline(&self, _readers: &Held<'e, State<D>>, id: Id, at: Option<Micros>) {
+        self.by_id.set_deadline(id, at);
     }
 
     /// Notes the documents a commit wrote, one per step of the state's

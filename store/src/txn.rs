@@ -421,8 +421,8 @@ impl<'a> Transaction<'a> {
                 } else {
                     // Deadlines only: like `expire_at`, no commit of a
                     // document, so no sequence number (the feed's numbers
-                    // stay gapless).
-                    publish(&mut locks, sequence.last());
+                    // stay gapless), but through the gate all the same.
+                    sequence.publish_unnumbered(|last| publish(&mut locks, last));
                 }
                 None
             }

@@ -807,6 +807,7 @@ impl<'s, D: Send + Sync + 'static> Locked<'s> for Held<'s, D> {
     fn stage(&mut self) {
         if let Some(built) = &self.next {
             drop(self.writer.stage(&built.changes));
+            self.writer.stage_deadlines(self.part.deadlines_set());
         }
     }
 
@@ -914,6 +915,7 @@ impl<'s, D: Send + Sync + 'static> Held<'s, D> {
                     let changes = self.writer.change(readers, apply);
                     // The point-read hash follows under the same slots.
                     drop(self.writer.stage(&changes));
+                    self.writer.stage_deadlines(part.deadlines_set());
                     self.writer.settle(readers);
                     changes
                 }

@@ -127,6 +127,31 @@ impl<D: Send + Sync + 'static> View<'_, D> {
     }
 }
 
+/// What a transaction's stores and collections alike do with deadlines,
+/// through their `view`.
+macro_rules! deadline_methods {
+    () => {
+        /// Buffers a deadline for document `id`: from `when` on, once the
+        /// transaction commits, no read returns it. Fails with
+        /// [`Error::NotFound`] if the transaction sees no such document.
+        pub fn expire_at(&self, id: Id, when: SystemTime) -> Result<()> {
+            self.view.set_deadline(id, Some(expiry::at(when)))
+        }
+
+        /// Buffers taking document `id`'s deadline off.
+        pub fn persist(&self, id: Id) -> Result<()> {
+            self.view.set_deadline(id, None)
+        }
+
+        /// Document `id`'s deadline as the transaction sees it. Counts as a
+        /// read: if another writer changes the deadline before this
+        /// transaction commits, the commit fails with [`Error::Conflict`].
+        pub fn deadline(&self, id: Id) -> Result<Option<SystemTime>> {
+            self.view.deadline(id)
+        }
+    };
+}
+
 impl TxStore<'_> {
     /// Buffers a new document with a deadline `ttl` from now (see
     /// [`Store::expire_at`](crate::Store::expire_at)); returns its id. The
@@ -149,24 +174,7 @@ impl TxStore<'_> {
         self.view.insert_with_ttl(to_object(document)?, ttl)
     }
 
-    /// Buffers a deadline for document `id`: from `when` on, once the
-    /// transaction commits, no read returns it. Fails with
-    /// [`Error::NotFound`] if the transaction sees no such document.
-    pub fn expire_at(&self, id: Id, when: SystemTime) -> Result<()> {
-        self.view.set_deadline(id, Some(expiry::at(when)))
-    }
-
-    /// Buffers taking document `id`'s deadline off.
-    pub fn persist(&self, id: Id) -> Result<()> {
-        self.view.set_deadline(id, None)
-    }
-
-    /// Document `id`'s deadline as the transaction sees it. Counts as a
-    /// read: if another writer changes the deadline before this transaction
-    /// commits, the commit fails with [`Error::Conflict`].
-    pub fn deadline(&self, id: Id) -> Result<Option<SystemTime>> {
-        self.view.deadline(id)
-    }
+    deadline_methods!();
 }
 
 impl<T: Indexed> TxCollection<'_, T> {
@@ -176,19 +184,5 @@ impl<T: Indexed> TxCollection<'_, T> {
         self.view.insert_with_ttl(document, ttl)
     }
 
-    /// Buffers a deadline for document `id`: see [`TxStore::expire_at`].
-    pub fn expire_at(&self, id: Id, when: SystemTime) -> Result<()> {
-        self.view.set_deadline(id, Some(expiry::at(when)))
-    }
-
-    /// Buffers taking document `id`'s deadline off.
-    pub fn persist(&self, id: Id) -> Result<()> {
-        self.view.set_deadline(id, None)
-    }
-
-    /// Document `id`'s deadline as the transaction sees it, recorded as read:
-    /// see [`TxStore::deadline`].
-    pub fn deadline(&self, id: Id) -> Result<Option<SystemTime>> {
-        self.view.deadline(id)
-    }
+    deadline_methods!();
 }
