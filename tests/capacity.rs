@@ -159,6 +159,38 @@ fn the_weight_follows_updates_and_deletes_alone_or_in_a_transaction() {
 }
 
 #[test]
+fn a_transaction_weighs_what_it_writes_and_stays_within_the_bound() {
+    let blobs = Collection::<Blob>::new();
+    blobs
+        .set_capacity(Capacity::weighed(1_000, |blob: &Blob| {
+            blob.body.len() as u64
+        }))
+        .unwrap();
+    let first = blobs
+        .transaction(|tx| {
+            let first = tx.insert(blob(0, 100))?;
+            tx.insert(blob(1, 300))?;
+            Ok::<_, Error>(first)
+        })
+        .unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 400);
+    blobs
+        .transaction(|tx| tx.update(first, blob(0, 200)).map(drop))
+        .unwrap();
+    assert_eq!(blobs.stats().unwrap().bytes, 500);
+    // Each transaction writes more than the room left: older documents go.
+    for n in 2..12 {
+        blobs
+            .transaction(|tx| tx.insert(blob(n, 300)).map(drop))
+            .unwrap();
+        let stats = blobs.stats().unwrap();
+        assert!(stats.bytes <= 1_000, "{} bytes after {n}", stats.bytes);
+        let weighed: u64 = blobs.iter().unwrap().map(|b| b.body.len() as u64).sum();
+        assert_eq!(stats.bytes, weighed);
+    }
+}
+
+#[test]
 fn pinned_documents_survive_and_a_capacity_they_fill_refuses_writes() {
     let store = Store::new();
     store.set_capacity(Capacity::documents(3)).unwrap();
