@@ -23,13 +23,16 @@
 //!   the tree under its slot instead: the state from before the transaction,
 //!   or after it.
 //!
-//! Each bucket holds the document's deadline beside it (`NO_DEADLINE` for
-//! none), written in step with the document under the shard's lock, so that
+//! Each bucket's document has its deadline filed at the same position of a
+//! second array (`NO_DEADLINE` for none), written in step with the document
+//! under the shard's lock, so that
 //! a get of a store with deadlines still reads the hash alone: it hides a
 //! document whose deadline it finds due, whatever else the store holds, and
 //! reads the clock only for a document that has a deadline. The deadline is
 //! read with the document it goes with, so a commit that publishes a
-//! document and a past deadline for it together is never seen in part.
+//! document and a past deadline for it together is never seen in part. The
+//! array is made by a shard's first deadline: a store without deadlines pays
+//! no byte a document for them.
 //!
 //! A query read lazily from a snapshot finds its results' documents through
 //! the hash too, as long as the stamp is the one read with the snapshot's
@@ -86,17 +89,19 @@ struct Shard<D> {
     table: RwLock<Table<D>>,
 }
 
-/// An open-addressing table: each bucket holds an id's hash, its document
-/// and the document's deadline.
+/// An open-addressing table: each bucket holds an id's hash and its
+/// document; `deadlines` the document's deadline at the same position.
 struct Table<D> {
     buckets: Vec<Option<Bucket<D>>>,
+    /// As long as `buckets` once some document of the shard had a deadline,
+    /// empty until then. An empty bucket's entry is `NO_DEADLINE`.
+    deadlines: Vec<Micros>,
     len: usize,
 }
 
 /// A filled bucket.
 struct Bucket<D> {
     hash: u64,
-    deadline: Micros,
     document: Versioned<D>,
 }
 
@@ -104,6 +109,7 @@ impl<D> Table<D> {
     const fn new() -> Self {
         Table {
             buckets: Vec::new(),
+            deadlines: Vec::new(),
             len: 0,
         }
     }
@@ -112,7 +118,8 @@ impl<D> Table<D> {
         self.buckets.len().wrapping_sub(1)
     }
 
-    fn find(&self, hash: u64, id: Id) -> Option<&Bucket<D>> {
+    /// Where document `id` is, if the table holds it.
+    fn find(&self, hash: u64, id: Id) -> Option<usize> {
         let mask = self.mask();
         let mut at = hash as usize & mask;
         // The load limit keeps a bucket empty, so every probe ends.
@@ -120,10 +127,36 @@ impl<D> Table<D> {
             match self.buckets.get(at)? {
                 None => return None,
                 Some(bucket) if bucket.hash == hash && bucket.document.id() == id => {
-                    return Some(bucket);
+                    return Some(at);
                 }
                 Some(_) => at = (at + 1) & mask,
             }
+        }
+    }
+
+    /// The document at `at`, if any.
+    fn document(&self, at: usize) -> Option<&Versioned<D>> {
+        self.buckets
+            .get(at)?
+            .as_ref()
+            .map(|bucket| &bucket.document)
+    }
+
+    /// The deadline filed at `at`.
+    fn deadline(&self, at: usize) -> Micros {
+        self.deadlines.get(at).copied().unwrap_or(NO_DEADLINE)
+    }
+
+    /// Files `deadline` at `at`, making the array on the first deadline.
+    fn file(&mut self, at: usize, deadline: Micros) {
+        if self.deadlines.is_empty() {
+            if deadline == NO_DEADLINE {
+                return;
+            }
+            self.deadlines = vec![NO_DEADLINE; self.buckets.len()];
+        }
+        if let Some(slot) = self.deadlines.get_mut(at) {
+            *slot = deadline;
         }
     }
 
@@ -153,15 +186,14 @@ impl<D> Table<D> {
             self.grow();
         }
         let at = self.position(hash, document.id())?;
-        let bucket = self.buckets.get_mut(at)?;
-        let kept = bucket.as_ref().map_or(NO_DEADLINE, |old| old.deadline);
-        let old = bucket
-            .replace(Bucket {
-                hash,
-                deadline: deadline.unwrap_or(kept),
-                document,
-            })
+        // An empty bucket's deadline is none: a new document has none.
+        let kept = self.deadline(at);
+        let old = self
+            .buckets
+            .get_mut(at)?
+            .replace(Bucket { hash, document })
             .map(|old| old.document);
+        self.file(at, deadline.unwrap_or(kept));
         if old.is_none() {
             self.len += 1;
         }
@@ -170,11 +202,8 @@ impl<D> Table<D> {
 
     /// Files `deadline` with document `id`, if the table holds it.
     fn set_deadline(&mut self, hash: u64, id: Id, deadline: Micros) {
-        let Some(at) = self.position(hash, id) else {
-            return;
-        };
-        if let Some(Some(bucket)) = self.buckets.get_mut(at) {
-            bucket.deadline = deadline;
+        if let Some(at) = self.find(hash, id) {
+            self.file(at, deadline);
         }
     }
 
@@ -202,9 +231,12 @@ impl<D> Table<D> {
                 if let Some(bucket) = self.buckets.get_mut(hole) {
                     *bucket = moved;
                 }
+                let deadline = self.deadline(next);
+                self.file(hole, deadline);
                 hole = next;
             }
         }
+        self.file(hole, NO_DEADLINE);
         Some(removed)
     }
 
@@ -214,14 +246,23 @@ impl<D> Table<D> {
             &mut self.buckets,
             std::iter::repeat_with(|| None).take(size).collect(),
         );
+        let deadlines = std::mem::take(&mut self.deadlines);
+        if !deadlines.is_empty() {
+            self.deadlines = vec![NO_DEADLINE; size];
+        }
         let mask = self.mask();
-        for moved in old.into_iter().flatten() {
+        for (from, moved) in old.into_iter().enumerate() {
+            let Some(moved) = moved else { continue };
             let mut at = moved.hash as usize & mask;
             while let Some(Some(_)) = self.buckets.get(at) {
                 at = (at + 1) & mask;
             }
             if let Some(bucket) = self.buckets.get_mut(at) {
                 *bucket = Some(moved);
+            }
+            if let (Some(slot), Some(deadline)) = (self.deadlines.get_mut(at), deadlines.get(from))
+            {
+                *slot = *deadline;
             }
         }
     }
@@ -358,9 +399,10 @@ impl<D> ById<D> {
         let found = {
             let hash = hash(id);
             let table = self.shard(hash)?.read();
-            table
-                .find(hash, id)
-                .map(|bucket| (bucket.document.clone(), bucket.deadline))
+            table.find(hash, id).and_then(|at| {
+                let document = table.document(at)?.clone();
+                Some((document, table.deadline(at)))
+            })
         };
         // A transaction that changed the shard since the stamp was read made
         // the stamp odd before (the shard's lock orders the two), so a changed
@@ -373,7 +415,9 @@ impl<D> ById<D> {
     pub(crate) fn get_within(&self, id: Id) -> Option<Versioned<D>> {
         let hash = hash(id);
         let table = self.shard(hash)?.read();
-        table.find(hash, id).map(|bucket| bucket.document.clone())
+        table
+            .find(hash, id)
+            .and_then(|at| table.document(at).cloned())
     }
 
     /// Files `document` under `id` (removes document `id` for none), for a
@@ -587,6 +631,43 @@ mod tests {
             }
         }
         assert_eq!(table.len, 0);
+    }
+
+    #[test]
+    fn deadlines_follow_their_documents_through_growth_and_removal() {
+        let hash = ById::new(true);
+        for n in 1..=3_000u128 {
+            let (id, document) = doc(n * 7919, 1);
+            hash.put(id, document, None);
+        }
+        // No deadline yet: no shard made its deadline array.
+        assert!(
+            hash.shards
+                .iter()
+                .all(|s| s.table.read().deadlines.is_empty())
+        );
+        let at = |n: u128| (n % 5 == 0).then_some(n as Micros);
+        for n in (1..=3_000u128).filter(|n| n % 5 == 0) {
+            hash.set_deadline(Id::from_u128(n * 7919), at(n));
+        }
+        // Growth moves buckets, removal shifts them back: each deadline
+        // stays with its document.
+        for n in 3_001..=9_000u128 {
+            let (id, document) = doc(n * 7919, 1);
+            hash.put(id, document, at(n));
+        }
+        for n in (1..=9_000u128).filter(|n| n % 3 == 0) {
+            hash.remove(Id::from_u128(n * 7919));
+        }
+        for n in (1..=9_000u128).filter(|n| n % 3 != 0) {
+            let found = hash.get_dated(Id::from_u128(n * 7919)).flatten();
+            let deadline = found.map(|(_, deadline)| deadline);
+            assert_eq!(deadline, Some(at(n).unwrap_or(NO_DEADLINE)), "document {n}");
+        }
+        // A new document in a bucket a dated one left has no deadline.
+        let (id, document) = doc(3 * 5 * 7919, 1);
+        hash.put(id, document, None);
+        assert!(matches!(hash.get_dated(id), Some(Some((_, NO_DEADLINE)))));
     }
 
     #[test]
