@@ -646,7 +646,7 @@ mod tests {
                 .iter()
                 .all(|s| s.table.read().deadlines.is_empty())
         );
-        let at = |n: u128| (n % 5 == 0).then_some(n as Micros);
+        let at = |n: u128| n.is_multiple_of(5).then_some(n as Micros);
         for n in (1..=3_000u128).filter(|n| n % 5 == 0) {
             hash.set_deadline(Id::from_u128(n * 7919), at(n));
         }
