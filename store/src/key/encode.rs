@@ -61,7 +61,12 @@ pub struct KeyWriter {
 
 impl KeyWriter {
     pub(crate) fn new() -> KeyWriter {
-        KeyWriter::default()
+        // Room for most keys at once: growing from empty would allocate two
+        // or three times for a short key, once per query or write.
+        KeyWriter {
+            bytes: Vec::with_capacity(32),
+            ..KeyWriter::default()
+        }
     }
 
     /// How many bytes the buffer holds without growing.
