@@ -53,6 +53,7 @@ use parking_lot::RwLock;
 
 use crate::clock::Micros;
 use crate::commit::Change;
+use crate::id_hash::IdSeed;
 use crate::tree::Tree;
 use crate::{Id, Versioned};
 
@@ -68,35 +69,6 @@ const MAX_LOAD_EIGHTHS: usize = 7;
 
 /// The smallest table a shard allocates.
 const MIN_BUCKETS: usize = 8;
-
-/// What a hash's ids are hashed with: two random words drawn when it is
-/// made. Callers may give their own ids (`insert_with_id`), so a hash that
-/// anyone could compute would let them choose ids that all land in one run
-/// of buckets, and make every point read a scan of it.
-#[derive(Clone, Copy)]
-struct Seed(u64, u64);
-
-impl Seed {
-    fn random() -> Seed {
-        use std::hash::BuildHasher;
-        // The standard library's per-process random keys: no new dependency.
-        let state = std::collections::hash_map::RandomState::new();
-        Seed(state.hash_one(0x5eed_u64), state.hash_one(!0x5eed_u64))
-    }
-
-    /// The hash of an id: its two halves, each mixed with a secret word,
-    /// multiplied into 128 bits and folded, so that its low bits (a bucket)
-    /// and its high bits (a shard) depend on every bit of the id and on the
-    /// seed (as foldhash and aHash do). One multiply: far cheaper than SipHash.
-    #[inline]
-    fn hash(self, id: Id) -> u64 {
-        let bits = id.to_u128();
-        let lo = (bits as u64) ^ self.0;
-        let hi = ((bits >> 64) as u64) ^ self.1;
-        let product = u128::from(lo).wrapping_mul(u128::from(hi));
-        (product as u64) ^ ((product >> 64) as u64)
-    }
-}
 
 /// One shard, on a cache line of its own (128 bytes covers adjacent-line
 /// prefetch).
@@ -296,7 +268,8 @@ pub(crate) struct ById<D> {
     /// published once on disk, possibly out of order) or that was cloned in
     /// O(1) reads through the tree instead.
     kept: bool,
-    seed: Seed,
+    /// What its ids are hashed with (see `id_hash`).
+    seed: IdSeed,
 }
 
 #[repr(align(128))]
@@ -368,7 +341,7 @@ impl<D> ById<D> {
                 .collect(),
             stamp: Stamp(AtomicU64::new(0)),
             kept,
-            seed: Seed::random(),
+            seed: IdSeed::random(),
         }
     }
 
@@ -633,22 +606,11 @@ mod tests {
     }
 
     #[test]
-    fn ids_chosen_to_collide_under_a_fixed_hash_spread_out() {
-        // Ids whose halves xor to one value: under a hash of `lo ^ hi`, or
-        // any fixed function of it, all of them share one bucket.
+    fn ids_chosen_to_collide_under_a_fixed_hash_are_all_found() {
+        // Ids whose halves xor to one value (see `id_hash`'s tests).
         let chosen: Vec<Id> = (0..1_000u128)
             .map(|n| Id::from_u128((n << 64) | n))
             .collect();
-        let seed = Seed::random();
-        let hashes: std::collections::HashSet<u64> =
-            chosen.iter().map(|id| seed.hash(*id)).collect();
-        assert_eq!(hashes.len(), chosen.len());
-        let buckets: std::collections::HashSet<u64> = hashes.iter().map(|h| h & 1023).collect();
-        assert!(buckets.len() > 500, "{} of 1024 buckets", buckets.len());
-        // Each hash draws its own seed: what collides in one does not in another.
-        let other = Seed::random();
-        assert!(chosen.iter().any(|id| seed.hash(*id) != other.hash(*id)));
-        // And a table of them stays a table: every one found.
         let hash = ById::new(true);
         for id in &chosen {
             hash.put(*id, Versioned::new(*id, 1, 0u8), None);

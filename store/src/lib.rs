@@ -54,6 +54,7 @@ mod export;
 mod feed;
 mod field_keys;
 mod id;
+mod id_hash;
 mod index;
 mod inline_bytes;
 mod key;

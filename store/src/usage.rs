@@ -12,12 +12,12 @@
 //! nothing.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
 use crate::Id;
+use crate::id_hash::IdSeed;
 
 /// A use word: from the top, 8 bits counting uses, 8 bits numbering the
 /// ageing period they were counted in, 48 bits holding the tick of the last
@@ -49,45 +49,33 @@ struct Words {
     weight: u64,
 }
 
-/// Ids are UUID v7 whose low half is random: folding and one multiply
-/// spread them well enough, far cheaper than SipHash.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.write_u64(u64::from(*byte));
-        }
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(29) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type Shard = RwLock<HashMap<Id, Words, BuildHasherDefault<IdHasher>>>;
+type Shard = RwLock<HashMap<Id, Words, IdSeed>>;
 
 /// The usage table of a store with a capacity.
 pub(crate) struct Usage {
     shards: Box<[Shard]>,
+    /// What ids are hashed with, to pick a shard and within it.
+    seed: IdSeed,
 }
 
 impl Usage {
     pub(crate) fn new() -> Self {
+        Usage::with_seed(IdSeed::random())
+    }
+
+    fn with_seed(seed: IdSeed) -> Self {
         Usage {
-            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(HashMap::with_hasher(seed)))
+                .collect(),
+            seed,
         }
     }
 
     fn shard(&self, id: Id) -> &Shard {
-        let bits = id.to_u128();
-        let folded = (bits as u64) ^ ((bits >> 64) as u64);
-        let spread = folded.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 58;
+        // Middle bits: the map within uses the low bits for its buckets and
+        // the top seven for its tags, which must not be the same in a shard.
+        let spread = (self.seed.hash(id) >> 32) & (SHARDS as u64 - 1);
         &self.shards[usize::try_from(spread).unwrap_or(0) % SHARDS]
     }
 
@@ -170,7 +158,8 @@ impl Usage {
 
     /// A copy holding the entries of the ids `keep` accepts.
     pub(crate) fn copy(&self, keep: impl Fn(Id) -> bool) -> Usage {
-        let copy = Usage::new();
+        // The same seed: each entry goes to the same shard of the copy.
+        let copy = Usage::with_seed(self.seed);
         for (shard, into) in self.shards.iter().zip(copy.shards.iter()) {
             let shard = shard.read();
             let kept = shard.iter().filter(|(id, _)| keep(**id));
