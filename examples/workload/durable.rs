@@ -185,42 +185,61 @@ pub fn run(dir: &Path, n: usize, commits: usize) {
     redb_bytes(dir, n);
 }
 
+/// redb's tables: the documents by id (JSON bytes), and one multimap per
+/// index, key to id.
+const REDB_DOCS: redb::TableDefinition<u128, &[u8]> = redb::TableDefinition::new("docs");
+const REDB_BY_CITY: redb::MultimapTableDefinition<&str, u128> =
+    redb::MultimapTableDefinition::new("by_city");
+const REDB_BY_AGE: redb::MultimapTableDefinition<u64, u128> =
+    redb::MultimapTableDefinition::new("by_age");
+const REDB_BY_NAME: redb::MultimapTableDefinition<&str, u128> =
+    redb::MultimapTableDefinition::new("by_name");
+
+/// A new redb database in `dir`, and its file's path.
+fn fresh_redb(dir: &Path) -> (redb::Database, std::path::PathBuf) {
+    fresh(dir);
+    std::fs::create_dir_all(dir).expect("dir");
+    let path = dir.join("redb.db");
+    (redb::Database::create(&path).expect("redb"), path)
+}
+
+/// Document `i` as redb stores it: its id, the document and its JSON bytes.
+fn redb_row(i: usize) -> (u128, serde_json::Value, Vec<u8>) {
+    let doc = json_document(i, initial_age(i));
+    let bytes = serde_json::to_vec(&doc).expect("json");
+    (i as u128, doc, bytes)
+}
+
+/// Stores `rows` in redb's tables within `tx`: each document by id, and its
+/// keys in the three indexes.
+fn redb_put(
+    tx: &redb::WriteTransaction,
+    rows: impl IntoIterator<Item = (u128, serde_json::Value, Vec<u8>)>,
+) {
+    let mut docs = tx.open_table(REDB_DOCS).expect("table");
+    let mut by_city = tx.open_multimap_table(REDB_BY_CITY).expect("table");
+    let mut by_age = tx.open_multimap_table(REDB_BY_AGE).expect("table");
+    let mut by_name = tx.open_multimap_table(REDB_BY_NAME).expect("table");
+    for (id, doc, bytes) in rows {
+        docs.insert(id, bytes.as_slice()).expect("insert");
+        let city = doc["city"].as_str().unwrap_or_default();
+        by_city.insert(city, id).expect("insert");
+        let age = doc["age"].as_u64().unwrap_or_default();
+        by_age.insert(age, id).expect("insert");
+        let name = doc["name"].as_str().unwrap_or_default();
+        by_name.insert(name, id).expect("insert");
+    }
+}
+
 /// redb's file for N documents (as `run_redb` stores them), loaded 10,000
 /// per write transaction: what its bytes are to set beside the log's and a
 /// checkpoint's at the same N (one transaction per document would take an
 /// fsync each).
 fn redb_bytes(dir: &Path, n: usize) {
-    use redb::{Database, MultimapTableDefinition, TableDefinition};
-
-    const DOCS: TableDefinition<u128, &[u8]> = TableDefinition::new("docs");
-    const BY_CITY: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_city");
-    const BY_AGE: MultimapTableDefinition<u64, u128> = MultimapTableDefinition::new("by_age");
-    const BY_NAME: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_name");
-
-    fresh(dir);
-    std::fs::create_dir_all(dir).expect("dir");
-    let path = dir.join("redb.db");
-    let db = Database::create(&path).expect("redb");
+    let (db, path) = fresh_redb(dir);
     for start in (0..n).step_by(10_000) {
         let tx = db.begin_write().expect("begin");
-        {
-            let mut docs = tx.open_table(DOCS).expect("table");
-            let mut by_city = tx.open_multimap_table(BY_CITY).expect("table");
-            let mut by_age = tx.open_multimap_table(BY_AGE).expect("table");
-            let mut by_name = tx.open_multimap_table(BY_NAME).expect("table");
-            for i in start..(start + 10_000).min(n) {
-                let doc = json_document(i, initial_age(i));
-                let bytes = serde_json::to_vec(&doc).expect("json");
-                let id = i as u128;
-                docs.insert(id, bytes.as_slice()).expect("insert");
-                let city = doc["city"].as_str().unwrap_or_default();
-                by_city.insert(city, id).expect("insert");
-                let age = doc["age"].as_u64().unwrap_or_default();
-                by_age.insert(age, id).expect("insert");
-                let name = doc["name"].as_str().unwrap_or_default();
-                by_name.insert(name, id).expect("insert");
-            }
-        }
+        redb_put(&tx, (start..(start + 10_000).min(n)).map(redb_row));
         tx.commit().expect("commit");
     }
     drop(db);
@@ -236,19 +255,9 @@ fn redb_bytes(dir: &Path, n: usize) {
 /// transaction per document at `Durability::Immediate`. redb admits one
 /// writer at a time, so threads queue for it.
 pub fn run_redb(dir: &Path, commits: usize, threads: usize) {
-    use redb::{
-        Database, Durability, MultimapTableDefinition, ReadableTableMetadata, TableDefinition,
-    };
+    use redb::{Durability, ReadableTableMetadata};
 
-    const DOCS: TableDefinition<u128, &[u8]> = TableDefinition::new("docs");
-    const BY_CITY: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_city");
-    const BY_AGE: MultimapTableDefinition<u64, u128> = MultimapTableDefinition::new("by_age");
-    const BY_NAME: MultimapTableDefinition<&str, u128> = MultimapTableDefinition::new("by_name");
-
-    fresh(dir);
-    std::fs::create_dir_all(dir).expect("dir");
-    let path = dir.join("redb.db");
-    let db = Database::create(&path).expect("redb");
+    let (db, path) = fresh_redb(dir);
     let system = format!("redb-{threads}t");
     let per_thread = commits / threads;
     let (_, elapsed) = timed(|| {
@@ -257,33 +266,12 @@ pub fn run_redb(dir: &Path, commits: usize, threads: usize) {
                 let db = &db;
                 s.spawn(move || {
                     for k in 0..per_thread {
-                        let i = t * per_thread + k;
-                        let doc = json_document(i, initial_age(i));
-                        let bytes = serde_json::to_vec(&doc).expect("json");
-                        let id = i as u128;
+                        // Built outside the write transaction, which admits
+                        // one writer at a time.
+                        let row = redb_row(t * per_thread + k);
                         let mut tx = db.begin_write().expect("begin");
                         tx.set_durability(Durability::Immediate);
-                        {
-                            tx.open_table(DOCS)
-                                .expect("table")
-                                .insert(id, bytes.as_slice())
-                                .expect("insert");
-                            let city = doc["city"].as_str().unwrap_or_default();
-                            tx.open_multimap_table(BY_CITY)
-                                .expect("table")
-                                .insert(city, id)
-                                .expect("insert");
-                            let age = doc["age"].as_u64().unwrap_or_default();
-                            tx.open_multimap_table(BY_AGE)
-                                .expect("table")
-                                .insert(age, id)
-                                .expect("insert");
-                            let name = doc["name"].as_str().unwrap_or_default();
-                            tx.open_multimap_table(BY_NAME)
-                                .expect("table")
-                                .insert(name, id)
-                                .expect("insert");
-                        }
+                        redb_put(&tx, [row]);
                         tx.commit().expect("commit");
                     }
                 });
@@ -297,7 +285,11 @@ pub fn run_redb(dir: &Path, commits: usize, threads: usize) {
         elapsed,
     );
     let read = db.begin_read().expect("read");
-    let count = read.open_table(DOCS).expect("table").len().expect("len");
+    let count = read
+        .open_table(REDB_DOCS)
+        .expect("table")
+        .len()
+        .expect("len");
     println!(
         "{system} documents {count} bytes {}",
         std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
