@@ -485,6 +485,7 @@ fn insert_into<K: Ord + Clone, V: Clone, const S: usize>(
                 None => (None, None),
             },
             Err(at) => {
+                let last = entries.last_insert();
                 if entries.insert(at, (key, value)).is_err() {
                     // Unreachable: a leaf always has a free slot between splits.
                     return (None, None);
@@ -492,14 +493,7 @@ fn insert_into<K: Ord + Clone, V: Clone, const S: usize>(
                 if entries.len() < S {
                     return (None, None);
                 }
-                // Appending (ids are time-ordered) leaves the left node full rather
-                // than half empty forever.
-                let split_at = if at + 1 == entries.len() {
-                    S - 1
-                } else {
-                    entries.len() / 2
-                };
-                let right = entries.split_off(split_at);
+                let right = entries.split_off(leaf_split(at, last, S));
                 (None, child_of_leaf(right))
             }
         },
@@ -536,6 +530,30 @@ fn insert_into<K: Ord + Clone, V: Clone, const S: usize>(
             let right = children.split_off(split_at);
             (old, child_of_branch(right))
         }
+    }
+}
+
+/// Where a full leaf of `slots` entries splits after an insert at `at`, the
+/// insert before it having gone to `last`.
+///
+/// Inserts often walk through a node in order: ids are time-ordered, and an
+/// index over a field with few values (an age, a city) takes each new entry
+/// at the end of its value's run, after every earlier one. Halving a node
+/// such a walk has passed leaves its first half empty forever (an index's
+/// leaves end about half full); splitting just past the walk's position
+/// leaves the entries behind it full. Scattered inserts split in half.
+fn leaf_split(at: usize, last: Option<usize>, slots: usize) -> usize {
+    let (low, high) = (2, slots.saturating_sub(2).max(2));
+    if at + 1 == slots {
+        // Appending: the new entry starts the right node alone.
+        return slots - 1;
+    }
+    match last {
+        // Walking up: what comes next lands after the new entry.
+        Some(last) if last < at && at <= last + 2 => (at + 1).clamp(low, high),
+        // Walking down: what comes next lands before it.
+        Some(last) if last == at => at.clamp(low, high),
+        _ => slots / 2,
     }
 }
 
@@ -950,6 +968,43 @@ mod tests {
         }
         let leaves = count_leaves(tree.root.as_deref());
         assert!(leaves <= 10_000 / LEAF_MAX + 2, "{leaves} leaves");
+    }
+
+    #[test]
+    fn runs_growing_side_by_side_fill_leaves() {
+        // An index over a field with 100 values: each entry lands at the end
+        // of its value's run, as ids grow.
+        let mut tree: Tree<_, _, INDEX_LEAF_SLOTS> = Tree::default();
+        for i in 0..20_000u32 {
+            tree.insert((i % 100, i), ());
+        }
+        let leaves = count_leaves(tree.root.as_deref());
+        assert!(leaves * LEAF_MAX * 8 <= 20_000 * 10, "{leaves} leaves");
+        assert_eq!(tree.check(), Ok(()));
+    }
+
+    #[test]
+    fn runs_shrinking_side_by_side_fill_leaves() {
+        let mut tree: Tree<_, _> = Tree::default();
+        for i in (0..20_000u32).rev() {
+            tree.insert((i % 100, i), ());
+        }
+        let leaves = count_leaves(tree.root.as_deref());
+        assert!(leaves * LEAF_MAX * 8 <= 20_000 * 10, "{leaves} leaves");
+        assert_eq!(tree.check(), Ok(()));
+    }
+
+    #[test]
+    fn scattered_inserts_still_split_leaves_in_half() {
+        let mut state = 7;
+        let mut tree: Tree<_, _> = Tree::default();
+        for _ in 0..20_000 {
+            tree.insert(xorshift(&mut state), ());
+        }
+        let leaves = count_leaves(tree.root.as_deref());
+        // Random inserts into halved leaves fill them to about ln 2.
+        assert!(leaves * LEAF_MAX * 10 <= tree.len() * 16, "{leaves} leaves");
+        assert_eq!(tree.check(), Ok(()));
     }
 
     pub(super) fn count_leaves<K, V, const S: usize>(node: Option<&Node<K, V, S>>) -> usize {

@@ -14,6 +14,10 @@ pub(super) type SlotIter<'a, T> =
 #[derive(Clone)]
 pub(super) struct Slots<T, const N: usize> {
     len: usize,
+    /// Where the latest [`insert`](Self::insert) went (`usize::MAX` before
+    /// any): what tells a run of inserts walking through a node from
+    /// scattered ones, which split differently.
+    last_insert: usize,
     items: [Option<T>; N],
 }
 
@@ -21,6 +25,7 @@ impl<T, const N: usize> Slots<T, N> {
     pub(super) fn new() -> Self {
         Slots {
             len: 0,
+            last_insert: usize::MAX,
             items: std::array::from_fn(|_| None),
         }
     }
@@ -51,6 +56,11 @@ impl<T, const N: usize> Slots<T, N> {
 
     pub(super) fn get_mut(&mut self, at: usize) -> Option<&mut T> {
         self.items.get_mut(at)?.as_mut()
+    }
+
+    /// Where the latest insert went, if one did since this node was made.
+    pub(super) fn last_insert(&self) -> Option<usize> {
+        (self.last_insert != usize::MAX).then_some(self.last_insert)
     }
 
     pub(super) fn first(&self) -> Option<&T> {
@@ -115,6 +125,7 @@ impl<T, const N: usize> Slots<T, N> {
                     *slot = Some(item);
                 }
                 self.len += 1;
+                self.last_insert = at;
                 Ok(())
             }
             None => Err(item),
@@ -149,6 +160,9 @@ impl<T, const N: usize> Slots<T, N> {
             }
         }
         self.len = self.len.min(at);
+        if self.last_insert >= self.len {
+            self.last_insert = usize::MAX;
+        }
         right
     }
 
