@@ -288,6 +288,15 @@ impl<D> Cache<D> {
         self.limit.load(Ordering::Relaxed)
     }
 
+    /// Sets `state`'s total weight to the sum of its documents' weights.
+    fn total(&self, state: &mut State<D>) {
+        state.weight = state
+            .docs
+            .entries()
+            .map(|(id, _)| self.usage.weight(*id))
+            .sum();
+    }
+
     pub(crate) fn is_weighed(&self) -> bool {
         self.weigher.read().is_some()
     }
@@ -388,13 +397,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
         if let Some(cache) = cache {
             let _ = self.cache_slot().set(cache);
             if let Some(cache) = self.cache().filter(|cache| cache.is_weighed()) {
-                let _ = self.with_writer_state(|state| {
-                    state.weight = state
-                        .docs
-                        .entries()
-                        .map(|(id, _)| cache.usage.weight(*id))
-                        .sum();
-                });
+                let _ =
+                    self.with_writer_state(|state| cache.total(state), |state| cache.total(state));
             }
         }
         self
@@ -462,22 +466,27 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 weights.insert(*id, (record.version(), weigher(record.value())));
             }
         }
-        self.with_writer_state(|state| {
-            for (id, record) in state.docs.entries() {
-                let weight = weights
-                    .get(id)
-                    .filter(|(version, _)| *version == record.version())
-                    .map(|(_, weight)| *weight);
-                cache.usage.adopt(*id, weight);
-            }
+        let total = |state: &mut State<D>| {
             if cache.is_weighed() {
-                state.weight = state
-                    .docs
-                    .entries()
-                    .map(|(id, _)| cache.usage.weight(*id))
-                    .sum();
+                cache.total(state);
             }
-        })
+        };
+        self.with_writer_state(
+            |state| {
+                for (id, record) in state.docs.entries() {
+                    let weight = weights
+                        .get(id)
+                        .filter(|(version, _)| *version == record.version())
+                        .map(|(_, weight)| *weight);
+                    cache.usage.adopt(*id, weight);
+                }
+                total(state);
+            },
+            // What readers see totals their documents' weights as the
+            // writer's state has them (one a waiting commit removes counts
+            // 0): the total readers are told until those commits settle.
+            total,
+        )
     }
 
     /// The weight of a document about to be written: what the weigher says,

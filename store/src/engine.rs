@@ -437,16 +437,31 @@ impl<D: Send + Sync + 'static> Engine<D> {
         &self.cache
     }
 
-    /// Changes the current state in place under the writer lock.
-    pub(crate) fn with_writer_state<R>(
+    /// Changes the writer's state with `change` under the writer lock, and
+    /// publishes it, outside any commit.
+    ///
+    /// A durable store's writer may be ahead of its readers, by commits still
+    /// waiting for the disk. Publishing the writer's state would show those
+    /// before they are on disk, so then the readers' state is changed on its
+    /// own, by `catch_up`, and the commits show when they settle.
+    pub(crate) fn with_writer_state(
         &self,
-        change: impl FnOnce(&mut State<D>) -> R,
-    ) -> Result<R> {
+        change: impl FnOnce(&mut State<D>),
+        catch_up: impl FnOnce(&mut State<D>),
+    ) -> Result<()> {
         let mut guard = self.writer.lock();
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        Ok(self.published.change(&mut guard.state, change))
+        let mut readers = self.published.hold();
+        match readers.current().map(Arc::clone) {
+            Some(mut current) if !Arc::ptr_eq(&current, &guard.state) => {
+                change(Arc::make_mut(&mut guard.state));
+                readers.change(&mut current, catch_up);
+            }
+            _ => readers.change(&mut guard.state, change),
+        }
+        Ok(())
     }
 
     /// The writer's state: the current state, and a durable store's commits
