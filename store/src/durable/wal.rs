@@ -705,3 +705,55 @@ impl Body {
         self.varint(at.map_or(0, |at| at.saturating_add(1)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Body, Op, format, ops, read_frame};
+    use crate::Id;
+    use crate::durable::format::Put;
+
+    #[test]
+    fn a_frame_built_in_place_is_the_record_of_its_head_and_body() {
+        let id = Id::from_u128(7);
+        let mut body = Body::default();
+        body.put("users", id, 3);
+        body.document(b"document bytes");
+        body.delete("users", id);
+        let built = body.frame(41, 40).to_vec();
+
+        // What format version 1 writes: a record of the head, then the body.
+        let mut ops_only = Body::default();
+        ops_only.put("users", id, 3);
+        ops_only.document(b"document bytes");
+        ops_only.delete("users", id);
+        let operations = ops_only.bytes_mut()[super::BODY_START..].to_vec();
+        let mut head = 41u64.to_le_bytes().to_vec();
+        head.extend_from_slice(&40u64.to_le_bytes());
+        let mut expected = Vec::new();
+        format::record(&mut expected, &head, &operations);
+        assert_eq!(built, expected);
+
+        let frame = read_frame(&built).expect("a whole frame");
+        assert_eq!((frame.seq, frame.synced, frame.len), (41, 40, built.len()));
+        let read = ops(frame.body).expect("well-formed operations");
+        assert!(matches!(
+            read.as_slice(),
+            [
+                Op::Put { store: "users", id: put, version: 3, document: b"document bytes" },
+                Op::Delete { store: "users", id: deleted },
+            ] if *put == id && *deleted == id
+        ));
+    }
+
+    #[test]
+    fn a_cleared_body_is_reused_for_the_next_frame_and_an_empty_one_is_a_frame_too() {
+        let mut body = Body::default();
+        body.delete("s", Id::from_u128(1));
+        body.frame(1, 0);
+        body.clear();
+        let empty = body.frame(2, 1).to_vec();
+        let frame = read_frame(&empty).expect("a whole frame");
+        assert_eq!((frame.seq, frame.synced), (2, 1));
+        assert!(frame.body.is_empty());
+    }
+}
