@@ -434,6 +434,9 @@ impl Log {
             let seq = tail.next;
             let frame = body.frame(seq, self.synced.load(Ordering::Acquire));
             let len = frame.len() as u64;
+            // Not with `Never`: without fsyncs to spare a new file size, an
+            // append into zeros costs the kernel as much as one that extends
+            // the file (measured), and the zeros are only more bytes written.
             if self.policy != SyncPolicy::Never {
                 tail.make_room(len);
             }
