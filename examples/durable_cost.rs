@@ -5,7 +5,9 @@
 //!
 //! `cargo run --release --example durable_cost -- --n 100000 --dir DIR`
 //! prints the rates; `--only memory` or `--only never` runs one, for
-//! callgrind with `--toggle-collect=*insert_phase*`; `--only always` runs
+//! callgrind with `--toggle-collect=*insert_phase*`; `--only interval` runs
+//! them with `SyncPolicy::Interval` (1 s), whose log is preallocated as it
+//! grows; `--only always` runs
 //! the inserts with `SyncPolicy::Always` (one fsync each: use a small N), for
 //! `strace -c` to count the system calls of a commit.
 //!
@@ -21,7 +23,7 @@
 //! other processes on the machine do not move.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use docstore::{DurableOptions, Store, SyncPolicy};
 use serde_json::{Value, json};
@@ -218,7 +220,7 @@ fn main() {
                 commits = value.parse().expect("--commits takes a number");
             }
             _ => panic!(
-                "usage: durable_cost [--n N] [--only memory|never|always] [--dir DIR] \
+                "usage: durable_cost [--n N] [--only memory|never|interval|always] [--dir DIR] \
                  [--rounds R [--commits K]]"
             ),
         }
@@ -233,9 +235,14 @@ fn main() {
         println!("memory insert {:.0}/s", rate.wall);
         memory = Some(rate);
     }
-    for (name, sync) in [("never", SyncPolicy::Never), ("always", SyncPolicy::Always)] {
-        // Fsync-bound: only when asked for, with a small N.
-        if only.as_deref() != Some(name) && (name == "always" || only.is_some()) {
+    for (name, sync) in [
+        ("never", SyncPolicy::Never),
+        ("interval", SyncPolicy::Interval(Duration::from_secs(1))),
+        ("always", SyncPolicy::Always),
+    ] {
+        // Fsync-bound (`always`), or about the preallocated log (`interval`):
+        // only when asked for.
+        if only.as_deref() != Some(name) && (name != "never" || only.is_some()) {
             continue;
         }
         let rate = durable_rate(&dir, sync, n);

@@ -414,7 +414,7 @@ impl<'a> Transaction<'a> {
                 lock.release_readers();
             }
         };
-        let waiting = match record.log() {
+        let waiting = match record.frame() {
             None => {
                 if documents {
                     sequence.commit(|seq| publish(&mut locks, seq));
@@ -426,15 +426,15 @@ impl<'a> Transaction<'a> {
                 }
                 None
             }
-            Some(log) if !documents => {
+            Some((log, body)) if !documents => {
                 // Deadlines only, logged as a change the feed skips and
                 // made visible in its turn, as `expire_at` is.
                 let last = sequence.last();
-                log.log_change(&record.body.bytes, || publish(&mut locks, last))?;
+                log.log_change(body, || publish(&mut locks, last))?;
                 None
             }
-            Some(log) => {
-                let ((), seq) = log.commit(&record.body.bytes, |seq, visible| {
+            Some((log, body)) => {
+                let ((), seq) = log.commit(body, |seq, visible| {
                     if visible {
                         publish(&mut locks, seq);
                     } else {

@@ -61,7 +61,6 @@ pub(crate) struct Writer<'a> {
     doc_count: u64,
     chunk_count: u64,
     stores: u64,
-    scratch: Vec<u8>,
 }
 
 impl Writer<'_> {
@@ -112,13 +111,14 @@ impl Writer<'_> {
         &mut self,
         id: Id,
         version: u64,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        encode: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<()>,
     ) -> Result<()> {
-        self.scratch.clear();
-        encode(&mut self.scratch)?;
-        self.docs.id(id);
-        self.docs.varint(version);
-        self.docs.blob(&self.scratch);
+        let docs = &mut self.docs;
+        encode(&mut |bytes| {
+            docs.id(id);
+            docs.varint(version);
+            docs.blob(bytes);
+        })?;
         self.doc_count += 1;
         self.chunk_count += 1;
         if self.docs.len() >= CHUNK {
@@ -171,7 +171,6 @@ pub(crate) fn write(
         doc_count: 0,
         chunk_count: 0,
         stores: 0,
-        scratch: Vec::new(),
     };
     let mut begin = vec![BEGIN];
     begin.extend_from_slice(&seq.to_le_bytes());

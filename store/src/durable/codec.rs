@@ -18,9 +18,9 @@ use crate::{Error, Id, Result};
 /// The field a typed document that is not a JSON object is wrapped in.
 const WRAPPED: &str = "\u{0}";
 
-/// Writes a schemaless document.
-pub(crate) fn encode_object(document: &Object, out: &mut Vec<u8>) -> Result<()> {
-    out.extend_from_slice(document.encoded());
+/// Writes a schemaless document: its bytes as they are kept in memory.
+pub(crate) fn encode_object(document: &Object, put: &mut dyn FnMut(&[u8])) -> Result<()> {
+    put(document.encoded());
     Ok(())
 }
 
@@ -30,7 +30,7 @@ pub(crate) fn decode_object(bytes: &[u8]) -> Option<Object> {
 }
 
 /// Writes a typed document.
-pub(crate) fn encode_typed<T: Serialize>(document: &T, out: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn encode_typed<T: Serialize>(document: &T, put: &mut dyn FnMut(&[u8])) -> Result<()> {
     let invalid = |reason: String| Error::InvalidDocument { reason };
     let value = serde_json::to_value(document).map_err(|e| invalid(e.to_string()))?;
     let object = match value {
@@ -42,7 +42,7 @@ pub(crate) fn encode_typed<T: Serialize>(document: &T, out: &mut Vec<u8>) -> Res
         }
     }
     .map_err(|e| invalid(e.reason().to_owned()))?;
-    out.extend_from_slice(object.encoded());
+    put(object.encoded());
     Ok(())
 }
 

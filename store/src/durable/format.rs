@@ -154,20 +154,36 @@ impl<'a> Get<'a> {
 /// Appends a checksummed record: its length, a CRC32C of what follows the
 /// checksum, then `head` and `body`.
 pub(crate) fn record(out: &mut Vec<u8>, head: &[u8], body: &[u8]) {
-    let len = u32::try_from(head.len() + body.len()).unwrap_or(u32::MAX);
     let start = out.len();
-    out.reserve(8 + head.len() + body.len());
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
+    out.reserve(RECORD_HEAD + head.len() + body.len());
+    out.extend_from_slice(&[0; RECORD_HEAD]);
     out.extend_from_slice(head);
     out.extend_from_slice(body);
+    if let Some(record) = out.get_mut(start..) {
+        seal(record);
+    }
+}
+
+/// Room for a record's length and checksum, before its content.
+pub(crate) const RECORD_HEAD: usize = 8;
+
+/// Makes `record` (the room [`RECORD_HEAD`] leaves, then the content) a
+/// checksummed record by filling in that room: what lets a frame be built
+/// where it is written from, not copied after its head.
+pub(crate) fn seal(record: &mut [u8]) {
+    let Some((len_slot, rest)) = record.split_first_chunk_mut::<4>() else {
+        return;
+    };
+    let Some((crc_slot, content)) = rest.split_first_chunk_mut::<4>() else {
+        return;
+    };
+    *len_slot = u32::try_from(content.len())
+        .unwrap_or(u32::MAX)
+        .to_le_bytes();
     // Checksummed once the content is in place: one pass over contiguous
     // bytes, not one over the head and another over the body, takes a third
     // of the instructions off every frame a commit writes.
-    let crc = crc32c::crc32c(out.get(start + 8..).unwrap_or_default());
-    if let Some(slot) = out.get_mut(start + 4..start + 8) {
-        slot.copy_from_slice(&crc.to_le_bytes());
-    }
+    *crc_slot = crc32c::crc32c(content).to_le_bytes();
 }
 
 /// Records longer than this are damage, not data.

@@ -62,6 +62,10 @@ pub struct RealFs;
 
 struct RealFile(File);
 
+/// The most zeros [`RealFile::preallocate`] writes in one call.
+#[cfg(unix)]
+const PREALLOCATE_PIECE: usize = 64 << 10;
+
 impl FsFile for RealFile {
     fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
         (&self.0).write_all(bytes)
@@ -81,8 +85,20 @@ impl FsFile for RealFile {
     #[cfg(unix)]
     fn preallocate(&self, offset: u64, len: u64) -> io::Result<()> {
         use std::os::unix::fs::FileExt;
-        let len = usize::try_from(len).map_err(io::Error::other)?;
-        self.0.write_all_at(&vec![0; len], offset)
+        // In pieces: the page cache gives a write folios as large as the
+        // write (Linux 6.x), and every later small append into a folio of
+        // megabytes walks all of its blocks; appends into a file
+        // preallocated 4 MiB at a time cost three times as much.
+        static ZEROS: [u8; PREALLOCATE_PIECE] = [0; PREALLOCATE_PIECE];
+        let end = offset.saturating_add(len);
+        let mut at = offset;
+        while at < end {
+            let piece = usize::try_from(end - at)
+                .map_or(PREALLOCATE_PIECE, |left| left.min(PREALLOCATE_PIECE));
+            self.0.write_all_at(&ZEROS[..piece], at)?;
+            at += piece as u64;
+        }
+        Ok(())
     }
 }
 
@@ -535,5 +551,27 @@ pub mod testing {
         fn drop(&mut self) {
             self.disk.lock().locked.remove(&self.key);
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::{Fs, PREALLOCATE_PIECE, RealFs};
+
+    #[test]
+    fn preallocating_more_than_a_piece_writes_zeros_to_the_end_and_appends_stay_in_place() {
+        let dir = std::env::temp_dir().join(format!("docstore-fs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("file");
+        let file = RealFs.create(&path).unwrap();
+        file.write_all(b"head").unwrap();
+        let len = 2 * PREALLOCATE_PIECE as u64 + 123;
+        file.preallocate(4, len).unwrap();
+        file.write_all(b"next").unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, 4 + len);
+        assert_eq!(&bytes[..8], b"headnext");
+        assert!(bytes[8..].iter().all(|&b| b == 0));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

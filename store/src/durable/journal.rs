@@ -2,23 +2,39 @@
 //! its documents are written, and the log. An in-memory store has none and
 //! pays one `Option` check per commit.
 
-use std::cell::RefCell;
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use super::wal::{Body, Log};
 use crate::{Id, IndexInfo, Result, Versioned};
 
-/// Writes a document in its stored (compact binary) form.
-pub(crate) type Encode<D> = fn(&D, &mut Vec<u8>) -> Result<()>;
+/// Hands a document's stored (compact binary) form to `put`, once, unless
+/// it fails: the bytes go straight where they are kept, not through a
+/// buffer of their own.
+pub(crate) type Encode<D> = fn(&D, put: &mut dyn FnMut(&[u8])) -> Result<()>;
 
 /// A durable store's link to its database's log.
 pub(crate) struct Journal<D> {
     pub(crate) log: Arc<Log>,
     pub(crate) store: Arc<str>,
     pub(crate) encode: Encode<D>,
+    /// The frame of the store's single-document commits, reused. Only the
+    /// holder of the store's writer lock commits, so it is never waited for.
+    frame: Mutex<Body>,
 }
 
 impl<D> Journal<D> {
+    /// The link of store `store` to `log`.
+    pub(crate) fn new(log: Arc<Log>, store: &str, encode: Encode<D>) -> Journal<D> {
+        Journal {
+            log,
+            store: Arc::from(store),
+            encode,
+            frame: Mutex::new(Body::default()),
+        }
+    }
+
     /// Adds setting (or, with `None`, taking off) document `id`'s deadline to
     /// a frame body.
     pub(crate) fn add_deadline(&self, body: &mut Body, id: Id, at: Option<u64>) {
@@ -27,19 +43,13 @@ impl<D> Journal<D> {
 
     /// Adds the write (or, with `None`, the delete) of document `id` to a
     /// frame body.
-    pub(crate) fn add(
-        &self,
-        body: &mut Body,
-        id: Id,
-        document: Option<(u64, &D)>,
-        scratch: &mut Vec<u8>,
-    ) -> Result<()> {
+    pub(crate) fn add(&self, body: &mut Body, id: Id, document: Option<(u64, &D)>) -> Result<()> {
         match document {
             Some((version, document)) => {
-                scratch.clear();
-                (self.encode)(document, scratch)?;
-                body.put(&self.store, id, version);
-                body.document(scratch);
+                (self.encode)(document, &mut |bytes| {
+                    body.put(&self.store, id, version);
+                    body.document(bytes);
+                })?;
             }
             None => body.delete(&self.store, id),
         }
@@ -57,35 +67,18 @@ impl<D> Journal<D> {
         deadline: Option<u64>,
         apply: impl FnOnce(u64, bool) -> R,
     ) -> Result<(R, u64)> {
-        thread_local! {
-            // A frame's body and a document's bytes, reused: a commit should
-            // not pay for growing two buffers from nothing.
-            static BUFFERS: RefCell<(Body, Vec<u8>)> = RefCell::new((Body::default(), Vec::new()));
-        }
-        let mut buffers = BUFFERS
-            .try_with(|buffers| {
-                buffers
-                    .try_borrow_mut()
-                    .map(|mut b| std::mem::take(&mut *b))
-            })
-            .ok()
-            .and_then(std::result::Result::ok)
-            .unwrap_or_default();
-        let (body, scratch) = &mut buffers;
-        body.bytes.clear();
-        let result = self.add(body, id, document, scratch).and_then(|()| {
+        // Under the store's writer lock: uncontended.
+        let mut body = self.frame.lock();
+        body.clear();
+        let result = self.add(&mut body, id, document).and_then(|()| {
             if deadline.is_some() {
-                self.add_deadline(body, id, deadline);
+                self.add_deadline(&mut body, id, deadline);
             }
-            self.log.commit(&body.bytes, apply)
+            self.log.commit(&mut body, apply)
         });
-        // A huge document should not pin its size in every writing thread.
-        if body.bytes.capacity() <= 1 << 16 {
-            let _ = BUFFERS.try_with(|kept| {
-                if let Ok(mut kept) = kept.try_borrow_mut() {
-                    *kept = buffers;
-                }
-            });
+        // A huge document should not pin its size in every store.
+        if body.capacity() > 1 << 16 {
+            *body = Body::default();
         }
         result
     }
@@ -100,7 +93,7 @@ impl<D> Journal<D> {
     ) -> Result<R> {
         let mut body = Body::default();
         self.add_deadline(&mut body, id, at);
-        self.log.log_change(&body.bytes, publish)
+        self.log.log_change(&mut body, publish)
     }
 
     /// Logs an index creation, which `publish` makes visible in its turn.
@@ -111,14 +104,14 @@ impl<D> Journal<D> {
     ) -> Result<R> {
         let mut body = Body::default();
         body.create_index(&self.store, info);
-        self.log.log_change(&body.bytes, publish)
+        self.log.log_change(&mut body, publish)
     }
 
     /// Logs an index drop, which `publish` makes visible in its turn.
     pub(crate) fn drop_index<R>(&self, name: &str, publish: impl FnOnce() -> R) -> Result<R> {
         let mut body = Body::default();
         body.drop_index(&self.store, name);
-        self.log.log_change(&body.bytes, publish)
+        self.log.log_change(&mut body, publish)
     }
 }
 
@@ -127,7 +120,6 @@ impl<D> Journal<D> {
 pub(crate) struct Record {
     pub(crate) log: Option<Arc<Log>>,
     pub(crate) body: Body,
-    pub(crate) scratch: Vec<u8>,
 }
 
 impl Record {
@@ -142,7 +134,7 @@ impl Record {
         }
         for (id, new) in changes {
             let document = new.map(|new| (new.version(), new.value()));
-            journal.add(&mut self.body, id, document, &mut self.scratch)?;
+            journal.add(&mut self.body, id, document)?;
         }
         Ok(())
     }
@@ -161,8 +153,9 @@ impl Record {
         }
     }
 
-    /// The log, if a durable store took part.
-    pub(crate) fn log(&self) -> Option<&Arc<Log>> {
-        self.log.as_ref()
+    /// The log, if a durable store took part, and the frame to write to it.
+    pub(crate) fn frame(&mut self) -> Option<(&Arc<Log>, &mut Body)> {
+        let log = self.log.as_ref()?;
+        Some((log, &mut self.body))
     }
 }

@@ -252,11 +252,7 @@ impl DurableDb {
         if let Some(found) = self.db.find::<H>(name) {
             return found;
         }
-        let journal = Journal {
-            log: Arc::clone(&self.shared.log),
-            store: Arc::from(name),
-            encode: H::ENCODE,
-        };
+        let journal = Journal::new(Arc::clone(&self.shared.log), name, H::ENCODE);
         let sequence = Sequence::Shared(Arc::clone(self.db.clock()));
         let mut unclaimed = self.shared.unclaimed.lock();
         let handle = match unclaimed.get(name) {
@@ -275,7 +271,7 @@ impl DurableDb {
             None => {
                 let mut body = Body::default();
                 body.store(name, kind);
-                self.shared.log.log_change(&body.bytes, || ())?;
+                self.shared.log.log_change(&mut body, || ())?;
                 make(&StoreImage::new(kind), journal, sequence)?
             }
         };
@@ -467,8 +463,8 @@ impl Captured for Arc<(String, StoreImage)> {
         let (name, image) = &**self;
         out.store(name, image.kind, &image.indexes)?;
         for (id, (version, bytes)) in &image.docs {
-            out.document(*id, *version, |buf| {
-                buf.extend_from_slice(bytes);
+            out.document(*id, *version, |put| {
+                put(bytes);
                 Ok(())
             })?;
         }
@@ -552,7 +548,7 @@ impl<D: Send + Sync> Captured for CapturedState<D> {
             return Ok(());
         };
         for (id, document) in self.state.docs.entries() {
-            out.document(*id, document.version(), |buf| encode(document.value(), buf))?;
+            out.document(*id, document.version(), |put| encode(document.value(), put))?;
         }
         if let Some(deadlines) = &self.state.deadlines {
             out.deadlines(&deadlines.all())?;

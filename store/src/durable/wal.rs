@@ -229,8 +229,6 @@ struct Tail {
     reserved: u64,
     /// The sequence number of the next frame.
     next: u64,
-    /// A reused buffer for the frame being written.
-    frame: Vec<u8>,
 }
 
 /// The least and most a log file whose commits are fsynced grows by at a
@@ -354,7 +352,6 @@ impl Log {
                 len: format::HEADER_LEN as u64,
                 reserved: format::HEADER_LEN as u64,
                 next: last + 1,
-                frame: Vec::new(),
             }),
             syncing: Mutex::new(Syncing {
                 busy: false,
@@ -397,7 +394,7 @@ impl Log {
     /// the lock that keeps checkpoints out).
     pub(crate) fn log_change<R>(
         &self,
-        body: &[u8],
+        body: &mut Body,
         publish: impl FnOnce() -> R,
     ) -> Result<R, Error> {
         let (published, seq) = if self.waits_for_disk() {
@@ -424,7 +421,7 @@ impl Log {
     /// fails. Returns `apply`'s result and the sequence number.
     pub(crate) fn commit<R>(
         &self,
-        body: &[u8],
+        body: &mut Body,
         apply: impl FnOnce(u64, bool) -> R,
     ) -> Result<(R, u64), Error> {
         if self.refused.load(Ordering::Acquire) {
@@ -435,15 +432,15 @@ impl Log {
             let mut guard = self.tail.lock();
             let tail = &mut *guard;
             let seq = tail.next;
-            let mut head = [0u8; FRAME_HEAD];
-            head[..8].copy_from_slice(&seq.to_le_bytes());
-            head[8..].copy_from_slice(&self.synced.load(Ordering::Acquire).to_le_bytes());
-            tail.frame.clear();
-            format::record(&mut tail.frame, &head, body);
+            let frame = body.frame(seq, self.synced.load(Ordering::Acquire));
+            let len = frame.len() as u64;
+            // Not with `Never`: without fsyncs to spare a new file size, an
+            // append into zeros costs the kernel as much as one that extends
+            // the file (measured), and the zeros are only more bytes written.
             if self.policy != SyncPolicy::Never {
-                tail.make_room(tail.frame.len() as u64);
+                tail.make_room(len);
             }
-            if let Err(error) = tail.file.write_all(&tail.frame) {
+            if let Err(error) = tail.file.write_all(frame) {
                 // Take back what part of the frame reached the file, so the
                 // next frame follows the last whole one.
                 if let Err(cut) = tail.file.set_len(tail.len) {
@@ -452,11 +449,10 @@ impl Log {
                 tail.reserved = tail.len;
                 return Err(io_error("appending to", &tail.path, &error));
             }
-            tail.len += tail.frame.len() as u64;
+            tail.len += len;
             tail.next += 1;
             self.written.store(seq, Ordering::Release);
-            self.since_checkpoint
-                .fetch_add(tail.frame.len() as u64, Ordering::Relaxed);
+            self.since_checkpoint.fetch_add(len, Ordering::Relaxed);
             if visible {
                 let result = self.clock.publish(seq, || apply(seq, true));
                 return Ok((result, seq));
@@ -620,56 +616,147 @@ impl Log {
     }
 }
 
-/// Builds a frame body.
+/// Where a frame's body starts in a [`Body`]: after the room for its
+/// record's length and checksum and for its head.
+const BODY_START: usize = format::RECORD_HEAD + FRAME_HEAD;
+
+/// Builds a frame: room for what the log fills in as it writes the frame
+/// (its length, checksum, sequence number and the synced one), then the
+/// body's operations. The frame is written from where it was built, so a
+/// commit copies its operations once, not again after a head.
 #[derive(Default)]
 pub(crate) struct Body {
-    pub(crate) bytes: Vec<u8>,
+    /// Empty, or the room and then the operations.
+    bytes: Vec<u8>,
+}
+
+impl Put for Body {
+    fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        if self.bytes.is_empty() {
+            self.bytes.resize(BODY_START, 0);
+        }
+        &mut self.bytes
+    }
 }
 
 impl Body {
+    /// Takes every operation off, keeping the buffer.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+    }
+
+    /// How many bytes the buffer holds without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// The frame of commit `seq`, written when `synced` was the last
+    /// commit known to be on disk.
+    fn frame(&mut self, seq: u64, synced: u64) -> &[u8] {
+        let bytes = self.bytes_mut();
+        if let Some(head) = bytes.get_mut(format::RECORD_HEAD..BODY_START) {
+            head[..8].copy_from_slice(&seq.to_le_bytes());
+            head[8..].copy_from_slice(&synced.to_le_bytes());
+        }
+        format::seal(bytes);
+        bytes
+    }
+
     pub(crate) fn store(&mut self, store: &str, kind: Kind) {
-        self.bytes.u8(OP_STORE);
-        self.bytes.blob(store.as_bytes());
-        self.bytes.u8(kind.code());
+        self.u8(OP_STORE);
+        self.blob(store.as_bytes());
+        self.u8(kind.code());
     }
 
     /// Starts a write of document `id`; the caller appends the document with
     /// [`document`](Self::document).
     pub(crate) fn put(&mut self, store: &str, id: Id, version: u64) {
-        self.bytes.u8(OP_PUT);
-        self.bytes.blob(store.as_bytes());
-        self.bytes.id(id);
-        self.bytes.varint(version);
+        self.u8(OP_PUT);
+        self.blob(store.as_bytes());
+        self.id(id);
+        self.varint(version);
     }
 
     /// Appends a document's bytes, length first.
     pub(crate) fn document(&mut self, bytes: &[u8]) {
-        self.bytes.blob(bytes);
+        self.blob(bytes);
     }
 
     pub(crate) fn delete(&mut self, store: &str, id: Id) {
-        self.bytes.u8(OP_DELETE);
-        self.bytes.blob(store.as_bytes());
-        self.bytes.id(id);
+        self.u8(OP_DELETE);
+        self.blob(store.as_bytes());
+        self.id(id);
     }
 
     pub(crate) fn create_index(&mut self, store: &str, info: &IndexInfo) {
-        self.bytes.u8(OP_CREATE_INDEX);
-        self.bytes.blob(store.as_bytes());
-        IndexImage::of(info).put(&mut self.bytes);
+        self.u8(OP_CREATE_INDEX);
+        self.blob(store.as_bytes());
+        IndexImage::of(info).put(self.bytes_mut());
     }
 
     pub(crate) fn drop_index(&mut self, store: &str, name: &str) {
-        self.bytes.u8(OP_DROP_INDEX);
-        self.bytes.blob(store.as_bytes());
-        self.bytes.blob(name.as_bytes());
+        self.u8(OP_DROP_INDEX);
+        self.blob(store.as_bytes());
+        self.blob(name.as_bytes());
     }
 
     /// Sets (or, with `None`, takes off) document `id`'s deadline.
     pub(crate) fn deadline(&mut self, store: &str, id: Id, at: Option<u64>) {
-        self.bytes.u8(OP_DEADLINE);
-        self.bytes.blob(store.as_bytes());
-        self.bytes.id(id);
-        self.bytes.varint(at.map_or(0, |at| at.saturating_add(1)));
+        self.u8(OP_DEADLINE);
+        self.blob(store.as_bytes());
+        self.id(id);
+        self.varint(at.map_or(0, |at| at.saturating_add(1)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Body, Op, format, ops, read_frame};
+    use crate::Id;
+    use crate::durable::format::Put;
+
+    #[test]
+    fn a_frame_built_in_place_is_the_record_of_its_head_and_body() {
+        let id = Id::from_u128(7);
+        let mut body = Body::default();
+        body.put("users", id, 3);
+        body.document(b"document bytes");
+        body.delete("users", id);
+        let built = body.frame(41, 40).to_vec();
+
+        // What format version 1 writes: a record of the head, then the body.
+        let mut ops_only = Body::default();
+        ops_only.put("users", id, 3);
+        ops_only.document(b"document bytes");
+        ops_only.delete("users", id);
+        let operations = ops_only.bytes_mut()[super::BODY_START..].to_vec();
+        let mut head = 41u64.to_le_bytes().to_vec();
+        head.extend_from_slice(&40u64.to_le_bytes());
+        let mut expected = Vec::new();
+        format::record(&mut expected, &head, &operations);
+        assert_eq!(built, expected);
+
+        let frame = read_frame(&built).expect("a whole frame");
+        assert_eq!((frame.seq, frame.synced, frame.len), (41, 40, built.len()));
+        let read = ops(frame.body).expect("well-formed operations");
+        assert!(matches!(
+            read.as_slice(),
+            [
+                Op::Put { store: "users", id: put, version: 3, document: b"document bytes" },
+                Op::Delete { store: "users", id: deleted },
+            ] if *put == id && *deleted == id
+        ));
+    }
+
+    #[test]
+    fn a_cleared_body_is_reused_for_the_next_frame_and_an_empty_one_is_a_frame_too() {
+        let mut body = Body::default();
+        body.delete("s", Id::from_u128(1));
+        body.frame(1, 0);
+        body.clear();
+        let empty = body.frame(2, 1).to_vec();
+        let frame = read_frame(&empty).expect("a whole frame");
+        assert_eq!((frame.seq, frame.synced), (2, 1));
+        assert!(frame.body.is_empty());
     }
 }
