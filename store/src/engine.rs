@@ -787,8 +787,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// is as good: [`still_holds`](Self::still_holds) checks under the
     /// writer's lock that the planned version is the current one.
     fn planned_old(&self, state: &State<D>, id: Id) -> Result<Versioned<D>> {
-        let found = match self.by_id.get_dated(id) {
-            Some(found) => found.map(|(document, _)| document),
+        let found = match self.by_id.get_current(id) {
+            Some(found) => found,
             None => state.docs.get(&id).cloned(),
         };
         found.ok_or(Error::NotFound { id })
