@@ -173,3 +173,28 @@ impl Now for ManualClock {
         docstore::Clock::now(self)
     }
 }
+
+#[test]
+fn reading_a_snapshot_by_reference_counts_down_past_hidden_documents() {
+    let (clock, store) = store();
+    let mut kept = Vec::new();
+    // Enough documents for several leaves, one in three of them due.
+    for n in 0..200 {
+        let document = json!({"token": format!("t{n}"), "n": n});
+        if n % 3 == 1 {
+            store.insert_with_ttl(document, MINUTE).unwrap();
+        } else {
+            kept.push(store.insert(document).unwrap());
+        }
+    }
+    let snapshot = store.snapshot().unwrap();
+    clock.advance(MINUTE);
+    let mut documents = snapshot.documents();
+    let mut read = Vec::new();
+    while let Some(document) = documents.next() {
+        read.push(document.id());
+        assert_eq!(documents.len(), kept.len() - read.len());
+    }
+    assert_eq!(read, kept);
+    assert_eq!(documents.len(), 0);
+}

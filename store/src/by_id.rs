@@ -401,6 +401,16 @@ impl<D> ById<D> {
         self.still(stamp).then_some(found)
     }
 
+    /// Document `id` as the hash holds it now, without its deadline; `None`
+    /// if the hash cannot answer now. Apart from [`get_dated`](Self::get_dated)
+    /// so that a second caller does not keep the compiler from inlining that
+    /// one into `get`, whose hot path it is.
+    pub(crate) fn get_current(&self, id: Id) -> Option<Option<Versioned<D>>> {
+        let stamp = self.stable()?;
+        let found = self.get_within(id);
+        self.still(stamp).then_some(found)
+    }
+
     /// Document `id`, for a caller that checks the stamp around its reads.
     #[inline]
     pub(crate) fn get_within(&self, id: Id) -> Option<Versioned<D>> {

@@ -763,7 +763,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
     fn plan(&self, id: Option<Id>, document: Option<&D>) -> Result<Plan<D>> {
         let state = self.current()?;
         let old = match id {
-            Some(id) => Some(state.docs.get(&id).cloned().ok_or(Error::NotFound { id })?),
+            Some(id) => Some(self.planned_old(&state, id)?),
             None => None,
         };
         let changes = KeySink::with_spare(|sink| {
@@ -794,6 +794,19 @@ impl<D: Send + Sync + 'static> Engine<D> {
             old,
             changes,
         })
+    }
+
+    /// The version of document `id` a write plans to replace: the point-read
+    /// hash's, which is found without a descent of the documents tree, or
+    /// `state`'s when the hash cannot answer. A version newer than `state`'s
+    /// is as good: [`still_holds`](Self::still_holds) checks under the
+    /// writer's lock that the planned version is the current one.
+    fn planned_old(&self, state: &State<D>, id: Id) -> Result<Versioned<D>> {
+        let found = match self.by_id.get_current(id) {
+            Some(found) => found,
+            None => state.docs.get(&id).cloned(),
+        };
+        found.ok_or(Error::NotFound { id })
     }
 
     pub(crate) fn insert(&self, document: D) -> WriteResult<Versioned<D>, D> {

@@ -140,6 +140,7 @@ impl<D> Snapshot<D> {
     /// assert_eq!(total, 3);
     /// # Ok::<(), docstore_core::Error>(())
     /// ```
+    #[inline]
     pub fn documents(&self) -> Documents<'_, D> {
         let taken = self.state.taken();
         let due = taken
@@ -150,7 +151,7 @@ impl<D> Snapshot<D> {
         Documents {
             entries: taken.docs.entries(),
             due,
-            remaining: taken.docs.len().saturating_sub(hidden),
+            hidden,
         }
     }
 
@@ -529,7 +530,10 @@ pub struct Documents<'a, D> {
     /// The deadlines and the time they are read at, when some are due: the
     /// documents due are skipped.
     due: Option<(&'a Deadlines, Micros)>,
-    remaining: usize,
+    /// How many of the documents not yet read are due: counted down as they
+    /// are skipped, not up as documents are read, so that the loop over
+    /// documents nobody hides does no bookkeeping.
+    hidden: usize,
 }
 
 impl<'a, D> Iterator for Documents<'a, D> {
@@ -542,15 +546,16 @@ impl<'a, D> Iterator for Documents<'a, D> {
             if let Some((deadlines, now)) = self.due
                 && deadlines.is_due(*id, now)
             {
+                self.hidden = self.hidden.saturating_sub(1);
                 continue;
             }
-            self.remaining = self.remaining.saturating_sub(1);
             return Some(document);
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
+        let remaining = self.entries.len().saturating_sub(self.hidden);
+        (remaining, Some(remaining))
     }
 }
 

@@ -1,0 +1,185 @@
+//! What a full scan of a typed collection costs per document, beside the
+//! naive map the workload compares it with (`RwLock<HashMap<Id, Arc<Doc>>>`),
+//! after the workload's insert and update phases, so that the documents lie
+//! in memory as the workload's scan finds them.
+//!
+//! `cargo run --release --example scan_cost -- --n 100000 --scans 200` prints
+//! each system's rate; `--only typed` or `--only map` runs one, for
+//! `perf stat` or callgrind with `--toggle-collect=*scan_phase*` (divide by
+//! N times the scans for a document's cost).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use docstore::{Collection, Id, Indexed};
+use parking_lot::RwLock;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// The workload's document's nested address.
+#[derive(Clone, Debug)]
+#[expect(dead_code, reason = "stored like the workload stores it, never read")]
+struct Address {
+    zip: String,
+    street: String,
+}
+
+/// The workload's document, typed.
+#[derive(Indexed, Clone, Debug)]
+#[expect(dead_code, reason = "stored like the workload stores it, never read")]
+struct Doc {
+    #[index]
+    name: String,
+    #[index]
+    age: u32,
+    #[index]
+    city: String,
+    score: f64,
+    active: bool,
+    tags: Vec<String>,
+    address: Address,
+}
+
+impl Doc {
+    fn build(i: usize, age: u64) -> Doc {
+        Doc {
+            name: format!("user-{i}"),
+            age: age as u32,
+            city: format!("city-{}", i % 50),
+            score: i as f64 * 0.5,
+            active: i.is_multiple_of(2),
+            tags: vec![format!("t{}", i % 7), format!("t{}", i % 11)],
+            address: Address {
+                zip: format!("z{}", i % 1000),
+                street: format!("s{i}"),
+            },
+        }
+    }
+}
+
+/// What a scan needs of a system.
+trait Scanned {
+    const NAME: &'static str;
+    fn new() -> Self;
+    fn insert(&self, i: usize) -> Id;
+    fn update(&self, id: Id, i: usize, age: u64);
+    /// The sum of every document's age.
+    fn scan(&self) -> u64;
+}
+
+impl Scanned for Collection<Doc> {
+    const NAME: &'static str = "typed";
+
+    fn new() -> Self {
+        Collection::new()
+    }
+
+    fn insert(&self, i: usize) -> Id {
+        self.insert(Doc::build(i, (i % 100) as u64))
+            .expect("insert")
+    }
+
+    fn update(&self, id: Id, i: usize, age: u64) {
+        self.update(id, Doc::build(i, age)).expect("update");
+    }
+
+    fn scan(&self) -> u64 {
+        let snapshot = self.snapshot().expect("snapshot");
+        (&snapshot).into_iter().map(|doc| u64::from(doc.age)).sum()
+    }
+}
+
+/// The naive map, without indexes: a scan never reads them.
+struct Map {
+    next: std::sync::atomic::AtomicU64,
+    docs: RwLock<HashMap<Id, Arc<Doc>>>,
+}
+
+impl Scanned for Map {
+    const NAME: &'static str = "map";
+
+    fn new() -> Self {
+        Map {
+            next: 1.into(),
+            docs: RwLock::default(),
+        }
+    }
+
+    fn insert(&self, i: usize) -> Id {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = Id::from_u128(u128::from(n));
+        let doc = Arc::new(Doc::build(i, (i % 100) as u64));
+        self.docs.write().insert(id, doc);
+        id
+    }
+
+    fn update(&self, id: Id, i: usize, age: u64) {
+        let doc = Arc::new(Doc::build(i, age));
+        self.docs.write().insert(id, doc);
+    }
+
+    fn scan(&self) -> u64 {
+        self.docs
+            .read()
+            .values()
+            .map(|doc| u64::from(doc.age))
+            .sum()
+    }
+}
+
+#[inline(never)]
+fn scan_phase<S: Scanned>(system: &S, scans: usize) -> u64 {
+    (0..scans).map(|_| system.scan()).sum()
+}
+
+fn run<S: Scanned>(n: usize, scans: usize) {
+    let system = S::new();
+    let ids: Vec<Id> = (0..n).map(|i| system.insert(i)).collect();
+    let mut rng = Rng(42);
+    let mut ages: Vec<u64> = (0..n).map(|i| (i % 100) as u64).collect();
+    for _ in 0..n {
+        let j = (rng.next() % n as u64) as usize;
+        ages[j] = (ages[j] + 1) % 100;
+        system.update(ids[j], j, ages[j]);
+    }
+    let start = Instant::now();
+    let sum = scan_phase(&system, scans);
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{} scan {:.0} docs/s (age sum {sum})",
+        S::NAME,
+        (n * scans) as f64 / seconds
+    );
+}
+
+fn main() {
+    let (mut n, mut scans) = (100_000, 100);
+    let mut only = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--n", Some(value)) => n = value.parse().expect("--n takes a number"),
+            ("--scans", Some(value)) => scans = value.parse().expect("--scans takes a number"),
+            ("--only", Some(value)) => only = Some(value),
+            _ => panic!("usage: scan_cost [--n N] [--scans S] [--only typed|map]"),
+        }
+    }
+    if only.as_deref() != Some("map") {
+        run::<Collection<Doc>>(n, scans);
+    }
+    if only.as_deref() != Some("typed") {
+        run::<Map>(n, scans);
+    }
+}
