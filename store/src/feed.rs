@@ -436,6 +436,10 @@ impl<T> Subscription<T> {
     }
 }
 
+/// Nothing in it is pinned: it holds events by value only in a buffer
+/// behind a lock, never across a poll.
+impl<T> Unpin for Subscription<T> {}
+
 /// A receive from the shared log, as the channel's receives answer.
 fn received<T>(received: Received<T>) -> Result<Option<Event<T>>> {
     match received {
