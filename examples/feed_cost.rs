@@ -113,7 +113,11 @@ impl Target for Collection<User> {
             listeners.push(users.subscribe_with_capacity(n + 1).expect("subscribe"));
         }
         for w in 0..watches {
-            listeners.push(users.watch(User::name, format!("other-{w}")).expect("watch"));
+            listeners.push(
+                users
+                    .watch(User::name, format!("other-{w}"))
+                    .expect("watch"),
+            );
         }
         (users, ids, Box::new(listeners))
     }

@@ -18,13 +18,15 @@
 //! The log keeps the change sets that some subscriber still has to receive.
 //! Every so often (amortized over as many commits as there are subscribers,
 //! so a commit pays O(1)) it forgets what all have received; a subscriber
-//! more than [`KEEP`] change sets behind is judged then, and what it accepted
-//! of the forgotten part is copied into its own buffer, so that one that
-//! never reads holds at most its capacity.
+//! further behind than [`KEEP`] change sets, or the largest capacity if that
+//! is more, is judged then, and what it accepted of the forgotten part is
+//! copied into its own buffer: the log holds at most about as many change
+//! sets as the largest buffer may, and one that never reads holds at most
+//! its capacity.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::Waker;
 use std::time::Instant;
 
@@ -33,12 +35,16 @@ use parking_lot::{Condvar, Mutex};
 use crate::feed::Event;
 
 /// How many change sets the log keeps behind its newest for subscribers
-/// that fell behind, before it copies their share into their own buffers.
+/// that fell behind (at least), before it copies their share into their
+/// own buffers.
 const KEEP: usize = 1024;
 
 /// A log that every subscriber of a feed reads.
 pub(crate) struct Broadcast<T> {
     log: Mutex<Log<T>>,
+    /// The position after the newest change set: read without the lock by
+    /// subscribers, to note what arrived while they received.
+    head: AtomicU64,
     /// Subscribers waiting in `recv` wait here: one condition for all.
     ready: Condvar,
     /// `T::clone`: the log hands out copies, and `Subscription<T>` has no
@@ -79,20 +85,50 @@ struct Reader<T> {
     /// The sequence number after the last one dropped.
     next_after_missed: u64,
     /// How many events its subscription took out and has not received yet:
-    /// they still take room in its buffer.
+    /// they still take room in its buffer. What the log's trimming reads;
+    /// its subscription tells exactly, with marks, when it looks.
     outside: Arc<AtomicUsize>,
 }
 
 impl<T> Reader<T> {
-    /// How many events it holds, wherever they are.
-    fn buffered(&self) -> usize {
-        self.held.len() + span(self.next, self.end) + self.outside.load(Ordering::Acquire)
+    /// How many events it holds, wherever they are, with `outside` of them
+    /// taken out.
+    fn buffered(&self, outside: usize) -> usize {
+        self.held.len() + span(self.next, self.end) + outside
     }
 
     /// Judges the change sets that arrived since it last looked, with the
-    /// room its buffer had then.
-    fn settle(&mut self, items: &VecDeque<(u64, T)>, base: u64, copy: fn(&T) -> T) {
+    /// room its buffer had for each: `marks` say how many events its
+    /// subscription held outside the log as each stretch of the log arrived
+    /// (see [`Taken`]), `outside` how many it holds now.
+    fn settle(
+        &mut self,
+        items: &VecDeque<(u64, T)>,
+        base: u64,
+        copy: fn(&T) -> T,
+        marks: &[(u64, usize)],
+        outside: usize,
+    ) {
         let head = base + items.len() as u64;
+        for &(until, outside) in marks {
+            self.settle_until(items, base, copy, until.min(head), outside);
+        }
+        self.settle_until(items, base, copy, head, outside);
+    }
+
+    /// Judges the log positions up to `head`, which arrived while its
+    /// subscription held `outside` events outside the log.
+    fn settle_until(
+        &mut self,
+        items: &VecDeque<(u64, T)>,
+        base: u64,
+        copy: fn(&T) -> T,
+        head: u64,
+        outside: usize,
+    ) {
+        if head <= self.judged {
+            return;
+        }
         let seq_at = |position: u64| items[span(base, position)].0;
         let mut position = self.judged.max(base);
         // Commits heard after it subscribed that it already holds come
@@ -105,7 +141,7 @@ impl<T> Reader<T> {
         if new == 0 {
             return;
         }
-        let room = self.capacity.saturating_sub(self.buffered()) as u64;
+        let room = self.capacity.saturating_sub(self.buffered(outside)) as u64;
         // After a loss, a marker saying so takes a place too.
         let accepted = match self.missed {
             0 => room.min(new),
@@ -177,6 +213,7 @@ impl<T> Broadcast<T> {
                 ended: false,
             }),
             ready: Condvar::new(),
+            head: AtomicU64::new(0),
             copy,
         })
     }
@@ -206,7 +243,11 @@ impl<T> Broadcast<T> {
             broadcast: Arc::clone(self),
             id,
             capacity: capacity.max(1),
-            taken: Mutex::new(VecDeque::new()),
+            taken: Mutex::new(Taken {
+                events: VecDeque::new(),
+                marks: Vec::new(),
+                seen: head,
+            }),
             outside,
         }
     }
@@ -232,6 +273,8 @@ impl<T> Broadcast<T> {
     pub(crate) fn push(&self, seq: u64, item: T) -> Pushed<T> {
         let mut log = self.log.lock();
         log.items.push_back((seq, item));
+        self.head
+            .store(log.base + log.items.len() as u64, Ordering::Release);
         let forgotten = match log.items.len() >= log.trim_at {
             true => log.trim(self.copy),
             false => Vec::new(),
@@ -265,8 +308,9 @@ impl<T> Broadcast<T> {
             ..
         } = &mut *log;
         let reader = readers.get_mut(&id)?;
-        reader.settle(items, *base, self.copy);
-        Some((reader.buffered(), reader.capacity, reader.missed))
+        let outside = reader.outside.load(Ordering::Acquire);
+        reader.settle(items, *base, self.copy, &[], outside);
+        Some((reader.buffered(outside), reader.capacity, reader.missed))
     }
 }
 
@@ -275,7 +319,11 @@ impl<T> Log<T> {
     /// share of those more than [`KEEP`] behind.
     fn trim(&mut self, copy: fn(&T) -> T) -> Vec<(u64, T)> {
         let head = self.base + self.items.len() as u64;
-        let keep_from = head.saturating_sub(KEEP as u64).max(self.base);
+        // A subscriber may hold as many as its capacity: the log may too,
+        // for the largest, without copying anything out.
+        let widest = self.readers.values().map(|reader| reader.capacity).max();
+        let keep = KEEP.max(widest.unwrap_or(0)) as u64;
+        let keep_from = head.saturating_sub(keep).max(self.base);
         let Log {
             items,
             base,
@@ -285,7 +333,8 @@ impl<T> Log<T> {
         let mut needed = head;
         for reader in readers.values_mut() {
             if reader.needs() < keep_from {
-                reader.settle(items, *base, copy);
+                let outside = reader.outside.load(Ordering::Acquire);
+                reader.settle(items, *base, copy, &[], outside);
                 reader.copy_out(items, *base, keep_from, copy);
             }
             needed = needed.min(reader.needs());
@@ -317,10 +366,22 @@ pub(crate) struct Tap<T> {
     broadcast: Arc<Broadcast<T>>,
     id: u64,
     capacity: usize,
-    /// Events taken out of the log together, to take its lock once per
-    /// batch rather than once per event.
-    taken: Mutex<VecDeque<Event<T>>>,
+    taken: Mutex<Taken<T>>,
     outside: Arc<AtomicUsize>,
+}
+
+/// Events a subscription took out of the log together, to take its lock
+/// once per batch rather than once per event.
+///
+/// They still take room in its buffer, and change sets that arrive while it
+/// receives them are judged later, by the room there was when they arrived:
+/// each receive that sees the log grew since the last notes how many events
+/// were held out then (`marks`: the log's head, and that count).
+struct Taken<T> {
+    events: VecDeque<Event<T>>,
+    marks: Vec<(u64, usize)>,
+    /// The log's head when last noted.
+    seen: u64,
 }
 
 /// What a receive found.
@@ -338,38 +399,15 @@ impl<T> Tap<T> {
     /// The next event: waits as `wait` says for one.
     pub(crate) fn receive(&self, wait: Wait) -> Received<T> {
         let mut taken = self.taken.lock();
-        if let Some(event) = self.pop(&mut taken) {
+        let taken = &mut *taken;
+        if let Some(event) = self.pop(taken) {
             return Received::Event(event);
         }
         let broadcast = &*self.broadcast;
         let mut log = broadcast.log.lock();
         loop {
-            let Log {
-                items,
-                base,
-                readers,
-                ended,
-                ..
-            } = &mut *log;
-            let Some(reader) = readers.get_mut(&self.id) else {
-                return Received::Ended;
-            };
-            reader.settle(items, *base, broadcast.copy);
-            taken.extend(reader.held.drain(..));
-            reader.copy_out(items, *base, reader.end, broadcast.copy);
-            taken.extend(reader.held.drain(..));
-            self.outside.store(taken.len(), Ordering::Release);
-            if let Some(event) = self.pop(&mut taken) {
-                return Received::Event(event);
-            }
-            if reader.missed > 0 {
-                return Received::Event(Event::Lagged {
-                    missed: std::mem::take(&mut reader.missed),
-                    next_seq: reader.next_after_missed,
-                });
-            }
-            if *ended {
-                return Received::Ended;
+            if let Some(received) = self.look(&mut log, taken) {
+                return received;
             }
             let deadline = match &wait {
                 Wait::No => return Received::Nothing,
@@ -395,25 +433,77 @@ impl<T> Tap<T> {
             log.sleepers -= 1;
             if timed_out {
                 // One last look, as a channel's receive does.
-                drop(log);
-                drop(taken);
-                return self.receive(Wait::No);
+                return self.look(&mut log, taken).unwrap_or(Received::Nothing);
             }
         }
     }
 
-    fn pop(&self, taken: &mut VecDeque<Event<T>>) -> Option<Event<T>> {
-        let event = taken.pop_front()?;
-        self.outside.store(taken.len(), Ordering::Release);
-        Some(event)
+    /// Takes out of the log everything it holds there, judging first what
+    /// arrived since it last looked; the first event, if any.
+    fn look(&self, log: &mut Log<T>, taken: &mut Taken<T>) -> Option<Received<T>> {
+        let copy = self.broadcast.copy;
+        let Log {
+            items,
+            base,
+            readers,
+            ended,
+            ..
+        } = log;
+        let Some(reader) = readers.get_mut(&self.id) else {
+            return Some(Received::Ended);
+        };
+        reader.settle(items, *base, copy, &taken.marks, 0);
+        taken.marks.clear();
+        taken.seen = *base + items.len() as u64;
+        taken.events.extend(reader.held.drain(..));
+        reader.copy_out(items, *base, reader.end, copy);
+        taken.events.extend(reader.held.drain(..));
+        self.outside.store(taken.events.len(), Ordering::Release);
+        if let Some(event) = self.pop(taken) {
+            return Some(Received::Event(event));
+        }
+        if reader.missed > 0 {
+            return Some(Received::Event(Event::Lagged {
+                missed: std::mem::take(&mut reader.missed),
+                next_seq: reader.next_after_missed,
+            }));
+        }
+        ended.then_some(Received::Ended)
+    }
+
+    /// The next event taken out, noting first whether the log grew.
+    fn pop(&self, taken: &mut Taken<T>) -> Option<Event<T>> {
+        if taken.events.is_empty() {
+            return None;
+        }
+        let head = self.broadcast.head.load(Ordering::Acquire);
+        if head != taken.seen {
+            taken.marks.push((head, taken.events.len()));
+            taken.seen = head;
+        }
+        let event = taken.events.pop_front();
+        self.outside.store(taken.events.len(), Ordering::Release);
+        event
     }
 
     /// How many events it holds now.
     pub(crate) fn len(&self) -> usize {
-        let taken = self.taken.lock();
-        // The log counts what was taken out too.
-        self.broadcast
-            .backlog(self.id)
-            .map_or(taken.len(), |(buffered, ..)| buffered)
+        let mut taken = self.taken.lock();
+        let taken = &mut *taken;
+        let mut log = self.broadcast.log.lock();
+        let Log {
+            items,
+            base,
+            readers,
+            ..
+        } = &mut *log;
+        let Some(reader) = readers.get_mut(&self.id) else {
+            return taken.events.len();
+        };
+        let outside = taken.events.len();
+        reader.settle(items, *base, self.broadcast.copy, &taken.marks, outside);
+        taken.marks.clear();
+        taken.seen = *base + items.len() as u64;
+        reader.buffered(outside)
     }
 }

@@ -69,12 +69,16 @@ struct Watched<D> {
 /// A store's watches, by index.
 pub(crate) struct Watches<D> {
     indexes: Vec<Watched<D>>,
+    /// The indexes of `indexes`, shared with each commit that works out its
+    /// keys: cloning it allocates nothing.
+    defs: Arc<[Arc<IndexDef<D>>]>,
 }
 
 impl<D> Default for Watches<D> {
     fn default() -> Self {
         Watches {
             indexes: Vec::new(),
+            defs: Arc::new([]),
         }
     }
 }
@@ -108,6 +112,7 @@ impl<D> Watches<D> {
                     keys: BTreeMap::new(),
                     ranges: BTreeMap::new(),
                 });
+                self.defs = self.defs.iter().cloned().chain([Arc::clone(def)]).collect();
                 self.indexes.len() - 1
             }
         };
@@ -150,19 +155,24 @@ impl<D> Watches<D> {
                 index
             }
         };
+        let before = self.indexes.len();
         self.indexes.retain(|watched| {
             !Arc::ptr_eq(&watched.def, index)
                 || !watched.keys.is_empty()
                 || !watched.ranges.is_empty()
         });
+        if self.indexes.len() != before {
+            self.defs = self
+                .indexes
+                .iter()
+                .map(|watched| Arc::clone(&watched.def))
+                .collect();
+        }
     }
 
     /// The watched indexes, to work out a commit's keys outside every lock.
-    pub(crate) fn indexes(&self) -> Vec<Arc<IndexDef<D>>> {
-        self.indexes
-            .iter()
-            .map(|watched| Arc::clone(&watched.def))
-            .collect()
+    pub(crate) fn indexes(&self) -> Arc<[Arc<IndexDef<D>>]> {
+        Arc::clone(&self.defs)
     }
 
     /// The subscribers watching what a commit touched: `touched` holds its
@@ -191,6 +201,9 @@ impl<D> Watches<D> {
                 if let Some(ids) = watched.keys.get(key) {
                     found.extend(ids.iter().copied());
                 }
+                if watched.ranges.is_empty() {
+                    continue;
+                }
                 // Only ranges starting at or before the key can hold it.
                 for ((_, id), (start, end)) in watched.ranges.range(..=(key.to_vec(), u64::MAX)) {
                     if in_range(key, start, end) {
@@ -206,22 +219,27 @@ impl<D> Watches<D> {
 /// The keys `commit`'s documents had before and have after, in each of
 /// `indexes`. Key sources may be user code: this runs outside every lock.
 pub(crate) fn touched<D>(indexes: &[Arc<IndexDef<D>>], set: &ChangeSet<D>) -> Touched {
-    let mut sink = KeySink::new();
-    indexes
-        .iter()
-        .map(|def| {
-            catch_unwind(AssertUnwindSafe(|| {
-                let mut keys = Vec::new();
-                for change in set.changes() {
-                    for document in change.before().into_iter().chain(change.after()) {
-                        keys.extend(def.keys_of(document.value(), &mut sink).unwrap_or_default());
+    // The thread's spare sink, as writes use: a fresh one allocates its
+    // buffers again for every commit.
+    KeySink::with_spare(|sink| {
+        indexes
+            .iter()
+            .map(|def| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    let mut keys = Vec::new();
+                    for change in set.changes() {
+                        for document in change.before().into_iter().chain(change.after()) {
+                            def.keys_of(document.value(), sink)
+                                .unwrap_or_default()
+                                .each(|key| keys.push(key));
+                        }
                     }
-                }
-                keys
-            }))
-            .ok()
-        })
-        .collect()
+                    keys
+                }))
+                .ok()
+            })
+            .collect()
+    })
 }
 
 /// The filters of a store's watches, made under its writer lock from the
