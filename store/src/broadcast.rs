@@ -252,21 +252,23 @@ impl<T> Broadcast<T> {
         }
     }
 
-    /// Takes subscriber `id` off. What it held is returned, to be dropped
-    /// once the caller's locks are let go; so is what nobody needs now.
-    #[must_use]
-    pub(crate) fn leave(&self, id: u64) -> (Option<VecDeque<Event<T>>>, Vec<(u64, T)>) {
+    /// Takes subscriber `id` off. Call it with no lock held: what it held,
+    /// and what nobody needs now, is dropped here (documents' destructors
+    /// are user code).
+    pub(crate) fn leave(&self, id: u64) {
         let mut log = self.log.lock();
         let held = log.readers.remove(&id).map(|reader| reader.held);
         log.wakers.retain(|(waker, _)| *waker != id);
-        let forgotten = match log.readers.is_empty() {
+        let forgotten: Vec<(u64, T)> = match log.readers.is_empty() {
             true => {
                 log.base += log.items.len() as u64;
                 log.items.drain(..).collect()
             }
             false => Vec::new(),
         };
-        (held, forgotten)
+        drop(log);
+        drop(held);
+        drop(forgotten);
     }
 
     /// Appends commit `seq`'s change set for every subscriber.

@@ -750,7 +750,7 @@ impl<D: Send + Sync + 'static> Detach for Core<D> {
             hub.watches.remove(subscriber, &removed.filter);
             if removed.channel.is_none() {
                 hub.listeners -= 1;
-                left = Some(hub.everything.leave(subscriber));
+                left = Some(Arc::clone(&hub.everything));
             }
         }
         self.watching
@@ -765,7 +765,9 @@ impl<D: Send + Sync + 'static> Detach for Core<D> {
         drop(hub);
         drop(early);
         drop(removed);
-        drop(left);
+        if let Some(everything) = left {
+            everything.leave(subscriber);
+        }
     }
 }
 
