@@ -235,3 +235,34 @@ fn a_subscriber_that_comes_late_sees_nothing_from_before_it() {
             if missed == 3001 - docstore::DEFAULT_BUFFER as u64 && next_seq == set.seq() + 1
     ));
 }
+
+#[test]
+fn subscribers_waiting_at_once_are_all_woken_by_one_commit() {
+    let store = Store::new();
+    let subscriptions: Vec<_> = (0..3).map(|_| store.subscribe().unwrap()).collect();
+    let id = std::thread::scope(|scope| {
+        let waiting: Vec<_> = subscriptions
+            .iter()
+            .map(|subscription| {
+                scope.spawn(move || {
+                    // Long enough never to run out on a loaded machine; a
+                    // lost wake-up would make it fail rather than hang.
+                    match subscription.recv_timeout(std::time::Duration::from_secs(60)) {
+                        Ok(Some(Event::Changes(set))) => set.changes()[0].id(),
+                        other => panic!("{other:?}"),
+                    }
+                })
+            })
+            .collect();
+        let id = store.insert(json!({"n": 1})).unwrap();
+        for waiter in waiting {
+            assert_eq!(waiter.join().unwrap(), id);
+        }
+        id
+    });
+    store.close();
+    for subscription in &subscriptions {
+        assert!(subscription.try_recv().is_err());
+    }
+    assert_ne!(id, docstore::Id::nil());
+}
