@@ -15,13 +15,6 @@
 //! room it had when it last looked. What it accepts stays in the log (a range
 //! of positions) until it receives it.
 //!
-//! The log is a chain of blocks of slots, each written once: a subscriber
-//! takes, under the log's lock, only its range and the blocks holding it,
-//! and copies the change sets out after letting the lock go. A subscriber
-//! of a busy store that copied a batch under the lock kept the writer
-//! waiting for it (and, on a loaded machine, for its thread to be scheduled
-//! again if it was preempted there).
-//!
 //! The log keeps the change sets that some subscriber still has to receive.
 //! Every so often (amortized over as many commits as there are subscribers,
 //! so a commit pays O(1)) it forgets what all have received; a subscriber
@@ -32,8 +25,8 @@
 //! its capacity.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 use std::time::Instant;
 
@@ -45,114 +38,6 @@ use crate::feed::Event;
 /// that fell behind (at least), before it copies their share into their
 /// own buffers.
 const KEEP: usize = 1024;
-
-/// How many change sets a block of the log holds.
-const BLOCK: u64 = 64;
-
-/// A stretch of the log: slots written once each, in order.
-pub(crate) struct Block<T> {
-    /// The log position of its first slot.
-    first: u64,
-    slots: Box<[OnceLock<(u64, T)>]>,
-}
-
-/// The log's change sets, each with its sequence number, at positions
-/// `base..head`.
-struct Items<T> {
-    blocks: VecDeque<Arc<Block<T>>>,
-    /// The position of the first block's first slot.
-    base: u64,
-    head: u64,
-}
-
-impl<T> Items<T> {
-    fn slot(&self, position: u64) -> Option<&(u64, T)> {
-        let offset = position.checked_sub(self.base)?;
-        let block = self.blocks.get(usize::try_from(offset / BLOCK).ok()?)?;
-        block.slots.get(span(0, offset % BLOCK))?.get()
-    }
-
-    /// The sequence number of the change set at `position`.
-    fn seq(&self, position: u64) -> u64 {
-        self.slot(position).map_or(0, |(seq, _)| *seq)
-    }
-
-    fn push(&mut self, seq: u64, item: T) {
-        let offset = self.head - self.base;
-        if offset / BLOCK >= self.blocks.len() as u64 {
-            self.blocks.push_back(Arc::new(Block {
-                first: self.head,
-                slots: (0..BLOCK).map(|_| OnceLock::new()).collect(),
-            }));
-        }
-        if let Some(block) = self.blocks.back() {
-            // Each slot is written once: `head` only grows.
-            let _ = block.slots[span(0, offset % BLOCK)].set((seq, item));
-        }
-        self.head += 1;
-    }
-
-    /// Forgets the whole blocks before `position`; they are returned, to be
-    /// dropped once the caller's locks are let go.
-    fn forget_before(&mut self, position: u64) -> Vec<Arc<Block<T>>> {
-        let mut forgotten = Vec::new();
-        while self.base + BLOCK <= position.min(self.head) {
-            let Some(block) = self.blocks.pop_front() else {
-                break;
-            };
-            forgotten.push(block);
-            self.base += BLOCK;
-        }
-        forgotten
-    }
-
-    /// Forgets everything: nobody reads the log.
-    fn clear(&mut self) -> Vec<Arc<Block<T>>> {
-        self.base = self.head;
-        self.blocks.drain(..).collect()
-    }
-
-    /// The blocks holding positions `from..to`.
-    fn blocks(&self, from: u64, to: u64) -> Vec<Arc<Block<T>>> {
-        if from >= to {
-            return Vec::new();
-        }
-        let first = span(self.base, from) / BLOCK as usize;
-        let last = span(self.base, to - 1) / BLOCK as usize;
-        let last = last.min(self.blocks.len().saturating_sub(1));
-        if self.blocks.is_empty() || first > last {
-            return Vec::new();
-        }
-        self.blocks.range(first..=last).cloned().collect()
-    }
-}
-
-/// Change sets a subscriber accepted, to copy out of their blocks once the
-/// log's lock is let go.
-struct Accepted<T> {
-    blocks: Vec<Arc<Block<T>>>,
-    from: u64,
-    to: u64,
-}
-
-impl<T> Accepted<T> {
-    fn copy_into(&self, events: &mut VecDeque<Event<T>>, copy: fn(&T) -> T) {
-        let Some(first) = self.blocks.first().map(|block| block.first) else {
-            return;
-        };
-        for position in self.from..self.to {
-            let offset = position - first;
-            let slot = self
-                .blocks
-                .get(span(0, offset / BLOCK))
-                .and_then(|block| block.slots.get(span(0, offset % BLOCK)))
-                .and_then(OnceLock::get);
-            if let Some((_, item)) = slot {
-                events.push_back(Event::Changes(copy(item)));
-            }
-        }
-    }
-}
 
 /// A log that every subscriber of a feed reads.
 pub(crate) struct Broadcast<T> {
@@ -168,7 +53,9 @@ pub(crate) struct Broadcast<T> {
 }
 
 struct Log<T> {
-    items: Items<T>,
+    /// The change sets at positions `base..`, each with its sequence number.
+    items: VecDeque<(u64, T)>,
+    base: u64,
     /// The length at which the log next forgets what was received.
     trim_at: usize,
     readers: BTreeMap<u64, Reader<T>>,
@@ -216,26 +103,34 @@ impl<T> Reader<T> {
     /// (see [`Taken`]), `outside` how many it holds now.
     fn settle(
         &mut self,
-        items: &Items<T>,
+        items: &VecDeque<(u64, T)>,
+        base: u64,
         copy: fn(&T) -> T,
         marks: &[(u64, usize)],
         outside: usize,
     ) {
-        let head = items.head;
+        let head = base + items.len() as u64;
         for &(until, outside) in marks {
-            self.settle_until(items, copy, until.min(head), outside);
+            self.settle_until(items, base, copy, until.min(head), outside);
         }
-        self.settle_until(items, copy, head, outside);
+        self.settle_until(items, base, copy, head, outside);
     }
 
     /// Judges the log positions up to `head`, which arrived while its
     /// subscription held `outside` events outside the log.
-    fn settle_until(&mut self, items: &Items<T>, copy: fn(&T) -> T, head: u64, outside: usize) {
+    fn settle_until(
+        &mut self,
+        items: &VecDeque<(u64, T)>,
+        base: u64,
+        copy: fn(&T) -> T,
+        head: u64,
+        outside: usize,
+    ) {
         if head <= self.judged {
             return;
         }
-        let seq_at = |position: u64| items.seq(position);
-        let mut position = self.judged.max(items.base);
+        let seq_at = |position: u64| items[span(base, position)].0;
+        let mut position = self.judged.max(base);
         // Commits heard after it subscribed that it already holds come
         // first: commits reach the log in order.
         while position < head && seq_at(position) <= self.from {
@@ -254,7 +149,7 @@ impl<T> Reader<T> {
         };
         if accepted > 0 {
             if self.missed > 0 {
-                self.copy_out(items, self.end, copy);
+                self.copy_out(items, base, self.end, copy);
                 self.held.push_back(Event::Lagged {
                     missed: std::mem::take(&mut self.missed),
                     next_seq: seq_at(position),
@@ -272,12 +167,11 @@ impl<T> Reader<T> {
     }
 
     /// Copies its accepted change sets before `until` out of the log.
-    fn copy_out(&mut self, items: &Items<T>, until: u64, copy: fn(&T) -> T) {
+    fn copy_out(&mut self, items: &VecDeque<(u64, T)>, base: u64, until: u64, copy: fn(&T) -> T) {
         let until = until.min(self.end);
         for position in self.next..until {
-            if let Some((_, item)) = items.slot(position) {
-                self.held.push_back(Event::Changes(copy(item)));
-            }
+            self.held
+                .push_back(Event::Changes(copy(&items[span(base, position)].1)));
         }
         self.next = self.next.max(until);
     }
@@ -300,9 +194,9 @@ fn span(from: u64, to: u64) -> usize {
 pub(crate) struct Pushed<T> {
     /// Async subscribers to wake.
     pub(crate) wake: Vec<Waker>,
-    /// Blocks of change sets every subscriber received: dropping them may
-    /// run documents' destructors (user code).
-    pub(crate) forgotten: Vec<Arc<Block<T>>>,
+    /// Change sets every subscriber received: dropping them may run
+    /// documents' destructors (user code).
+    pub(crate) forgotten: Vec<(u64, T)>,
 }
 
 impl<T> Broadcast<T> {
@@ -310,11 +204,8 @@ impl<T> Broadcast<T> {
     pub(crate) fn new(copy: fn(&T) -> T) -> Arc<Broadcast<T>> {
         Arc::new(Broadcast {
             log: Mutex::new(Log {
-                items: Items {
-                    blocks: VecDeque::new(),
-                    base: 0,
-                    head: 0,
-                },
+                items: VecDeque::new(),
+                base: 0,
                 trim_at: KEEP,
                 readers: BTreeMap::new(),
                 wakers: Vec::new(),
@@ -332,7 +223,7 @@ impl<T> Broadcast<T> {
     pub(crate) fn join(self: &Arc<Self>, id: u64, from: u64, capacity: usize) -> Tap<T> {
         let outside = Arc::new(AtomicUsize::new(0));
         let mut log = self.log.lock();
-        let head = log.items.head;
+        let head = log.base + log.items.len() as u64;
         log.readers.insert(
             id,
             Reader {
@@ -368,8 +259,11 @@ impl<T> Broadcast<T> {
         let mut log = self.log.lock();
         let held = log.readers.remove(&id).map(|reader| reader.held);
         log.wakers.retain(|(waker, _)| *waker != id);
-        let forgotten = match log.readers.is_empty() {
-            true => log.items.clear(),
+        let forgotten: Vec<(u64, T)> = match log.readers.is_empty() {
+            true => {
+                log.base += log.items.len() as u64;
+                log.items.drain(..).collect()
+            }
             false => Vec::new(),
         };
         drop(log);
@@ -380,9 +274,10 @@ impl<T> Broadcast<T> {
     /// Appends commit `seq`'s change set for every subscriber.
     pub(crate) fn push(&self, seq: u64, item: T) -> Pushed<T> {
         let mut log = self.log.lock();
-        log.items.push(seq, item);
-        self.head.store(log.items.head, Ordering::Release);
-        let forgotten = match span(log.items.base, log.items.head) >= log.trim_at {
+        log.items.push_back((seq, item));
+        self.head
+            .store(log.base + log.items.len() as u64, Ordering::Release);
+        let forgotten = match log.items.len() >= log.trim_at {
             true => log.trim(self.copy),
             false => Vec::new(),
         };
@@ -408,10 +303,15 @@ impl<T> Broadcast<T> {
     /// change sets dropped since the last that fit.
     pub(crate) fn backlog(&self, id: u64) -> Option<(usize, usize, u64)> {
         let mut log = self.log.lock();
-        let Log { items, readers, .. } = &mut *log;
+        let Log {
+            items,
+            base,
+            readers,
+            ..
+        } = &mut *log;
         let reader = readers.get_mut(&id)?;
         let outside = reader.outside.load(Ordering::Acquire);
-        reader.settle(items, self.copy, &[], outside);
+        reader.settle(items, *base, self.copy, &[], outside);
         Some((reader.buffered(outside), reader.capacity, reader.missed))
     }
 }
@@ -419,27 +319,34 @@ impl<T> Broadcast<T> {
 impl<T> Log<T> {
     /// Forgets what every subscriber received, judging and copying out the
     /// share of those more than [`KEEP`] behind.
-    fn trim(&mut self, copy: fn(&T) -> T) -> Vec<Arc<Block<T>>> {
-        let head = self.items.head;
+    fn trim(&mut self, copy: fn(&T) -> T) -> Vec<(u64, T)> {
+        let head = self.base + self.items.len() as u64;
         // A subscriber may hold as many as its capacity: the log may too,
         // for the largest, without copying anything out.
         let widest = self.readers.values().map(|reader| reader.capacity).max();
         let keep = KEEP.max(widest.unwrap_or(0)) as u64;
-        let keep_from = head.saturating_sub(keep).max(self.items.base);
-        let Log { items, readers, .. } = self;
+        let keep_from = head.saturating_sub(keep).max(self.base);
+        let Log {
+            items,
+            base,
+            readers,
+            ..
+        } = self;
         let mut needed = head;
         for reader in readers.values_mut() {
             if reader.needs() < keep_from {
                 let outside = reader.outside.load(Ordering::Acquire);
-                reader.settle(items, copy, &[], outside);
-                reader.copy_out(items, keep_from, copy);
+                reader.settle(items, *base, copy, &[], outside);
+                reader.copy_out(items, *base, keep_from, copy);
             }
             needed = needed.min(reader.needs());
         }
-        let forgotten = items.forget_before(needed);
+        let forget = span(*base, needed);
+        *base = needed;
+        let forgotten = items.drain(..forget).collect();
         // The next pass after as many commits as there are subscribers (or
         // KEEP): each commit's share of the walk is O(1).
-        self.trim_at = span(self.items.base, self.items.head) + KEEP.max(self.readers.len());
+        self.trim_at = self.items.len() + KEEP.max(self.readers.len());
         forgotten
     }
 }
@@ -479,16 +386,6 @@ struct Taken<T> {
     seen: u64,
 }
 
-/// What a look into the log found.
-enum Look<T> {
-    /// Events to receive: some moved out, and a range to copy.
-    Accepted(Accepted<T>),
-    /// A receive's answer.
-    Done(Received<T>),
-    /// Nothing yet.
-    Nothing,
-}
-
 /// What a receive found.
 pub(crate) enum Received<T> {
     Event(Event<T>),
@@ -502,27 +399,17 @@ impl<T> Tap<T> {
     }
 
     /// The next event: waits as `wait` says for one.
-    pub(crate) fn receive(&self, mut wait: Wait) -> Received<T> {
-        // Blocks let go of after every lock: dropping the last handle to a
-        // change set may run documents' destructors (user code).
-        let mut copied = Vec::new();
+    pub(crate) fn receive(&self, wait: Wait) -> Received<T> {
         let mut taken = self.taken.lock();
         let taken = &mut *taken;
+        if let Some(event) = self.pop(taken) {
+            return Received::Event(event);
+        }
         let broadcast = &*self.broadcast;
+        let mut log = broadcast.log.lock();
         loop {
-            if let Some(event) = self.pop(taken) {
-                return Received::Event(event);
-            }
-            let mut log = broadcast.log.lock();
-            match self.look(&mut log, taken) {
-                Look::Accepted(accepted) => {
-                    drop(log);
-                    accepted.copy_into(&mut taken.events, broadcast.copy);
-                    copied.push(accepted);
-                    continue;
-                }
-                Look::Done(received) => return received,
-                Look::Nothing => {}
+            if let Some(received) = self.look(&mut log, taken) {
+                return received;
             }
             let deadline = match &wait {
                 Wait::No => return Received::Nothing,
@@ -548,49 +435,42 @@ impl<T> Tap<T> {
             log.sleepers -= 1;
             if timed_out {
                 // One last look, as a channel's receive does.
-                wait = Wait::No;
+                return self.look(&mut log, taken).unwrap_or(Received::Nothing);
             }
         }
     }
 
-    /// Takes what it holds in the log, judging first what arrived since it
-    /// last looked: its events moved out, and its range to copy.
-    fn look(&self, log: &mut Log<T>, taken: &mut Taken<T>) -> Look<T> {
+    /// Takes out of the log everything it holds there, judging first what
+    /// arrived since it last looked; the first event, if any.
+    fn look(&self, log: &mut Log<T>, taken: &mut Taken<T>) -> Option<Received<T>> {
         let copy = self.broadcast.copy;
         let Log {
             items,
+            base,
             readers,
             ended,
             ..
         } = log;
         let Some(reader) = readers.get_mut(&self.id) else {
-            return Look::Done(Received::Ended);
+            return Some(Received::Ended);
         };
-        reader.settle(items, copy, &taken.marks, 0);
+        reader.settle(items, *base, copy, &taken.marks, 0);
         taken.marks.clear();
-        taken.seen = items.head;
+        taken.seen = *base + items.len() as u64;
         taken.events.extend(reader.held.drain(..));
-        let (from, to) = (reader.next, reader.end);
-        reader.next = reader.end;
-        self.outside
-            .store(taken.events.len() + span(from, to), Ordering::Release);
-        if from < to || !taken.events.is_empty() {
-            return Look::Accepted(Accepted {
-                blocks: items.blocks(from, to),
-                from,
-                to,
-            });
+        reader.copy_out(items, *base, reader.end, copy);
+        taken.events.extend(reader.held.drain(..));
+        self.outside.store(taken.events.len(), Ordering::Release);
+        if let Some(event) = self.pop(taken) {
+            return Some(Received::Event(event));
         }
         if reader.missed > 0 {
-            return Look::Done(Received::Event(Event::Lagged {
+            return Some(Received::Event(Event::Lagged {
                 missed: std::mem::take(&mut reader.missed),
                 next_seq: reader.next_after_missed,
             }));
         }
-        match ended {
-            true => Look::Done(Received::Ended),
-            false => Look::Nothing,
-        }
+        ended.then_some(Received::Ended)
     }
 
     /// The next event taken out, noting first whether the log grew.
@@ -613,14 +493,19 @@ impl<T> Tap<T> {
         let mut taken = self.taken.lock();
         let taken = &mut *taken;
         let mut log = self.broadcast.log.lock();
-        let Log { items, readers, .. } = &mut *log;
+        let Log {
+            items,
+            base,
+            readers,
+            ..
+        } = &mut *log;
         let Some(reader) = readers.get_mut(&self.id) else {
             return taken.events.len();
         };
         let outside = taken.events.len();
-        reader.settle(items, self.broadcast.copy, &taken.marks, outside);
+        reader.settle(items, *base, self.broadcast.copy, &taken.marks, outside);
         taken.marks.clear();
-        taken.seen = items.head;
+        taken.seen = *base + items.len() as u64;
         reader.buffered(outside)
     }
 }

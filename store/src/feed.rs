@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::broadcast::{Block, Broadcast, Received, Tap, Wait};
+use crate::broadcast::{Broadcast, Received, Tap, Wait};
 use crate::commit::{self, Commit};
 
 use crate::engine::{Engine, State};
@@ -681,10 +681,7 @@ impl<D: Send + Sync + 'static> Feed<D> {
             touched,
         };
         let mut wake = Vec::new();
-        let mut done = Done {
-            sets: Vec::new(),
-            forgotten: Vec::new(),
-        };
+        let mut done = Vec::new();
         let mut before = None;
         let mut hub = self.core.hub.lock();
         if heard.set.seq <= hub.delivered {
@@ -711,15 +708,8 @@ impl<D: Send + Sync + 'static> Feed<D> {
     }
 }
 
-/// What delivering leaves to drop once the hub's lock is let go: the change
-/// sets delivered, and the log's blocks every subscriber received.
-struct Done<D> {
-    sets: Vec<ChangeSet<D>>,
-    forgotten: Vec<Arc<Block<ChangeSet<D>>>>,
-}
-
 impl<D> Hub<D> {
-    fn deliver(&mut self, heard: Heard<D>, wake: &mut Vec<Waker>, done: &mut Done<D>) {
+    fn deliver(&mut self, heard: Heard<D>, wake: &mut Vec<Waker>, done: &mut Vec<ChangeSet<D>>) {
         let Heard {
             set,
             indexes,
@@ -733,7 +723,7 @@ impl<D> Hub<D> {
         if self.listeners > 0 {
             let pushed = self.everything.push(seq, set.clone());
             wake.extend(pushed.wake);
-            done.forgotten.extend(pushed.forgotten);
+            done.extend(pushed.forgotten.into_iter().map(|(_, set)| set));
         }
         if !self.watches.is_empty() {
             let indexes = indexes.as_deref().unwrap_or(&[]);
@@ -747,7 +737,7 @@ impl<D> Hub<D> {
                 }
             }
         }
-        done.sets.push(set);
+        done.push(set);
     }
 }
 
