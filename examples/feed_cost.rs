@@ -4,13 +4,14 @@
 //! touches, as ratios to the first, in one run. Subscriptions keep up (their
 //! buffers hold every change set), so this is the writer's own cost.
 //!
-//! `cargo run --release --example feed_cost -- --n 100000` prints the ratios;
-//! `--only CONFIG` runs one configuration, for callgrind with
+//! `cargo run --release --example feed_cost -- --n 100000` prints the ratios
+//! for a schemaless store; `--typed` for a typed collection. `--only CONFIG`
+//! runs one configuration, for callgrind with
 //! `--toggle-collect=*update_phase*`.
 
 use std::time::Instant;
 
-use docstore::{ChangeSet, Object, Store, Subscription};
+use docstore::{ChangeSet, Collection, Id, Indexed, Object, Store, Subscription};
 use serde_json::{Value, json};
 
 fn document(i: usize, age: usize) -> Value {
@@ -18,6 +19,38 @@ fn document(i: usize, age: usize) -> Value {
            "score": i as f64 * 0.5, "active": i.is_multiple_of(2),
            "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
            "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")}})
+}
+
+/// The same document as a struct, for a typed collection.
+#[derive(Indexed, Clone, Debug)]
+#[expect(dead_code, reason = "stored as the workload stores them, never read")]
+struct User {
+    #[index]
+    name: String,
+    #[index]
+    age: u32,
+    #[index]
+    city: String,
+    score: f64,
+    active: bool,
+    tags: Vec<String>,
+    zip: String,
+    street: String,
+}
+
+impl User {
+    fn build(i: usize, age: usize) -> User {
+        User {
+            name: format!("user-{i}"),
+            age: u32::try_from(age).unwrap_or(u32::MAX),
+            city: format!("city-{}", i % 50),
+            score: i as f64 * 0.5,
+            active: i.is_multiple_of(2),
+            tags: vec![format!("t{}", i % 7), format!("t{}", i % 11)],
+            zip: format!("z{}", i % 1000),
+            street: format!("s{i}"),
+        }
+    }
 }
 
 struct Rng(u64);
@@ -33,29 +66,69 @@ impl Rng {
     }
 }
 
-/// Listeners held for the phase: subscriptions and watches.
-type Listeners = Vec<Subscription<ChangeSet<Object>>>;
+/// Listeners held for the phase (subscriptions and watches), whatever
+/// their documents.
+type Listeners = Box<dyn std::any::Any>;
 
-fn setup(n: usize, subscriptions: usize, watches: usize) -> (Store, Vec<docstore::Id>, Listeners) {
-    let store = Store::new();
-    for (name, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
-        store.create_index(name, [field]).expect("index");
+/// What the update phase needs of a store, schemaless or typed.
+trait Target: Sized {
+    /// A store holding documents `0..n`, their ids, and the listeners asked
+    /// for (kept until dropped).
+    fn setup(n: usize, subscriptions: usize, watches: usize) -> (Self, Vec<Id>, Listeners);
+    fn update(&self, id: Id, i: usize, age: usize);
+}
+
+impl Target for Store {
+    fn setup(n: usize, subscriptions: usize, watches: usize) -> (Self, Vec<Id>, Listeners) {
+        let store = Store::new();
+        for (name, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
+            store.create_index(name, [field]).expect("index");
+        }
+        let ids = (0..n)
+            .map(|i| store.insert(document(i, i % 100)).expect("insert"))
+            .collect();
+        let mut listeners: Vec<Subscription<ChangeSet<Object>>> = Vec::new();
+        for _ in 0..subscriptions {
+            listeners.push(store.subscribe_with_capacity(n + 1).expect("subscribe"));
+        }
+        for w in 0..watches {
+            listeners.push(store.watch("by_name", format!("other-{w}")).expect("watch"));
+        }
+        (store, ids, Box::new(listeners))
     }
-    let ids = (0..n)
-        .map(|i| store.insert(document(i, i % 100)).expect("insert"))
-        .collect();
-    let mut listeners = Vec::new();
-    for _ in 0..subscriptions {
-        listeners.push(store.subscribe_with_capacity(n + 1).expect("subscribe"));
+
+    fn update(&self, id: Id, i: usize, age: usize) {
+        Store::update(self, id, document(i, age)).expect("update");
     }
-    for w in 0..watches {
-        listeners.push(store.watch("by_name", format!("other-{w}")).expect("watch"));
+}
+
+impl Target for Collection<User> {
+    fn setup(n: usize, subscriptions: usize, watches: usize) -> (Self, Vec<Id>, Listeners) {
+        let users = Collection::<User>::new();
+        let ids = (0..n)
+            .map(|i| users.insert(User::build(i, i % 100)).expect("insert"))
+            .collect();
+        let mut listeners = Vec::new();
+        for _ in 0..subscriptions {
+            listeners.push(users.subscribe_with_capacity(n + 1).expect("subscribe"));
+        }
+        for w in 0..watches {
+            listeners.push(
+                users
+                    .watch(User::name, format!("other-{w}"))
+                    .expect("watch"),
+            );
+        }
+        (users, ids, Box::new(listeners))
     }
-    (store, ids, listeners)
+
+    fn update(&self, id: Id, i: usize, age: usize) {
+        Collection::update(self, id, User::build(i, age)).expect("update");
+    }
 }
 
 #[inline(never)]
-fn update_phase(store: &Store, ids: &[docstore::Id]) -> f64 {
+fn update_phase<S: Target>(store: &S, ids: &[Id]) -> f64 {
     let n = ids.len();
     let mut ages: Vec<usize> = (0..n).map(|i| i % 100).collect();
     let mut rng = Rng(42);
@@ -63,7 +136,7 @@ fn update_phase(store: &Store, ids: &[docstore::Id]) -> f64 {
     for _ in 0..n {
         let j = (rng.next() % n as u64) as usize;
         ages[j] = (ages[j] + 1) % 100;
-        store.update(ids[j], document(j, ages[j])).expect("update");
+        store.update(ids[j], j, ages[j]);
     }
     start.elapsed().as_secs_f64()
 }
@@ -76,30 +149,39 @@ const CONFIGS: [(&str, usize, usize); 5] = [
     ("10000_watches", 0, 10_000),
 ];
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut n = 100_000;
-    let mut only = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--n" => n = args.next().and_then(|v| v.parse().ok()).unwrap_or(n),
-            "--only" => only = args.next(),
-            other => eprintln!("ignored argument {other}"),
-        }
-    }
+fn run<S: Target>(system: &str, n: usize, only: Option<&str>) {
     let mut first = None;
     for (name, subscriptions, watches) in CONFIGS {
-        if only.as_deref().is_some_and(|only| only != name) {
+        if only.is_some_and(|only| only != name) {
             continue;
         }
-        let (store, ids, listeners) = setup(n, subscriptions, watches);
+        let (store, ids, listeners) = S::setup(n, subscriptions, watches);
         let seconds = update_phase(&store, &ids);
         let base = *first.get_or_insert(seconds);
         println!(
-            "feed_cost update {name} {n} {seconds:.3}s {:.0}/s ratio {:.2}",
+            "feed_cost {system} update {name} {n} {seconds:.3}s {:.0}/s ratio {:.2}",
             n as f64 / seconds,
             seconds / base
         );
         drop(listeners);
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut n = 100_000;
+    let mut only = None;
+    let mut typed = false;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--n" => n = args.next().and_then(|v| v.parse().ok()).unwrap_or(n),
+            "--only" => only = args.next(),
+            "--typed" => typed = true,
+            other => eprintln!("ignored argument {other}"),
+        }
+    }
+    match typed {
+        true => run::<Collection<User>>("typed", n, only.as_deref()),
+        false => run::<Store>("schemaless", n, only.as_deref()),
     }
 }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::broadcast::{Broadcast, Received, Tap, Wait};
 use crate::commit::{self, Commit};
 
 use crate::engine::{Engine, State};
@@ -130,15 +131,25 @@ impl<D> Clone for ChangeSet<D> {
 }
 
 impl<D> ChangeSet<D> {
-    pub(crate) fn from_commit(commit: Commit<D>) -> ChangeSet<D> {
+    pub(crate) fn from_commit(mut commit: Commit<D>) -> ChangeSet<D> {
         let (expired, evicted) = (commit.expired, commit.evicted);
-        ChangeSet {
-            seq: commit.seq,
-            changes: commit
+        // A single write, the common case, makes one allocation, not a
+        // vector copied into an `Arc` (about 600 instructions a commit).
+        let changes: Arc<[Change<D>]> = match (commit.changes.pop(), commit.changes.is_empty()) {
+            (Some(change), true) => match Change::from_commit(change, expired, evicted) {
+                Some(change) => Arc::new([change]),
+                None => Arc::new([]),
+            },
+            (last, _) => commit
                 .changes
                 .into_iter()
+                .chain(last)
                 .filter_map(|change| Change::from_commit(change, expired, evicted))
                 .collect(),
+        };
+        ChangeSet {
+            seq: commit.seq,
+            changes,
         }
     }
 
@@ -299,10 +310,18 @@ pub(crate) trait Detach: Send + Sync {
 /// # Ok::<(), docstore_core::Error>(())
 /// ```
 pub struct Subscription<T> {
-    channel: Arc<Channel<T>>,
+    source: Source<T>,
     id: u64,
     feed: Arc<dyn Detach>,
     start: u64,
+}
+
+/// Where a subscription's events come from.
+enum Source<T> {
+    /// A buffer of its own, which the feed fills.
+    Channel(Arc<Channel<T>>),
+    /// The log every subscriber to everything reads.
+    Tap(Tap<T>),
 }
 
 impl<T> Subscription<T> {
@@ -313,7 +332,16 @@ impl<T> Subscription<T> {
         start: u64,
     ) -> Self {
         Subscription {
-            channel,
+            source: Source::Channel(channel),
+            id,
+            feed,
+            start,
+        }
+    }
+
+    fn tap(tap: Tap<T>, id: u64, feed: Arc<dyn Detach>, start: u64) -> Self {
+        Subscription {
+            source: Source::Tap(tap),
             id,
             feed,
             start,
@@ -330,7 +358,17 @@ impl<T> Subscription<T> {
     /// [`Error::Closed`] once the store is closed or dropped and everything
     /// buffered was received.
     pub fn recv(&self) -> Result<Event<T>> {
-        let mut queue = self.channel.queue.lock();
+        let channel = match &self.source {
+            Source::Channel(channel) => channel,
+            Source::Tap(tap) => loop {
+                match tap.receive(Wait::Until(None)) {
+                    Received::Event(event) => return Ok(event),
+                    Received::Ended => return Err(Error::Closed),
+                    Received::Nothing => {}
+                }
+            },
+        };
+        let mut queue = channel.queue.lock();
         loop {
             if let Some(event) = queue.next() {
                 return Ok(event);
@@ -338,14 +376,18 @@ impl<T> Subscription<T> {
             if queue.ended {
                 return Err(Error::Closed);
             }
-            self.channel.ready.wait(&mut queue);
+            channel.ready.wait(&mut queue);
         }
     }
 
     /// The next event, waiting at most `timeout`; `None` if none came.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Event<T>>> {
         let deadline = Instant::now().checked_add(timeout);
-        let mut queue = self.channel.queue.lock();
+        let channel = match &self.source {
+            Source::Channel(channel) => channel,
+            Source::Tap(tap) => return received(tap.receive(Wait::Until(deadline))),
+        };
+        let mut queue = channel.queue.lock();
         loop {
             if let Some(event) = queue.next() {
                 return Ok(Some(event));
@@ -355,23 +397,22 @@ impl<T> Subscription<T> {
             }
             match deadline {
                 Some(deadline) => {
-                    if self
-                        .channel
-                        .ready
-                        .wait_until(&mut queue, deadline)
-                        .timed_out()
-                    {
+                    if channel.ready.wait_until(&mut queue, deadline).timed_out() {
                         return Ok(queue.next());
                     }
                 }
-                None => self.channel.ready.wait(&mut queue),
+                None => channel.ready.wait(&mut queue),
             }
         }
     }
 
     /// The next event if one is buffered, without waiting.
     pub fn try_recv(&self) -> Result<Option<Event<T>>> {
-        let mut queue = self.channel.queue.lock();
+        let channel = match &self.source {
+            Source::Channel(channel) => channel,
+            Source::Tap(tap) => return received(tap.receive(Wait::No)),
+        };
+        let mut queue = channel.queue.lock();
         match queue.next() {
             Some(event) => Ok(Some(event)),
             None if queue.ended => Err(Error::Closed),
@@ -381,17 +422,36 @@ impl<T> Subscription<T> {
 
     /// How many change sets it holds unread before it lags.
     pub fn capacity(&self) -> usize {
-        self.channel.queue.lock().capacity
+        match &self.source {
+            Source::Channel(channel) => channel.queue.lock().capacity,
+            Source::Tap(tap) => tap.capacity(),
+        }
     }
 
     /// How many events are buffered now.
     pub fn len(&self) -> usize {
-        self.channel.queue.lock().events.len()
+        match &self.source {
+            Source::Channel(channel) => channel.queue.lock().events.len(),
+            Source::Tap(tap) => tap.len(),
+        }
     }
 
     /// Whether no event is buffered now.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Nothing in it is pinned: it holds events by value only in a buffer
+/// behind a lock, never across a poll.
+impl<T> Unpin for Subscription<T> {}
+
+/// A receive from the shared log, as the channel's receives answer.
+fn received<T>(received: Received<T>) -> Result<Option<Event<T>>> {
+    match received {
+        Received::Event(event) => Ok(Some(event)),
+        Received::Nothing => Ok(None),
+        Received::Ended => Err(Error::Closed),
     }
 }
 
@@ -427,7 +487,17 @@ impl<T> futures_core::Stream for Subscription<T> {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Event<T>>> {
-        let mut queue = self.channel.queue.lock();
+        let channel = match &self.source {
+            Source::Channel(channel) => channel,
+            Source::Tap(tap) => {
+                return match tap.receive(Wait::Wake(cx.waker().clone())) {
+                    Received::Event(event) => std::task::Poll::Ready(Some(event)),
+                    Received::Ended => std::task::Poll::Ready(None),
+                    Received::Nothing => std::task::Poll::Pending,
+                };
+            }
+        };
+        let mut queue = channel.queue.lock();
         if let Some(event) = queue.next() {
             return std::task::Poll::Ready(Some(event));
         }
@@ -443,7 +513,9 @@ impl<T> futures_core::Stream for Subscription<T> {
 struct Subscriber<D> {
     /// It receives the commits after this one.
     from: u64,
-    channel: Arc<Channel<ChangeSet<D>>>,
+    /// Its own buffer (a watch's); none for a subscriber to everything,
+    /// which reads the hub's shared log.
+    channel: Option<Arc<Channel<ChangeSet<D>>>>,
     filter: Filter<D>,
 }
 
@@ -455,6 +527,9 @@ pub(crate) struct Feed<D> {
 struct Core<D> {
     /// Whether anyone subscribes: a commit with nobody to tell builds nothing.
     active: AtomicBool,
+    /// Whether any subscriber is a watch: a commit with none works out no
+    /// keys, and takes the hub's lock once.
+    watching: AtomicBool,
     hub: Mutex<Hub<D>>,
 }
 
@@ -464,7 +539,8 @@ struct Heard<D> {
     /// The sequence number of the store's commit before this one.
     prev: u64,
     set: ChangeSet<D>,
-    indexes: Vec<Arc<IndexDef<D>>>,
+    /// None when no watch was there to ask.
+    indexes: Option<Arc<[Arc<IndexDef<D>>]>>,
     touched: Touched,
 }
 
@@ -474,9 +550,12 @@ struct Hub<D> {
     /// Commits heard before the one they follow, by that one's number.
     early: BTreeMap<u64, Heard<D>>,
     subscribers: BTreeMap<u64, Subscriber<D>>,
-    /// The subscribers that receive every change set (not watches): a commit
-    /// walks these and the watches it matches, never every watch.
-    everything: Vec<u64>,
+    /// Where the subscribers that receive every change set (not watches)
+    /// read them: a commit appends once, however many they are, and walks
+    /// only the watches it matches.
+    everything: Arc<Broadcast<ChangeSet<D>>>,
+    /// How many read it.
+    listeners: usize,
     watches: Watches<D>,
     next_id: u64,
     ended: bool,
@@ -487,11 +566,13 @@ impl<D> Default for Feed<D> {
         Feed {
             core: Arc::new(Core {
                 active: AtomicBool::new(false),
+                watching: AtomicBool::new(false),
                 hub: Mutex::new(Hub {
                     delivered: 0,
                     early: BTreeMap::new(),
                     subscribers: BTreeMap::new(),
-                    everything: Vec::new(),
+                    everything: Broadcast::new(ChangeSet::clone),
+                    listeners: 0,
                     watches: Watches::default(),
                     next_id: 0,
                     ended: false,
@@ -507,10 +588,13 @@ impl<D> Feed<D> {
     pub(crate) fn backlogs(&self) -> Vec<(usize, usize, u64)> {
         let hub = self.core.hub.lock();
         hub.subscribers
-            .values()
-            .map(|subscriber| {
-                let queue = subscriber.channel.queue.lock();
-                (queue.events.len(), queue.capacity, queue.missed)
+            .iter()
+            .filter_map(|(id, subscriber)| match &subscriber.channel {
+                Some(channel) => {
+                    let queue = channel.queue.lock();
+                    Some((queue.events.len(), queue.capacity, queue.missed))
+                }
+                None => hub.everything.backlog(*id),
             })
             .collect()
     }
@@ -532,11 +616,7 @@ impl<D: Send + Sync + 'static> Feed<D> {
         capacity: usize,
         filter: Filter<D>,
     ) -> Subscription<ChangeSet<D>> {
-        let channel = Channel::new(capacity);
         let mut hub = self.core.hub.lock();
-        if hub.ended {
-            channel.end();
-        }
         if hub.subscribers.is_empty() {
             // Nobody listened: commits up to `last` were not told, so the
             // chain starts again here.
@@ -546,20 +626,35 @@ impl<D: Send + Sync + 'static> Feed<D> {
         let id = hub.next_id;
         hub.next_id += 1;
         hub.watches.add(id, &filter);
-        if matches!(filter, Filter::All) {
-            hub.everything.push(id);
-        }
+        let feed = Arc::clone(&self.core) as Arc<dyn Detach>;
+        let (channel, subscription) = match filter {
+            Filter::All => {
+                hub.listeners += 1;
+                let tap = hub.everything.join(id, last, capacity);
+                (None, Subscription::tap(tap, id, feed, last))
+            }
+            _ => {
+                let channel = Channel::new(capacity);
+                if hub.ended {
+                    channel.end();
+                }
+                let subscription = Subscription::new(Arc::clone(&channel), id, feed, last);
+                (Some(channel), subscription)
+            }
+        };
         hub.subscribers.insert(
             id,
             Subscriber {
                 from: last,
-                channel: Arc::clone(&channel),
+                channel,
                 filter,
             },
         );
         self.core.active.store(true, Ordering::Release);
+        let watching = !hub.watches.is_empty();
+        self.core.watching.store(watching, Ordering::Release);
         drop(hub);
-        Subscription::new(channel, id, Arc::clone(&self.core) as Arc<dyn Detach>, last)
+        subscription
     }
 
     /// Hears a published commit, after every lock is released, and delivers
@@ -568,13 +663,16 @@ impl<D: Send + Sync + 'static> Feed<D> {
         if !self.is_active() {
             return;
         }
-        let indexes = self.core.hub.lock().watches.indexes();
+        // Read as `is_active` is: a watch taken before the commit is seen.
+        let indexes = match self.core.watching.load(Ordering::Acquire) {
+            true => Some(self.core.hub.lock().watches.indexes()),
+            false => None,
+        };
         // Key sources may be user code: their keys are worked out here,
         // outside every lock.
-        let touched = if indexes.is_empty() {
-            Vec::new()
-        } else {
-            watch::touched(&indexes, &set)
+        let touched = match &indexes {
+            Some(indexes) if !indexes.is_empty() => watch::touched(indexes, &set),
+            _ => Vec::new(),
         };
         let heard = Heard {
             prev,
@@ -622,22 +720,20 @@ impl<D> Hub<D> {
             return;
         }
         let seq = set.seq;
-        let mut push = |subscriber: &Subscriber<D>| {
-            if seq > subscriber.from
-                && let Some(waker) = subscriber.channel.push(seq, set.clone())
-            {
-                wake.push(waker);
-            }
-        };
-        for id in &self.everything {
-            if let Some(subscriber) = self.subscribers.get(id) {
-                push(subscriber);
-            }
+        if self.listeners > 0 {
+            let pushed = self.everything.push(seq, set.clone());
+            wake.extend(pushed.wake);
+            done.extend(pushed.forgotten.into_iter().map(|(_, set)| set));
         }
         if !self.watches.is_empty() {
-            for id in self.watches.matching(&indexes, &touched) {
-                if let Some(subscriber) = self.subscribers.get(&id) {
-                    push(subscriber);
+            let indexes = indexes.as_deref().unwrap_or(&[]);
+            for id in self.watches.matching(indexes, &touched) {
+                if let Some(subscriber) = self.subscribers.get(&id)
+                    && let Some(channel) = &subscriber.channel
+                    && seq > subscriber.from
+                    && let Some(waker) = channel.push(seq, set.clone())
+                {
+                    wake.push(waker);
                 }
             }
         }
@@ -649,18 +745,29 @@ impl<D: Send + Sync + 'static> Detach for Core<D> {
     fn detach(&self, subscriber: u64) {
         let mut hub = self.hub.lock();
         let removed = hub.subscribers.remove(&subscriber);
-        hub.everything.retain(|id| *id != subscriber);
+        let mut left = None;
         if let Some(removed) = &removed {
             hub.watches.remove(subscriber, &removed.filter);
+            if removed.channel.is_none() {
+                hub.listeners -= 1;
+                left = Some(Arc::clone(&hub.everything));
+            }
         }
+        self.watching
+            .store(!hub.watches.is_empty(), Ordering::Release);
+        let mut early = BTreeMap::new();
         if hub.subscribers.is_empty() {
             self.active.store(false, Ordering::Release);
             // What was held back is for nobody now.
-            let early = std::mem::take(&mut hub.early);
-            drop(hub);
-            drop(early);
+            early = std::mem::take(&mut hub.early);
         }
+        // Documents' destructors (user code) run after every lock.
+        drop(hub);
+        drop(early);
         drop(removed);
+        if let Some(everything) = left {
+            everything.leave(subscriber);
+        }
     }
 }
 
@@ -669,11 +776,12 @@ impl<D> Feed<D> {
     pub(crate) fn end(&self) {
         let mut hub = self.core.hub.lock();
         hub.ended = true;
-        let wake: Vec<Waker> = hub
+        let mut wake: Vec<Waker> = hub
             .subscribers
             .values()
-            .filter_map(|subscriber| subscriber.channel.end())
+            .filter_map(|subscriber| subscriber.channel.as_ref()?.end())
             .collect();
+        wake.extend(hub.everything.end());
         drop(hub);
         for waker in wake {
             waker.wake();

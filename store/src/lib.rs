@@ -38,6 +38,7 @@
 //! `update_with`, `modify`, `clone_filtered`, or a computed key) may panic; it runs
 //! before anything changes, so the store stays exactly as it was.
 
+mod broadcast;
 mod by_id;
 mod capacity;
 mod clock;

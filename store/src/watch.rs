@@ -3,11 +3,11 @@
 //!
 //! A store may hold thousands of watches (one per client of a service). A
 //! commit must not pay for the ones it does not touch: watches on one key are
-//! filed by index and key in ordered maps, so a commit looks up only the keys
+//! filed by index and key in hashed maps, so a commit looks up only the keys
 //! its documents had or have. Range watches are kept by index in start order
 //! and a key checks only those starting at or before it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -61,7 +61,9 @@ type Span = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 struct Watched<D> {
     def: Arc<IndexDef<D>>,
     /// Subscribers watching one key, by that key.
-    keys: BTreeMap<Vec<u8>, BTreeSet<u64>>,
+    /// Hashed, not ordered: a commit's lookup costs the same with ten
+    /// watches as with ten thousand.
+    keys: HashMap<Vec<u8>, BTreeSet<u64>>,
     /// Subscribers watching a range, by the range's start (unbounded first).
     ranges: BTreeMap<(Vec<u8>, u64), Span>,
 }
@@ -69,12 +71,16 @@ struct Watched<D> {
 /// A store's watches, by index.
 pub(crate) struct Watches<D> {
     indexes: Vec<Watched<D>>,
+    /// The indexes of `indexes`, shared with each commit that works out its
+    /// keys: cloning it allocates nothing.
+    defs: Arc<[Arc<IndexDef<D>>]>,
 }
 
 impl<D> Default for Watches<D> {
     fn default() -> Self {
         Watches {
             indexes: Vec::new(),
+            defs: Arc::new([]),
         }
     }
 }
@@ -105,9 +111,10 @@ impl<D> Watches<D> {
             None => {
                 self.indexes.push(Watched {
                     def: Arc::clone(def),
-                    keys: BTreeMap::new(),
+                    keys: HashMap::new(),
                     ranges: BTreeMap::new(),
                 });
+                self.defs = self.defs.iter().cloned().chain([Arc::clone(def)]).collect();
                 self.indexes.len() - 1
             }
         };
@@ -150,19 +157,24 @@ impl<D> Watches<D> {
                 index
             }
         };
+        let before = self.indexes.len();
         self.indexes.retain(|watched| {
             !Arc::ptr_eq(&watched.def, index)
                 || !watched.keys.is_empty()
                 || !watched.ranges.is_empty()
         });
+        if self.indexes.len() != before {
+            self.defs = self
+                .indexes
+                .iter()
+                .map(|watched| Arc::clone(&watched.def))
+                .collect();
+        }
     }
 
     /// The watched indexes, to work out a commit's keys outside every lock.
-    pub(crate) fn indexes(&self) -> Vec<Arc<IndexDef<D>>> {
-        self.indexes
-            .iter()
-            .map(|watched| Arc::clone(&watched.def))
-            .collect()
+    pub(crate) fn indexes(&self) -> Arc<[Arc<IndexDef<D>>]> {
+        Arc::clone(&self.defs)
     }
 
     /// The subscribers watching what a commit touched: `touched` holds its
@@ -191,6 +203,9 @@ impl<D> Watches<D> {
                 if let Some(ids) = watched.keys.get(key) {
                     found.extend(ids.iter().copied());
                 }
+                if watched.ranges.is_empty() {
+                    continue;
+                }
                 // Only ranges starting at or before the key can hold it.
                 for ((_, id), (start, end)) in watched.ranges.range(..=(key.to_vec(), u64::MAX)) {
                     if in_range(key, start, end) {
@@ -206,22 +221,27 @@ impl<D> Watches<D> {
 /// The keys `commit`'s documents had before and have after, in each of
 /// `indexes`. Key sources may be user code: this runs outside every lock.
 pub(crate) fn touched<D>(indexes: &[Arc<IndexDef<D>>], set: &ChangeSet<D>) -> Touched {
-    let mut sink = KeySink::new();
-    indexes
-        .iter()
-        .map(|def| {
-            catch_unwind(AssertUnwindSafe(|| {
-                let mut keys = Vec::new();
-                for change in set.changes() {
-                    for document in change.before().into_iter().chain(change.after()) {
-                        keys.extend(def.keys_of(document.value(), &mut sink).unwrap_or_default());
+    // The thread's spare sink, as writes use: a fresh one allocates its
+    // buffers again for every commit.
+    KeySink::with_spare(|sink| {
+        indexes
+            .iter()
+            .map(|def| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    let mut keys = Vec::new();
+                    for change in set.changes() {
+                        for document in change.before().into_iter().chain(change.after()) {
+                            def.keys_of(document.value(), sink)
+                                .unwrap_or_default()
+                                .each(|key| keys.push(key));
+                        }
                     }
-                }
-                keys
-            }))
-            .ok()
-        })
-        .collect()
+                    keys
+                }))
+                .ok()
+            })
+            .collect()
+    })
 }
 
 /// The filters of a store's watches, made under its writer lock from the
