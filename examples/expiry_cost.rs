@@ -12,18 +12,9 @@ use std::time::{Duration, Instant};
 use docstore::{Id, Store};
 use serde_json::json;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+#[path = "shared/mod.rs"]
+mod shared;
+use shared::Rng;
 
 fn setup(n: usize, deadlines: bool) -> (Store, Vec<Id>) {
     let store = Store::new();

@@ -12,14 +12,10 @@
 use std::time::Instant;
 
 use docstore::{ChangeSet, Collection, Id, Indexed, Object, Store, Subscription};
-use serde_json::{Value, json};
 
-fn document(i: usize, age: usize) -> Value {
-    json!({"name": format!("user-{i}"), "age": age, "city": format!("city-{}", i % 50),
-           "score": i as f64 * 0.5, "active": i.is_multiple_of(2),
-           "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
-           "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")}})
-}
+#[path = "shared/mod.rs"]
+mod shared;
+use shared::{Rng, json_document};
 
 /// The same document as a struct, for a typed collection.
 #[derive(Indexed, Clone, Debug)]
@@ -53,19 +49,6 @@ impl User {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 /// Listeners held for the phase (subscriptions and watches), whatever
 /// their documents.
 type Listeners = Box<dyn std::any::Any>;
@@ -85,7 +68,11 @@ impl Target for Store {
             store.create_index(name, [field]).expect("index");
         }
         let ids = (0..n)
-            .map(|i| store.insert(document(i, i % 100)).expect("insert"))
+            .map(|i| {
+                store
+                    .insert(json_document(i, (i % 100) as u64))
+                    .expect("insert")
+            })
             .collect();
         let mut listeners: Vec<Subscription<ChangeSet<Object>>> = Vec::new();
         for _ in 0..subscriptions {
@@ -98,7 +85,7 @@ impl Target for Store {
     }
 
     fn update(&self, id: Id, i: usize, age: usize) {
-        Store::update(self, id, document(i, age)).expect("update");
+        Store::update(self, id, json_document(i, age as u64)).expect("update");
     }
 }
 

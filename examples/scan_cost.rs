@@ -12,62 +12,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use docstore::{Collection, Id, Indexed};
+use docstore::Collection;
+use docstore::Id;
+
+#[path = "shared/mod.rs"]
+mod shared;
 use parking_lot::RwLock;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
-/// The workload's document's nested address.
-#[derive(Clone, Debug)]
-#[expect(dead_code, reason = "stored like the workload stores it, never read")]
-struct Address {
-    zip: String,
-    street: String,
-}
-
-/// The workload's document, typed.
-#[derive(Indexed, Clone, Debug)]
-#[expect(dead_code, reason = "stored like the workload stores it, never read")]
-struct Doc {
-    #[index]
-    name: String,
-    #[index]
-    age: u32,
-    #[index]
-    city: String,
-    score: f64,
-    active: bool,
-    tags: Vec<String>,
-    address: Address,
-}
-
-impl Doc {
-    fn build(i: usize, age: u64) -> Doc {
-        Doc {
-            name: format!("user-{i}"),
-            age: age as u32,
-            city: format!("city-{}", i % 50),
-            score: i as f64 * 0.5,
-            active: i.is_multiple_of(2),
-            tags: vec![format!("t{}", i % 7), format!("t{}", i % 11)],
-            address: Address {
-                zip: format!("z{}", i % 1000),
-                street: format!("s{i}"),
-            },
-        }
-    }
-}
+use shared::{Doc, Rng};
 
 /// What a scan needs of a system.
 trait Scanned {

@@ -10,77 +10,13 @@
 
 use std::time::Instant;
 
-use docstore::{Collection, Id, Indexed, Store};
-use serde_json::json;
+use docstore::{Collection, Id, Store};
+
+#[path = "shared/mod.rs"]
+mod shared;
+use shared::{Doc, Rng, json_document};
 
 const BATCH: usize = 1_000;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
-/// The workload's document, as JSON.
-fn json_document(i: usize, age: u64) -> serde_json::Value {
-    json!({
-        "name": format!("user-{i}"),
-        "age": age,
-        "city": format!("city-{}", i % 50),
-        "score": i as f64 * 0.5,
-        "active": i.is_multiple_of(2),
-        "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
-        "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")},
-    })
-}
-
-/// The workload's document's nested address.
-#[derive(Clone, Debug)]
-#[expect(dead_code, reason = "stored like the workload stores it, never read")]
-struct Address {
-    zip: String,
-    street: String,
-}
-
-/// The workload's document, typed.
-#[derive(Indexed, Clone, Debug)]
-#[expect(dead_code, reason = "stored like the workload stores it, never read")]
-struct Doc {
-    #[index]
-    name: String,
-    #[index]
-    age: u32,
-    #[index]
-    city: String,
-    score: f64,
-    active: bool,
-    tags: Vec<String>,
-    address: Address,
-}
-
-impl Doc {
-    fn build(i: usize, age: u64) -> Doc {
-        Doc {
-            name: format!("user-{i}"),
-            age: age as u32,
-            city: format!("city-{}", i % 50),
-            score: i as f64 * 0.5,
-            active: i.is_multiple_of(2),
-            tags: vec![format!("t{}", i % 7), format!("t{}", i % 11)],
-            address: Address {
-                zip: format!("z{}", i % 1000),
-                street: format!("s{i}"),
-            },
-        }
-    }
-}
 
 /// The writes one layer offers, as the workload makes them.
 trait Layer {
