@@ -440,10 +440,12 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// Changes the writer's state with `change` under the writer lock, and
     /// publishes it, outside any commit.
     ///
-    /// A durable store's writer may be ahead of its readers, by commits still
-    /// waiting for the disk. Publishing the writer's state would show those
-    /// before they are on disk, so then the readers' state is changed on its
-    /// own, by `catch_up`, and the commits show when they settle.
+    /// `change` may go over every document, so it changes a copy of the
+    /// state (the copy shares every tree), and readers wait only for the
+    /// swap. A durable store's writer may be ahead of its readers, by commits
+    /// still waiting for the disk. Publishing the writer's state would show
+    /// those before they are on disk, so then the readers' state is changed
+    /// on its own, by `catch_up`, and the commits show when they settle.
     pub(crate) fn with_writer_state(
         &self,
         change: impl FnOnce(&mut State<D>),
@@ -453,14 +455,34 @@ impl<D: Send + Sync + 'static> Engine<D> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
+        let mut next = Arc::clone(&guard.state);
+        change(Arc::make_mut(&mut next));
+        let shown = self.published.read(Arc::clone).ok();
+        let caught = shown
+            .as_ref()
+            .filter(|shown| !Arc::ptr_eq(shown, &guard.state))
+            .map(|shown| {
+                let mut caught = Arc::clone(shown);
+                catch_up(Arc::make_mut(&mut caught));
+                caught
+            });
+        let old = std::mem::replace(&mut guard.state, next);
         let mut readers = self.published.hold();
-        match readers.current().map(Arc::clone) {
-            Some(mut current) if !Arc::ptr_eq(&current, &guard.state) => {
-                change(Arc::make_mut(&mut guard.state));
-                readers.change(&mut current, catch_up);
+        let now = readers.current();
+        match caught {
+            // A commit that settled meanwhile published a newer state: it stays.
+            Some(caught) => {
+                if now
+                    .is_some_and(|now| shown.as_ref().is_some_and(|shown| Arc::ptr_eq(now, shown)))
+                {
+                    readers.set(&caught);
+                }
             }
-            _ => readers.change(&mut guard.state, change),
+            None => readers.set(&guard.state),
         }
+        drop(readers);
+        drop(guard);
+        drop(old);
         Ok(())
     }
 
