@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use docstore::durable_testing::SimFs;
-use docstore::{DurableDb, DurableOptions, SyncPolicy};
+use docstore::{Capacity, DurableDb, DurableOptions, Object, SyncPolicy};
 use serde_json::json;
 
 #[test]
@@ -268,4 +268,55 @@ fn a_failed_shared_fsync_fails_every_commit_sharing_it_and_hands_documents_back(
         orders.insert(order(5)).unwrap_err().error(),
         docstore::Error::WritesRefused { .. }
     ));
+}
+
+/// Starts an insert into a store holding one synced document, holds its
+/// fsync back, gives the store `capacity` meanwhile, and returns how many
+/// documents readers and a snapshot saw then; after the fsync is let go,
+/// the store holds both.
+fn documents_seen_while_a_capacity_is_given(
+    seed: u64,
+    capacity: Capacity<Object>,
+) -> (usize, usize) {
+    let (fs, db) = held_open(seed);
+    let store = db.store("s").unwrap();
+    store.insert(json!({"n": 1})).unwrap();
+    let writes = fs.writes();
+    fs.hold_syncs();
+    let seen = std::thread::scope(|s| {
+        let waiting = s.spawn(|| store.insert(json!({"n": 2})).unwrap());
+        wait_for_writes(&fs, writes, 1);
+        let given = store.set_capacity(capacity);
+        let seen = (
+            store.len().unwrap(),
+            db.snapshot().store(&store).unwrap().len(),
+        );
+        // Let the commit finish before asserting, so that a failure cannot
+        // leave it waiting for ever.
+        fs.release_syncs();
+        let id = waiting.join().unwrap();
+        given.unwrap();
+        assert!(store.contains(id).unwrap());
+        seen
+    });
+    assert_eq!(store.len().unwrap(), 2);
+    store.verify().unwrap();
+    seen
+}
+
+#[test]
+fn a_weighed_capacity_given_while_a_commit_waits_for_the_disk_does_not_reveal_it() {
+    let capacity = Capacity::weighed(1_000, |_: &Object| 10);
+    assert_eq!(
+        documents_seen_while_a_capacity_is_given(3, capacity),
+        (1, 1)
+    );
+}
+
+#[test]
+fn a_counted_capacity_given_while_a_commit_waits_for_the_disk_does_not_reveal_it() {
+    assert_eq!(
+        documents_seen_while_a_capacity_is_given(4, Capacity::documents(10)),
+        (1, 1)
+    );
 }
