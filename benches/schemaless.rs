@@ -18,21 +18,10 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use criterion::{criterion_group, criterion_main};
 use docstore::{Id, IndexOptions, Object, Store};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use common::shared::json_document;
 use common::{Rng, SIZES, baseline_get, configure, random_names};
-
-fn document(i: usize, age: u64) -> Value {
-    json!({
-        "name": format!("user-{i}"),
-        "age": age,
-        "city": format!("city-{}", i % 50),
-        "score": i as f64 * 0.5,
-        "active": i.is_multiple_of(2),
-        "tags": [format!("t{}", i % 7), format!("t{}", i % 11)],
-        "address": {"zip": format!("z{}", i % 1000), "street": format!("s{i}")},
-    })
-}
 
 fn age(doc: &Object) -> u64 {
     doc.get("age").and_then(|v| v.as_u64()).unwrap_or(0)
@@ -58,7 +47,7 @@ impl Fixture {
         }
         let ages: Vec<u64> = (0..n).map(|i| (i % 100) as u64).collect();
         let ids = (0..n)
-            .map(|i| store.insert(document(i, ages[i])).expect("insert"))
+            .map(|i| store.insert(json_document(i, ages[i])).expect("insert"))
             .collect();
         let names = random_names(n);
         Fixture {
@@ -100,7 +89,7 @@ fn benches(c: &mut Criterion) {
         c,
         "baseline/get",
         &ids,
-        |i| document(i, (i % 100) as u64),
+        |i| json_document(i, (i % 100) as u64),
         |doc| doc.get("age").and_then(Value::as_u64).unwrap_or(0),
     );
 
@@ -166,7 +155,7 @@ fn benches(c: &mut Criterion) {
                     let added: Vec<Id> = (f.n..f.n + batch)
                         .map(|i| {
                             f.store
-                                .insert(document(i, (i % 100) as u64))
+                                .insert(json_document(i, (i % 100) as u64))
                                 .expect("insert")
                         })
                         .collect();
@@ -200,7 +189,9 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let j = rng.below(*n);
                 ages[j] = (ages[j] + 1) % 100;
-                store.update(ids[j], document(j, ages[j])).expect("update")
+                store
+                    .update(ids[j], json_document(j, ages[j]))
+                    .expect("update")
             });
         });
     }

@@ -9,54 +9,14 @@ mod common;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use criterion::{criterion_group, criterion_main};
-use docstore::{Collection, Id, Indexed};
+use docstore::{Collection, Id};
 
+use common::shared::Doc;
 use common::{Rng, SIZES, baseline_get, configure, random_names};
 
-/// The workload's document.
-#[derive(Indexed, Clone, Debug)]
-#[expect(
-    dead_code,
-    reason = "stored like every system stores them, never read back"
-)]
-struct Doc {
-    #[index]
-    name: String,
-    #[index]
-    age: u32,
-    #[index]
-    city: String,
-    score: f64,
-    active: bool,
-    tags: Vec<String>,
-    address: Address,
-}
-
-#[derive(Clone, Debug)]
-#[expect(
-    dead_code,
-    reason = "stored like every system stores them, never read back"
-)]
-struct Address {
-    zip: String,
-    street: String,
-}
-
-impl Doc {
-    fn build(i: usize) -> Doc {
-        Doc {
-            name: format!("user-{i}"),
-            age: (i % 100) as u32,
-            city: format!("city-{}", i % 50),
-            score: i as f64 * 0.5,
-            active: i.is_multiple_of(2),
-            tags: vec![format!("t{}", i % 7), format!("t{}", i % 11)],
-            address: Address {
-                zip: format!("z{}", i % 1000),
-                street: format!("s{i}"),
-            },
-        }
-    }
+/// Document `i` as the workload inserts it.
+fn initial(i: usize) -> Doc {
+    Doc::build(i, (i % 100) as u64)
 }
 
 /// A collection of `n` documents, their ids, and names of random documents
@@ -72,7 +32,7 @@ impl Fixture {
     fn new(n: usize) -> Fixture {
         let docs = Collection::new();
         let ids = (0..n)
-            .map(|i| docs.insert(Doc::build(i)).expect("insert"))
+            .map(|i| docs.insert(initial(i)).expect("insert"))
             .collect();
         let names = random_names(n);
         Fixture {
@@ -99,7 +59,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let ids: Vec<&[Id]> = fixtures.iter().map(|f| f.ids.as_slice()).collect();
-    baseline_get(c, "baseline-typed/get", &ids, Doc::build, |doc| {
+    baseline_get(c, "baseline-typed/get", &ids, initial, |doc| {
         u64::from(doc.age)
     });
 

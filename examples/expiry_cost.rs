@@ -59,7 +59,7 @@ fn get_phase(store: &Store, ids: &[Id]) -> (f64, u64) {
     let mut sum = 0;
     let start = Instant::now();
     for _ in 0..ids.len() {
-        let id = ids[(rng.next() % ids.len() as u64) as usize];
+        let id = ids[rng.below(ids.len())];
         let document = store.get(id).expect("get");
         sum += document
             .get("age")

@@ -121,7 +121,7 @@ fn update_phase<S: Target>(store: &S, ids: &[Id]) -> f64 {
     let mut rng = Rng(42);
     let start = Instant::now();
     for _ in 0..n {
-        let j = (rng.next() % n as u64) as usize;
+        let j = rng.below(n);
         ages[j] = (ages[j] + 1) % 100;
         store.update(ids[j], j, ages[j]);
     }

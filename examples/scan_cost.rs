@@ -101,7 +101,7 @@ fn run<S: Scanned>(n: usize, scans: usize) {
     let mut rng = Rng(42);
     let mut ages: Vec<u64> = (0..n).map(|i| (i % 100) as u64).collect();
     for _ in 0..n {
-        let j = (rng.next() % n as u64) as usize;
+        let j = rng.below(n);
         ages[j] = (ages[j] + 1) % 100;
         system.update(ids[j], j, ages[j]);
     }

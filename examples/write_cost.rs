@@ -102,7 +102,7 @@ fn update_phase<L: Layer>(layer: &L, ids: &[Id]) {
     let mut rng = Rng(42);
     let mut ages: Vec<u64> = (0..ids.len()).map(|i| (i % 100) as u64).collect();
     for _ in 0..ids.len() {
-        let j = (rng.next() % ids.len() as u64) as usize;
+        let j = rng.below(ids.len());
         ages[j] = (ages[j] + 1) % 100;
         layer.update(ids[j], j, ages[j]);
     }

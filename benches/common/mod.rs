@@ -1,5 +1,6 @@
-//! What both benchmark files share: the sizes, the workload's generator, the
-//! random names lookups use, and how long each size is measured.
+//! What both benchmark files share: the sizes, the workload's generator and
+//! document (from `examples/shared`), the random names lookups use, and how
+//! long each size is measured.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,19 +13,9 @@ use parking_lot::RwLock;
 /// The store sizes every benchmark runs at.
 pub const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 
-/// The workload's xorshift64* generator.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
+#[path = "../../examples/shared/mod.rs"]
+pub mod shared;
+pub use shared::Rng;
 
 /// Names of random documents among `n`, made ahead so that lookups time the
 /// store only.

@@ -1,8 +1,8 @@
 //! What the cost examples (`write_cost`, `scan_cost`, `feed_cost`,
-//! `expiry_cost`) share with the workload: its xorshift64* generator and its
-//! document, as JSON and as a struct. Each example includes this file with
-//! `#[path]` and uses a part of it.
-#![allow(dead_code, reason = "each example uses a part of what is shared")]
+//! `expiry_cost`) and the criterion benches share with the workload: its
+//! xorshift64* generator and its document, as JSON and as a struct. Each
+//! includes this file with `#[path]` and uses a part of it.
+#![allow(dead_code, reason = "each includer uses a part of what is shared")]
 
 use docstore::Indexed;
 
@@ -17,6 +17,11 @@ impl Rng {
         x ^= x >> 27;
         self.0 = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
     }
 }
 
