@@ -11,43 +11,11 @@
 
 use std::time::Instant;
 
-use docstore::{ChangeSet, Collection, Id, Indexed, Object, Store, Subscription};
+use docstore::{ChangeSet, Collection, Id, Object, Store, Subscription};
 
 #[path = "shared/mod.rs"]
 mod shared;
-use shared::{Rng, json_document};
-
-/// The same document as a struct, for a typed collection.
-#[derive(Indexed, Clone, Debug)]
-#[expect(dead_code, reason = "stored as the workload stores them, never read")]
-struct User {
-    #[index]
-    name: String,
-    #[index]
-    age: u32,
-    #[index]
-    city: String,
-    score: f64,
-    active: bool,
-    tags: Vec<String>,
-    zip: String,
-    street: String,
-}
-
-impl User {
-    fn build(i: usize, age: usize) -> User {
-        User {
-            name: format!("user-{i}"),
-            age: u32::try_from(age).unwrap_or(u32::MAX),
-            city: format!("city-{}", i % 50),
-            score: i as f64 * 0.5,
-            active: i.is_multiple_of(2),
-            tags: vec![format!("t{}", i % 7), format!("t{}", i % 11)],
-            zip: format!("z{}", i % 1000),
-            street: format!("s{i}"),
-        }
-    }
-}
+use shared::{Doc, Rng, json_document};
 
 /// Listeners held for the phase (subscriptions and watches), whatever
 /// their documents.
@@ -89,28 +57,28 @@ impl Target for Store {
     }
 }
 
-impl Target for Collection<User> {
+impl Target for Collection<Doc> {
     fn setup(n: usize, subscriptions: usize, watches: usize) -> (Self, Vec<Id>, Listeners) {
-        let users = Collection::<User>::new();
+        let users = Collection::<Doc>::new();
         let ids = (0..n)
-            .map(|i| users.insert(User::build(i, i % 100)).expect("insert"))
+            .map(|i| {
+                users
+                    .insert(Doc::build(i, (i % 100) as u64))
+                    .expect("insert")
+            })
             .collect();
         let mut listeners = Vec::new();
         for _ in 0..subscriptions {
             listeners.push(users.subscribe_with_capacity(n + 1).expect("subscribe"));
         }
         for w in 0..watches {
-            listeners.push(
-                users
-                    .watch(User::name, format!("other-{w}"))
-                    .expect("watch"),
-            );
+            listeners.push(users.watch(Doc::name, format!("other-{w}")).expect("watch"));
         }
         (users, ids, Box::new(listeners))
     }
 
     fn update(&self, id: Id, i: usize, age: usize) {
-        Collection::update(self, id, User::build(i, age)).expect("update");
+        Collection::update(self, id, Doc::build(i, age as u64)).expect("update");
     }
 }
 
@@ -168,7 +136,7 @@ fn main() {
         }
     }
     match typed {
-        true => run::<Collection<User>>("typed", n, only.as_deref()),
+        true => run::<Collection<Doc>>("typed", n, only.as_deref()),
         false => run::<Store>("schemaless", n, only.as_deref()),
     }
 }
