@@ -203,6 +203,12 @@ pub(crate) fn write(
     fs.sync_dir(dir).map_err(|e| io("fsyncing", dir, &e))
 }
 
+/// The store that the latest `STORE` record named: where the `DOCS` and
+/// `DEADLINES` records after it belong. None before any store's record.
+fn current_store<'a>(image: &'a mut Image, current: &Option<String>) -> Option<&'a mut StoreImage> {
+    current.as_ref().and_then(|name| image.stores.get_mut(name))
+}
+
 /// Reads a checkpoint: the commit it holds everything up to, and the stores.
 pub(crate) fn read(fs: &dyn Fs, path: &Path) -> Result<(u64, Image)> {
     let file = shown(path);
@@ -243,10 +249,7 @@ pub(crate) fn read(fs: &dyn Fs, path: &Path) -> Result<(u64, Image)> {
                 current = Some(name);
             }
             (Some(DOCS), Some(_)) => {
-                let store = current
-                    .as_ref()
-                    .and_then(|name| image.stores.get_mut(name))
-                    .ok_or_else(malformed)?;
+                let store = current_store(&mut image, &current).ok_or_else(malformed)?;
                 let count = input.varint().ok_or_else(malformed)?;
                 for _ in 0..count {
                     let id = input.id().ok_or_else(malformed)?;
@@ -257,10 +260,7 @@ pub(crate) fn read(fs: &dyn Fs, path: &Path) -> Result<(u64, Image)> {
                 }
             }
             (Some(DEADLINES), Some(_)) => {
-                let store = current
-                    .as_ref()
-                    .and_then(|name| image.stores.get_mut(name))
-                    .ok_or_else(malformed)?;
+                let store = current_store(&mut image, &current).ok_or_else(malformed)?;
                 let count = input.varint().ok_or_else(malformed)?;
                 for _ in 0..count {
                     let id = input.id().ok_or_else(malformed)?;
