@@ -329,6 +329,30 @@ mod tests {
         assert_eq!(tree.len(), 10_000);
     }
 
+    /// What a batch of documents does to an index on a field with few
+    /// values: each value's run gains a few entries at its end, scattered
+    /// over the tree, while readers hold the tree as it was.
+    #[test]
+    fn runs_growing_at_their_ends_keep_snapshots_and_shape() {
+        // Key = value * 1_000_000 + sequence: 20 values, entries in sequence order.
+        let key = |value: u32, seq: u32| value * 1_000_000 + seq;
+        let mut tree: Tree<u32, u32> = Tree::default();
+        let mut model = BTreeMap::new();
+        for batch in 0..30u32 {
+            let snapshot = tree.clone();
+            let before = contents(&snapshot);
+            let mut puts: Vec<(u32, u32)> = (0..20)
+                .flat_map(|value| (0..7).map(move |n| (key(value, batch * 7 + n), batch)))
+                .collect();
+            puts.sort();
+            model.extend(puts.iter().copied());
+            assert_eq!(tree.put_sorted(puts), 140);
+            assert_eq!(tree.check(), Ok(()));
+            assert_eq!(contents(&snapshot), before);
+        }
+        assert_eq!(contents(&tree), model.into_iter().collect::<Vec<_>>());
+    }
+
     #[test]
     fn nothing_to_put_changes_nothing() {
         let mut tree: Tree<u32, u32> = Tree::default();
