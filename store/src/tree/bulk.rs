@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use super::slots::Slots;
-use super::{BRANCH_MAX, Child, LeafEntries, Node, Tree, child_of_branch, child_of_leaf};
+use super::{BRANCH_MAX, Child, Node, Tree, child_of_branch, child_of_leaf};
 
 impl<K: Ord + Clone, V: Clone, const S: usize> Tree<K, V, S> {
     /// Puts every entry of `sorted`, which must be sorted by key with no key
@@ -83,6 +83,16 @@ fn put_into<K: Ord + Clone, V: Clone, const S: usize>(
         }
         let start = pending.len() - remaining;
         let here = match children.get(at + 1) {
+            // Entries cluster (a few runs in a large tree), so most children
+            // get none: one comparison with the smallest left tells so,
+            // sparing a search of what is left.
+            Some(next)
+                if pending
+                    .last()
+                    .is_some_and(|(smallest, _)| *smallest >= next.min) =>
+            {
+                0
+            }
             Some(next) => {
                 let mine = pending.get(start..).unwrap_or_default();
                 mine.len() - mine.partition_point(|(key, _)| *key >= next.min)
@@ -140,10 +150,12 @@ fn put_into_leaf<K: Ord + Clone, V: Clone, const S: usize>(
     last: bool,
 ) -> (usize, Vec<Child<K, V, S>>) {
     if node.width() + take <= (S - 1)
-        && let Node::Leaf(entries) = Arc::make_mut(node)
+        && let Some(Node::Leaf(entries)) = Arc::get_mut(node)
     {
-        // Room for all of them: each goes in its place (copying the leaf
-        // first if a snapshot shares it), cheaper than rebuilding the leaf.
+        // Room for all of them, in a leaf of its own: each goes in its
+        // place, cheaper than rebuilding the leaf. A shared leaf is copied
+        // once, straight into its merged form, below: copying it first and
+        // then shifting entries up for each new one cost more.
         let mut added = 0;
         for _ in 0..take {
             let Some((key, value)) = pending.pop() else {
@@ -161,25 +173,22 @@ fn put_into_leaf<K: Ord + Clone, V: Clone, const S: usize>(
         }
         return (added, Vec::new());
     }
-    let (added, merged) = match Arc::get_mut(node) {
-        Some(Node::Leaf(entries)) => merge(entries.drain(), pending, take),
+    // The merged run, laid out once at its full length.
+    let mut run = Vec::with_capacity(node.width() + take);
+    let added = match Arc::get_mut(node) {
+        Some(Node::Leaf(entries)) => merge(entries.drain(), pending, take, &mut run),
         Some(Node::Branch(_)) => return (0, Vec::new()),
         None => match &**node {
-            Node::Leaf(entries) => merge(entries.iter().cloned(), pending, take),
+            Node::Leaf(entries) => merge(entries.iter().cloned(), pending, take, &mut run),
             Node::Branch(_) => return (0, Vec::new()),
         },
     };
-    let (first, rest) = match merged {
-        Merged::Fits(first) => (first, Vec::new()),
-        Merged::Overflows(merged) => {
-            let mut leaves = group(merged, S - 1, last, Some).into_iter();
-            let first = Slots::from_iter_capped(leaves.next().unwrap_or_default()).0;
-            let rest = leaves
-                .filter_map(|entries| child_of_leaf(Slots::from_iter_capped(entries).0))
-                .collect();
-            (first, rest)
-        }
-    };
+    let mut sizes = leaf_sizes(run.len(), S - 1, last);
+    let mut run = run.into_iter();
+    let first = Slots::from_iter_capped(run.by_ref().take(sizes.next().unwrap_or(0))).0;
+    let rest = sizes
+        .filter_map(|size| child_of_leaf(Slots::from_iter_capped(run.by_ref().take(size)).0))
+        .collect();
     match Arc::get_mut(node) {
         Some(leaf) => *leaf = Node::Leaf(first),
         None => *node = Arc::new(Node::Leaf(first)),
@@ -187,60 +196,53 @@ fn put_into_leaf<K: Ord + Clone, V: Clone, const S: usize>(
     (added, rest)
 }
 
-/// A leaf's entries merged with new ones: in one leaf, or too many for one.
-enum Merged<K, V, const S: usize> {
-    Fits(LeafEntries<K, V, S>),
-    Overflows(Vec<(K, V)>),
-}
-
-impl<K, V, const S: usize> Merged<K, V, S> {
-    fn push(&mut self, entry: (K, V)) {
-        match self {
-            Merged::Fits(entries) => {
-                if let Err(entry) = entries.push(entry) {
-                    let mut all: Vec<_> = entries.drain().collect();
-                    all.push(entry);
-                    *self = Merged::Overflows(all);
-                }
-            }
-            Merged::Overflows(all) => all.push(entry),
-        }
-    }
+/// The sizes of the leaves a merged run of `len` entries is cut into, as
+/// [`group`] cuts runs, each leaf holding at most `max`; computed rather than
+/// cut out, so that the entries go from the run straight into their leaves.
+fn leaf_sizes(len: usize, max: usize, fill: bool) -> impl Iterator<Item = usize> {
+    let max = max.max(1);
+    let (count, base, extra) = if len <= max {
+        (1, len, 0)
+    } else if fill {
+        (len.div_ceil(max), max, 0)
+    } else {
+        let count = len.div_ceil((max * 3 / 4).max(1)).max(1);
+        (count, len / count, len % count)
+    };
+    let mut left = len;
+    (0..count).map(move |at| {
+        let size = (base + usize::from(at < extra)).min(left);
+        left -= size;
+        size
+    })
 }
 
 /// Merges `old` (in key order) with the `take` smallest entries of `pending`
-/// (sorted largest first), a new entry replacing an old one of its key.
-/// Returns how many keys were new, and the merged run.
-fn merge<K: Ord, V, const S: usize>(
+/// (sorted largest first) into `run`, a new entry replacing an old one of
+/// its key. Returns how many keys were new.
+fn merge<K: Ord, V>(
     old: impl Iterator<Item = (K, V)>,
     pending: &mut Vec<(K, V)>,
     take: usize,
-) -> (usize, Merged<K, V, S>) {
+    run: &mut Vec<(K, V)>,
+) -> usize {
     let mut added = 0;
-    let mut merged = Merged::Fits(Slots::new());
     let mut old = old.peekable();
     for _ in 0..take {
         let Some((key, value)) = pending.pop() else {
             break;
         };
         while let Some(before) = old.next_if(|(old_key, _)| *old_key < key) {
-            merged.push(before);
+            run.push(before);
         }
         // A key already present keeps its place and takes the new value.
         if old.next_if(|(old_key, _)| *old_key == key).is_none() {
             added += 1;
         }
-        merged.push((key, value));
+        run.push((key, value));
     }
-    for after in old {
-        merged.push(after);
-    }
-    if let Merged::Fits(entries) = &mut merged
-        && entries.len() > (S - 1)
-    {
-        merged = Merged::Overflows(entries.drain().collect());
-    }
-    (added, merged)
+    run.extend(old);
+    added
 }
 
 /// Cuts `items` into runs that each fit in a node of at most `max`, made into
@@ -325,6 +327,30 @@ mod tests {
         assert_eq!(contents(&snapshot), before);
         assert_eq!(tree.check(), Ok(()));
         assert_eq!(tree.len(), 10_000);
+    }
+
+    /// What a batch of documents does to an index on a field with few
+    /// values: each value's run gains a few entries at its end, scattered
+    /// over the tree, while readers hold the tree as it was.
+    #[test]
+    fn runs_growing_at_their_ends_keep_snapshots_and_shape() {
+        // Key = value * 1_000_000 + sequence: 20 values, entries in sequence order.
+        let key = |value: u32, seq: u32| value * 1_000_000 + seq;
+        let mut tree: Tree<u32, u32> = Tree::default();
+        let mut model = BTreeMap::new();
+        for batch in 0..30u32 {
+            let snapshot = tree.clone();
+            let before = contents(&snapshot);
+            let mut puts: Vec<(u32, u32)> = (0..20)
+                .flat_map(|value| (0..7).map(move |n| (key(value, batch * 7 + n), batch)))
+                .collect();
+            puts.sort();
+            model.extend(puts.iter().copied());
+            assert_eq!(tree.put_sorted(puts), 140);
+            assert_eq!(tree.check(), Ok(()));
+            assert_eq!(contents(&snapshot), before);
+        }
+        assert_eq!(contents(&tree), model.into_iter().collect::<Vec<_>>());
     }
 
     #[test]
