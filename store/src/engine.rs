@@ -65,6 +65,7 @@ use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::keyed;
 use crate::published::{Held, Published};
+use crate::reclaim::Reclaim;
 use crate::sweeper::Sweeper;
 use crate::tree::Tree;
 use crate::{Error, Id, Result, Updated, Versioned};
@@ -160,6 +161,18 @@ impl<D> State<D> {
 
     /// Counts document writes: equal in two states of one store means the
     /// same documents.
+    /// Its trees: the documents' and each index's, for freeing bit by bit
+    /// (see `reclaim`); the rest of it goes.
+    pub(crate) fn into_trees(
+        self,
+    ) -> (
+        Tree<Id, Versioned<D>>,
+        impl Iterator<Item = crate::tree::IndexTree<Entry, Option<Versioned<D>>>>,
+    ) {
+        let indexes = self.indexes.into_iter().map(|index| index.entries);
+        (self.docs, indexes)
+    }
+
     pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
@@ -294,6 +307,8 @@ pub(crate) struct Engine<D> {
     retired: Retired<D>,
     /// The current documents by id, for point reads (see `by_id`).
     by_id: Arc<ById<D>>,
+    /// Old states dropped snapshots handed back, freed by writes (see `reclaim`).
+    reclaim: Arc<Reclaim<D>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -373,6 +388,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             flights: Flights::default(),
             counters: Arc::default(),
             retired: Retired::default(),
+            reclaim: Arc::default(),
         }
     }
 
@@ -427,8 +443,15 @@ impl<D: Send + Sync + 'static> Engine<D> {
         &self.counters
     }
 
-    /// Replaced states that were still held (see `stats`).
+    /// Where snapshots hand back the old states they held last (see `reclaim`).
+    pub(crate) fn reclaim(&self) -> std::sync::Weak<Reclaim<D>> {
+        Arc::downgrade(&self.reclaim)
+    }
+
+    /// Replaced states that were still held (see `stats`); those handed back
+    /// by snapshots and held by nothing else no longer count.
     pub(crate) fn retired(&self) -> &Retired<D> {
+        self.reclaim.settle();
         &self.retired
     }
 
@@ -1111,6 +1134,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let result = self
                 .sequence
                 .commit(|seq| self.publish_change(inner, seq, change));
+            self.reclaim.tidy();
             return Ok((result, None));
         };
         let document = document.map(|d| (d.version(), d.value()));

@@ -32,6 +32,7 @@ use crate::Id;
 use crate::clock::{Micros, Timekeeper};
 use crate::engine::{Engine, IndexChange, State};
 use crate::index::{KeySink, Keys};
+use crate::reclaim::Reclaim;
 use crate::tree::Tree;
 use crate::{Error, Result};
 
@@ -210,6 +211,19 @@ impl<D> Aging<D> {
             *aged = Arc::new(aged.without_due(now));
         }
         Now::Aged(Arc::clone(&aged))
+    }
+}
+
+impl<D> Aging<D> {
+    /// Hands the states it holds to `reclaim`, when it is their last holder.
+    pub(crate) fn give_back(&mut self, reclaim: &Reclaim<D>) {
+        let aged = self.aged.get_mut();
+        if Arc::ptr_eq(aged, &self.taken) {
+            reclaim.give(&self.taken, 2);
+        } else {
+            reclaim.give(&self.taken, 1);
+            reclaim.give(aged, 1);
+        }
     }
 }
 

@@ -67,6 +67,7 @@ mod outcome;
 mod path;
 mod published;
 mod query;
+mod reclaim;
 mod snapshot;
 mod stats;
 mod store;

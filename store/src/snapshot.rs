@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::by_id::AsOf;
 use crate::clock::Micros;
@@ -12,6 +12,7 @@ use crate::expiry::{Aging, Deadlines};
 use crate::index::{Entry, IndexInfo, IndexState};
 use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, Source, UniqueIndexRef};
+use crate::reclaim::Reclaim;
 use crate::tree::Walk;
 use crate::{Cursor, Error, Id, Iter, Result, Versioned};
 
@@ -43,6 +44,10 @@ pub struct Snapshot<D> {
     /// The store's point-read hash, while it holds this state's documents:
     /// queries find their results' documents through it.
     pub(crate) as_of: Option<AsOf<D>>,
+    /// Where it hands its state when it goes, so that the store's writes
+    /// free what only it held (see `reclaim`); none for a snapshot that
+    /// frees it itself.
+    reclaim: Weak<Reclaim<D>>,
 }
 
 /// Which part of a key a query gives, for checking it against a schemaless
@@ -66,15 +71,18 @@ impl<D> Snapshot<D> {
         Snapshot {
             state: Aging::new(state),
             as_of: None,
+            reclaim: Weak::new(),
         }
     }
 
     /// A snapshot of the current state, reading its documents through the
     /// store's point-read hash for as long as nothing is written.
-    pub(crate) fn current((state, as_of): AsOfState<D>) -> Self {
+    /// Hands its state to `reclaim` when it goes.
+    pub(crate) fn current((state, as_of): AsOfState<D>, reclaim: Weak<Reclaim<D>>) -> Self {
         Snapshot {
             state: Aging::new(state),
             as_of,
+            reclaim,
         }
     }
 
@@ -583,6 +591,15 @@ impl<D> Clone for Snapshot<D> {
         Snapshot {
             state: self.state.clone(),
             as_of: self.as_of.clone(),
+            reclaim: self.reclaim.clone(),
+        }
+    }
+}
+
+impl<D> Drop for Snapshot<D> {
+    fn drop(&mut self) {
+        if let Some(reclaim) = self.reclaim.upgrade() {
+            self.state.give_back(&reclaim);
         }
     }
 }

@@ -524,7 +524,8 @@ impl Store {
 
     /// A point-in-time view of the whole store, to read at leisure. O(1).
     pub fn snapshot(&self) -> Result<Snapshot<Object>> {
-        self.engine.snapshot_as_of().map(Snapshot::current)
+        let taken = self.engine.snapshot_as_of()?;
+        Ok(Snapshot::current(taken, self.engine.reclaim()))
     }
 
     /// Every document, in id order (insertion order), as of now. See [`Iter`].
