@@ -161,16 +161,10 @@ impl<D> State<D> {
 
     /// Counts document writes: equal in two states of one store means the
     /// same documents.
-    /// Its trees: the documents' and each index's, for freeing bit by bit
-    /// (see `reclaim`); the rest of it goes.
-    pub(crate) fn into_trees(
-        self,
-    ) -> (
-        Tree<Id, Versioned<D>>,
-        impl Iterator<Item = crate::tree::IndexTree<Entry, Option<Versioned<D>>>>,
-    ) {
-        let indexes = self.indexes.into_iter().map(|index| index.entries);
-        (self.docs, indexes)
+    /// Its documents and indexes, to take apart (see `reclaim`); the rest
+    /// of it goes.
+    pub(crate) fn into_parts(self) -> (Tree<Id, Versioned<D>>, Vec<IndexState<D>>) {
+        (self.docs, self.indexes)
     }
 
     pub(crate) fn generation(&self) -> u64 {
@@ -448,10 +442,8 @@ impl<D: Send + Sync + 'static> Engine<D> {
         Arc::downgrade(&self.reclaim)
     }
 
-    /// Replaced states that were still held (see `stats`); those handed back
-    /// by snapshots and held by nothing else no longer count.
+    /// Replaced states that were still held (see `stats`).
     pub(crate) fn retired(&self) -> &Retired<D> {
-        self.reclaim.settle();
         &self.retired
     }
 

@@ -212,17 +212,21 @@ impl<D> Aging<D> {
         }
         Now::Aged(Arc::clone(&aged))
     }
-}
 
-impl<D> Aging<D> {
-    /// Hands the states it holds to `reclaim`, when it is their last holder.
+    /// Hands the state it was taken with to `reclaim`, if it holds the last
+    /// handle on it; leaves it in place of both a small empty state.
     pub(crate) fn give_back(&mut self, reclaim: &Reclaim<D>) {
         let aged = self.aged.get_mut();
-        if Arc::ptr_eq(aged, &self.taken) {
-            reclaim.give(&self.taken, 2);
-        } else {
-            reclaim.give(&self.taken, 1);
-            reclaim.give(aged, 1);
+        let handles = if Arc::ptr_eq(aged, &self.taken) { 2 } else { 1 };
+        if Arc::strong_count(&self.taken) != handles {
+            return;
+        }
+        let empty = Arc::new(State::empty());
+        if handles == 2 {
+            *aged = Arc::clone(&empty);
+        }
+        if let Some(state) = Arc::into_inner(std::mem::replace(&mut self.taken, empty)) {
+            reclaim.give(state);
         }
     }
 }

@@ -12,14 +12,15 @@
 //! its snapshot, blocked in `malloc` on the arena's lock that the reader's
 //! `free` held.
 //!
-//! So a snapshot that holds the last handle on an old state hands it here
-//! instead, and each write frees a bounded number of its nodes (see
+//! So a snapshot that holds the last handle on an old state takes it apart
+//! on its own thread (letting go of what the current state still shares, which
+//! is most of the work) but frees nothing: the emptied nodes and the old
+//! versions only it held come here, and each write frees a few of them (see
 //! [`Reclaim::tidy`]), on the thread that allocated them: no lock is
 //! contended, and the freed blocks are what the next copies reuse. Nothing is
 //! lost: what is pending is freed by later writes, and at the latest when the
 //! store goes.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
@@ -29,13 +30,15 @@ use crate::index::Entry;
 use crate::tree::{INDEX_LEAF_SLOTS, Teardown};
 use crate::{Id, Versioned};
 
-/// Nodes a write lets go of at most: about what a write beside a snapshot
-/// copies (a path in the documents tree and one in each changed index, and
-/// the children of each copied branch), so that freeing keeps up with copying
-/// without making any one write much slower.
-const NODES_PER_WRITE: usize = 64;
+/// How many nodes and old versions a write frees at most: more than a write
+/// beside a snapshot allocates (a leaf in the documents tree and one or two in
+/// each changed index, the branches above them about once a snapshot, and one
+/// new version), so that freeing keeps up with copying without making any one
+/// write much slower.
+const NODES_PER_WRITE: usize = 8;
+const VERSIONS_PER_WRITE: usize = 2;
 
-/// Old states handed back by snapshots, and the trees being freed.
+/// What snapshots took apart and left to free.
 pub(crate) struct Reclaim<D> {
     pending: Mutex<Pending<D>>,
     /// Whether `pending` holds anything: all a write reads when it does not.
@@ -43,38 +46,42 @@ pub(crate) struct Reclaim<D> {
 }
 
 struct Pending<D> {
-    /// States handed back; freed once nothing else holds them.
-    states: Vec<Arc<State<D>>>,
     docs: Teardown<Id, Versioned<D>>,
     entries: Teardown<Entry, Option<Versioned<D>>, INDEX_LEAF_SLOTS>,
+}
+
+impl<D> Default for Pending<D> {
+    fn default() -> Self {
+        Pending {
+            docs: Teardown::default(),
+            entries: Teardown::default(),
+        }
+    }
 }
 
 impl<D> Default for Reclaim<D> {
     fn default() -> Self {
         Reclaim {
-            pending: Mutex::new(Pending {
-                states: Vec::new(),
-                docs: Teardown::default(),
-                entries: Teardown::default(),
-            }),
+            pending: Mutex::default(),
             busy: AtomicBool::new(false),
         }
     }
 }
 
 impl<D> Reclaim<D> {
-    /// Takes `state` from a snapshot that is letting go of it, if only that
-    /// snapshot's `handles` still hold it; otherwise leaves it to its other
-    /// holders.
-    pub(crate) fn give(&self, state: &Arc<State<D>>, handles: usize) {
-        if Arc::strong_count(state) > handles {
-            return;
+    /// Takes `state`, which nothing else holds, apart on this thread and
+    /// keeps what that would free for the writes to free.
+    pub(crate) fn give(&self, state: State<D>) {
+        let mut mine = Pending::default();
+        let (docs, indexes) = state.into_parts();
+        mine.docs.hollow(docs);
+        for index in indexes {
+            mine.entries.hollow(index.entries);
         }
         let mut pending = self.pending.lock();
-        if !pending.states.iter().any(|held| Arc::ptr_eq(held, state)) {
-            pending.states.push(Arc::clone(state));
-        }
-        self.busy.store(true, Ordering::Release);
+        pending.docs.append(&mut mine.docs);
+        pending.entries.append(&mut mine.entries);
+        self.busy.store(true, Ordering::Relaxed);
     }
 
     /// Frees a bounded share of what is pending; a writer calls it once per
@@ -91,45 +98,11 @@ impl<D> Reclaim<D> {
         let Some(mut pending) = self.pending.try_lock() else {
             return;
         };
-        pending.take_unheld();
-        let mut budget = NODES_PER_WRITE;
-        let Pending { docs, entries, .. } = &mut *pending;
-        docs.step(&mut budget);
-        entries.step(&mut budget);
-        if pending.is_empty() {
+        let (mut nodes, mut versions) = (NODES_PER_WRITE, VERSIONS_PER_WRITE);
+        pending.docs.step(&mut nodes, &mut versions);
+        pending.entries.step(&mut nodes, &mut versions);
+        if pending.docs.is_empty() && pending.entries.is_empty() {
             self.busy.store(false, Ordering::Relaxed);
         }
-    }
-
-    /// Moves the states nothing else holds any more to be freed, so that no
-    /// one counts them as held (see `stats`).
-    pub(crate) fn settle(&self) {
-        if self.busy.load(Ordering::Acquire) {
-            self.pending.lock().take_unheld();
-        }
-    }
-}
-
-impl<D> Pending<D> {
-    fn take_unheld(&mut self) {
-        let mut at = 0;
-        while let Some(state) = self.states.get(at) {
-            if Arc::strong_count(state) > 1 {
-                at += 1;
-                continue;
-            }
-            let state = self.states.swap_remove(at);
-            if let Some(state) = Arc::into_inner(state) {
-                let (docs, indexes) = state.into_trees();
-                self.docs.push(docs);
-                for index in indexes {
-                    self.entries.push(index);
-                }
-            }
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.states.is_empty() && self.docs.is_empty() && self.entries.is_empty()
     }
 }
