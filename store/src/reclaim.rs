@@ -35,7 +35,7 @@ use crate::{Id, Versioned};
 /// each changed index, the branches above them about once a snapshot, and one
 /// new version), so that freeing keeps up with copying without making any one
 /// write much slower.
-const NODES_PER_WRITE: usize = 8;
+const NODES_PER_WRITE: usize = 16;
 const VERSIONS_PER_WRITE: usize = 2;
 
 /// What snapshots took apart and left to free.
