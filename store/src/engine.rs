@@ -28,6 +28,10 @@
 //! descending the documents tree. Snapshots never read it, save to find their
 //! results' documents while nothing has been written since they were taken.
 //!
+//! A snapshot dropped by its last holder takes its old state apart on its own
+//! thread but leaves what that would free to the writes (see `reclaim`), so
+//! that a reader never frees the writer's blocks while the writer allocates.
+//!
 //! Callers' closures (read-modify-write, filters, computed keys) never run under
 //! a lock, so a panicking closure leaves the store as it was.
 //!

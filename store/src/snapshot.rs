@@ -24,6 +24,12 @@ use crate::{Cursor, Error, Id, Iter, Result, Versioned};
 /// queries against the same moment. A snapshot is `Send + Sync` and stays valid
 /// after the store is closed or dropped.
 ///
+/// While it is alive, writes copy the parts of the store they change and the
+/// snapshot keeps the originals. Dropping the last copy of a snapshot lets go
+/// of them on the dropping thread, but what only it held is freed by the
+/// store's next writes (a few blocks each), or with the store: a reader
+/// dropping snapshots never frees memory under a writer's feet.
+///
 /// ```
 /// use docstore_core::Store;
 /// use serde_json::json;
