@@ -147,3 +147,26 @@ fn a_snapshot_still_cloned_elsewhere_keeps_its_documents() -> Result<(), Error> 
     }
     Ok(())
 }
+
+#[test]
+fn transactions_free_it_too() -> Result<(), Error> {
+    let (visits, snapshot, ids, alive) = updated_under_a_snapshot()?;
+    thread::spawn(move || drop(snapshot))
+        .join()
+        .expect("the reader");
+    let mut commits = 0;
+    while live(&alive) > VISITS as usize {
+        visits.transaction(|tx| {
+            tx.update(
+                ids[0],
+                Visit {
+                    page: 0,
+                    alive: alive.clone(),
+                },
+            )
+        })?;
+        commits += 1;
+        assert!(commits <= VISITS, "{} old versions left", live(&alive));
+    }
+    Ok(())
+}

@@ -590,6 +590,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
             published: &self.published,
             closed: &self.closed,
             by_id: &self.by_id,
+            reclaim: &self.reclaim,
             inner: self.writer.lock(),
         }
     }
@@ -1141,6 +1142,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 change(Arc::make_mut(&mut inner.state), seq)
             }
         })?;
+        self.reclaim.tidy();
         let waiting = journal
             .log
             .waits_for_disk()
@@ -1511,7 +1513,16 @@ pub(crate) struct Writer<'e, D> {
     published: &'e Published<State<D>>,
     closed: &'e AtomicBool,
     by_id: &'e ById<D>,
+    reclaim: &'e Reclaim<D>,
     inner: MutexGuard<'e, Inner<D>>,
+}
+
+/// A transaction's commit frees its share of what dropped snapshots left, as
+/// a single write does (see `reclaim`).
+impl<D> Drop for Writer<'_, D> {
+    fn drop(&mut self) {
+        self.reclaim.tidy();
+    }
 }
 
 impl<'e, D> Writer<'e, D> {
