@@ -28,10 +28,6 @@
 //! descending the documents tree. Snapshots never read it, save to find their
 //! results' documents while nothing has been written since they were taken.
 //!
-//! A snapshot dropped by its last holder takes its old state apart on its own
-//! thread but leaves what that would free to the writes (see `reclaim`), so
-//! that a reader never frees the writer's blocks while the writer allocates.
-//!
 //! Callers' closures (read-modify-write, filters, computed keys) never run under
 //! a lock, so a panicking closure leaves the store as it was.
 //!
@@ -69,7 +65,6 @@ use crate::index::{Entry, IndexDef, IndexState, KeySink, Keys};
 use crate::key::describe;
 use crate::keyed;
 use crate::published::{Held, Published};
-use crate::reclaim::Reclaim;
 use crate::sweeper::Sweeper;
 use crate::tree::Tree;
 use crate::{Error, Id, Result, Updated, Versioned};
@@ -165,12 +160,6 @@ impl<D> State<D> {
 
     /// Counts document writes: equal in two states of one store means the
     /// same documents.
-    /// Its documents and indexes, to take apart (see `reclaim`); the rest
-    /// of it goes.
-    pub(crate) fn into_parts(self) -> (Tree<Id, Versioned<D>>, Vec<IndexState<D>>) {
-        (self.docs, self.indexes)
-    }
-
     pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
@@ -305,8 +294,6 @@ pub(crate) struct Engine<D> {
     retired: Retired<D>,
     /// The current documents by id, for point reads (see `by_id`).
     by_id: Arc<ById<D>>,
-    /// Old states dropped snapshots handed back, freed by writes (see `reclaim`).
-    reclaim: Arc<Reclaim<D>>,
 }
 
 /// A failed write hands the document back, so that typed callers lose nothing.
@@ -386,7 +373,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
             flights: Flights::default(),
             counters: Arc::default(),
             retired: Retired::default(),
-            reclaim: Arc::default(),
         }
     }
 
@@ -439,11 +425,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
     /// What `stats` reports that is counted as it happens.
     pub(crate) fn counters(&self) -> &Arc<Counters> {
         &self.counters
-    }
-
-    /// Where snapshots hand back the old states they held last (see `reclaim`).
-    pub(crate) fn reclaim(&self) -> std::sync::Weak<Reclaim<D>> {
-        Arc::downgrade(&self.reclaim)
     }
 
     /// Replaced states that were still held (see `stats`).
@@ -590,7 +571,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
             published: &self.published,
             closed: &self.closed,
             by_id: &self.by_id,
-            reclaim: &self.reclaim,
             inner: self.writer.lock(),
         }
     }
@@ -1131,7 +1111,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
             let result = self
                 .sequence
                 .commit(|seq| self.publish_change(inner, seq, change));
-            self.reclaim.tidy();
             return Ok((result, None));
         };
         let document = document.map(|d| (d.version(), d.value()));
@@ -1142,7 +1121,6 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 change(Arc::make_mut(&mut inner.state), seq)
             }
         })?;
-        self.reclaim.tidy();
         let waiting = journal
             .log
             .waits_for_disk()
@@ -1513,16 +1491,7 @@ pub(crate) struct Writer<'e, D> {
     published: &'e Published<State<D>>,
     closed: &'e AtomicBool,
     by_id: &'e ById<D>,
-    reclaim: &'e Reclaim<D>,
     inner: MutexGuard<'e, Inner<D>>,
-}
-
-/// A transaction's commit frees its share of what dropped snapshots left, as
-/// a single write does (see `reclaim`).
-impl<D> Drop for Writer<'_, D> {
-    fn drop(&mut self) {
-        self.reclaim.tidy();
-    }
 }
 
 impl<'e, D> Writer<'e, D> {

@@ -32,7 +32,6 @@ use crate::Id;
 use crate::clock::{Micros, Timekeeper};
 use crate::engine::{Engine, IndexChange, State};
 use crate::index::{KeySink, Keys};
-use crate::reclaim::Reclaim;
 use crate::tree::Tree;
 use crate::{Error, Result};
 
@@ -211,23 +210,6 @@ impl<D> Aging<D> {
             *aged = Arc::new(aged.without_due(now));
         }
         Now::Aged(Arc::clone(&aged))
-    }
-
-    /// Hands the state it was taken with to `reclaim`, if it holds the last
-    /// handle on it; leaves it in place of both a small empty state.
-    pub(crate) fn give_back(&mut self, reclaim: &Reclaim<D>) {
-        let aged = self.aged.get_mut();
-        let handles = if Arc::ptr_eq(aged, &self.taken) { 2 } else { 1 };
-        if Arc::strong_count(&self.taken) != handles {
-            return;
-        }
-        let empty = Arc::new(State::empty());
-        if handles == 2 {
-            *aged = Arc::clone(&empty);
-        }
-        if let Some(state) = Arc::into_inner(std::mem::replace(&mut self.taken, empty)) {
-            reclaim.give(state);
-        }
     }
 }
 

@@ -67,7 +67,6 @@ mod outcome;
 mod path;
 mod published;
 mod query;
-mod reclaim;
 mod snapshot;
 mod stats;
 mod store;

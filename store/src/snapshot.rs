@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::Bound;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use crate::by_id::AsOf;
 use crate::clock::Micros;
@@ -12,7 +12,6 @@ use crate::expiry::{Aging, Deadlines};
 use crate::index::{Entry, IndexInfo, IndexState};
 use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, Source, UniqueIndexRef};
-use crate::reclaim::Reclaim;
 use crate::tree::Walk;
 use crate::{Cursor, Error, Id, Iter, Result, Versioned};
 
@@ -23,12 +22,6 @@ use crate::{Cursor, Error, Id, Iter, Result, Versioned};
 /// store runs on a snapshot like this one; take one yourself to run several
 /// queries against the same moment. A snapshot is `Send + Sync` and stays valid
 /// after the store is closed or dropped.
-///
-/// While it is alive, writes copy the parts of the store they change and the
-/// snapshot keeps the originals. Dropping the last copy of a snapshot lets go
-/// of them on the dropping thread, but what only it held is freed by the
-/// store's next writes (a few blocks each), or with the store: a reader
-/// dropping snapshots never frees memory under a writer's feet.
 ///
 /// ```
 /// use docstore_core::Store;
@@ -50,10 +43,6 @@ pub struct Snapshot<D> {
     /// The store's point-read hash, while it holds this state's documents:
     /// queries find their results' documents through it.
     pub(crate) as_of: Option<AsOf<D>>,
-    /// Where it hands its state when it goes, so that the store's writes
-    /// free what only it held (see `reclaim`); none for a snapshot that
-    /// frees it itself.
-    reclaim: Weak<Reclaim<D>>,
 }
 
 /// Which part of a key a query gives, for checking it against a schemaless
@@ -77,18 +66,15 @@ impl<D> Snapshot<D> {
         Snapshot {
             state: Aging::new(state),
             as_of: None,
-            reclaim: Weak::new(),
         }
     }
 
     /// A snapshot of the current state, reading its documents through the
     /// store's point-read hash for as long as nothing is written.
-    /// Hands its state to `reclaim` when it goes.
-    pub(crate) fn current((state, as_of): AsOfState<D>, reclaim: Weak<Reclaim<D>>) -> Self {
+    pub(crate) fn current((state, as_of): AsOfState<D>) -> Self {
         Snapshot {
             state: Aging::new(state),
             as_of,
-            reclaim,
         }
     }
 
@@ -597,15 +583,6 @@ impl<D> Clone for Snapshot<D> {
         Snapshot {
             state: self.state.clone(),
             as_of: self.as_of.clone(),
-            reclaim: self.reclaim.clone(),
-        }
-    }
-}
-
-impl<D> Drop for Snapshot<D> {
-    fn drop(&mut self) {
-        if let Some(reclaim) = self.reclaim.upgrade() {
-            self.state.give_back(&reclaim);
         }
     }
 }

@@ -524,8 +524,7 @@ impl Store {
 
     /// A point-in-time view of the whole store, to read at leisure. O(1).
     pub fn snapshot(&self) -> Result<Snapshot<Object>> {
-        let taken = self.engine.snapshot_as_of()?;
-        Ok(Snapshot::current(taken, self.engine.reclaim()))
+        self.engine.snapshot_as_of().map(Snapshot::current)
     }
 
     /// Every document, in id order (insertion order), as of now. See [`Iter`].

@@ -11,7 +11,6 @@
 
 mod bulk;
 mod slots;
-mod teardown;
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -19,7 +18,6 @@ use std::mem;
 use std::sync::Arc;
 
 use slots::{SlotIter, Slots};
-pub(crate) use teardown::Teardown;
 
 /// Most entries in a leaf before it splits.
 const LEAF_MAX: usize = 32;

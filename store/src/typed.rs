@@ -601,8 +601,7 @@ impl<T: Indexed> Collection<T> {
 
     /// A point-in-time view of the whole collection. O(1).
     pub fn snapshot(&self) -> Result<Snapshot<T>> {
-        let taken = self.engine.snapshot_as_of()?;
-        Ok(Snapshot::current(taken, self.engine.reclaim()))
+        self.engine.snapshot_as_of().map(Snapshot::current)
     }
 
     /// Every document, in id order (insertion order), as of now.

@@ -40,11 +40,6 @@ struct Record<T> {
 }
 
 impl<T> Versioned<T> {
-    /// Its record, to ask whether anything else holds it (see `tree::teardown`).
-    pub(crate) fn record_mut(&mut self) -> &mut Arc<impl Sized> {
-        &mut self.record
-    }
-
     pub(crate) fn new(id: Id, version: u64, value: T) -> Self {
         Versioned {
             record: Arc::new(Record { id, version, value }),
