@@ -100,16 +100,19 @@ impl Layer for Collection<Doc> {
     }
 }
 
-fn updates<L: Layer>(layer: &L, ids: &[Id], ages: &mut [u64]) -> Vec<(Instant, Duration)> {
+/// Each update's start, duration and how many shared tree nodes it copied.
+fn updates<L: Layer>(layer: &L, ids: &[Id], ages: &mut [u64]) -> Vec<(Instant, Duration, u64)> {
     let mut rng = Rng(7);
     let count = ids.len() / 10;
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let j = rng.below(ids.len());
         ages[j] = (ages[j] + 1) % 100;
+        Store::node_copies_for_tests();
         let start = Instant::now();
         layer.update(ids[j], j, ages[j]);
-        out.push((start, start.elapsed()));
+        let elapsed = start.elapsed();
+        out.push((start, elapsed, Store::node_copies_for_tests()));
     }
     out
 }
@@ -190,7 +193,7 @@ fn run<L: Layer>(n: usize, mode: &str) {
     let threshold = Duration::from_secs_f64(s99 / 1e6);
     let mut counts = [0usize; 4];
     let mut all_counts = [0usize; 4];
-    for &(start, d) in &stalled {
+    for &(start, d, _) in &stalled {
         let end = start + d;
         // Phase at overlap: any phase that intersects [start, end], prefer drop > snapshot > iterate.
         let i = marks.partition_point(|m| m.0 <= start);
@@ -217,6 +220,21 @@ fn run<L: Layer>(n: usize, mode: &str) {
     println!(
         "slowest 1% overlapping: snapshot-take {} iterate {} drop {} between {} (all updates: {:?})",
         counts[0], counts[1], counts[2], counts[3], all_counts
+    );
+    // The nodes the updates copied, by how slow they were.
+    let mut by_time: Vec<(Duration, u64)> = stalled.iter().map(|x| (x.1, x.2)).collect();
+    by_time.sort_unstable();
+    let len = by_time.len();
+    let mean = |from: usize, to: usize| {
+        let part = &by_time[from * len / 100..to * len / 100];
+        part.iter().map(|x| x.1).sum::<u64>() as f64 / part.len().max(1) as f64
+    };
+    println!(
+        "nodes copied per update, by latency: fastest half {:.1}, 50-90% {:.1}, 90-99% {:.1}, slowest 1% {:.1}",
+        mean(0, 50),
+        mean(50, 90),
+        mean(90, 99),
+        mean(99, 100)
     );
     let mut slow: Vec<Duration> = stalled.iter().map(|x| x.1).collect();
     slow.sort_unstable();
