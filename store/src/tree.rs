@@ -498,13 +498,14 @@ fn insert_into<K: Ord + Clone, V: Clone, const S: usize>(
             }
         },
         Node::Branch(children) => {
-            let at = children
-                .partition_point(|child| child.min <= key)
-                .saturating_sub(1);
+            let after = children.partition_point(|child| child.min <= key);
+            let at = after.saturating_sub(1);
             let Some(child) = children.get_mut(at) else {
                 return (None, None);
             };
-            if key < child.min {
+            // Only a key below every child's min (none precedes it) lowers the
+            // first child's: the search already told, with no compare more.
+            if after == 0 {
                 child.min = key.clone();
             }
             let (old, split) = insert_into(unshare(&mut child.node), key, value);
