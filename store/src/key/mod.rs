@@ -92,10 +92,10 @@ impl Ord for KeyBytes {
 #[inline]
 fn word<const AT: usize>(bytes: &[u8; INLINE]) -> u64 {
     let mut word = [0; 8];
-    if let Some(part) = bytes.get(AT..INLINE.min(AT + 8)) {
-        if let Some(start) = word.get_mut(..part.len()) {
-            start.copy_from_slice(part);
-        }
+    if let Some(part) = bytes.get(AT..INLINE.min(AT + 8))
+        && let Some(start) = word.get_mut(..part.len())
+    {
+        start.copy_from_slice(part);
     }
     u64::from_be_bytes(word)
 }
