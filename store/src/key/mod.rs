@@ -69,35 +69,29 @@ impl Ord for KeyBytes {
             // Inline keys are zero-padded, so comparing whole buffers and then
             // lengths orders them exactly as comparing the slices would (a key
             // and the same key with zeros appended differ only in length), and
-            // big-endian words compare faster than a call to memcmp. Word by
-            // word, most compares end at the first.
+            // two big-endian words compare faster than a call to memcmp.
             (
                 KeyBytes::Inline { len, bytes },
                 KeyBytes::Inline {
                     len: other_len,
                     bytes: other_bytes,
                 },
-            ) => word::<0>(bytes)
-                .cmp(&word::<0>(other_bytes))
-                .then_with(|| word::<8>(bytes).cmp(&word::<8>(other_bytes)))
-                .then_with(|| word::<16>(bytes).cmp(&word::<16>(other_bytes)))
+            ) => words(bytes)
+                .cmp(&words(other_bytes))
                 .then(len.cmp(other_len)),
             _ => self.as_bytes().cmp(other.as_bytes()),
         }
     }
 }
 
-/// The bytes of an inline key's buffer from `AT`, as a big-endian word (zero
-/// past the buffer's end): words in turn order as the bytes do.
+/// An inline key's buffer as two big-endian words: their order is the bytes' order.
 #[inline]
-fn word<const AT: usize>(bytes: &[u8; INLINE]) -> u64 {
-    let mut word = [0; 8];
-    if let Some(part) = bytes.get(AT..INLINE.min(AT + 8))
-        && let Some(start) = word.get_mut(..part.len())
-    {
-        start.copy_from_slice(part);
-    }
-    u64::from_be_bytes(word)
+fn words(bytes: &[u8; INLINE]) -> (u128, u64) {
+    let mut high = [0; 16];
+    let mut low = [0; 8];
+    high.copy_from_slice(&bytes[..16]);
+    low[..INLINE - 16].copy_from_slice(&bytes[16..]);
+    (u128::from_be_bytes(high), u64::from_be_bytes(low))
 }
 
 impl fmt::Debug for KeyBytes {
