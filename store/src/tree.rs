@@ -13,7 +13,6 @@ mod bulk;
 mod slots;
 
 use std::borrow::Borrow;
-use std::cmp::Ordering;
 use std::mem;
 use std::sync::Arc;
 
@@ -155,7 +154,7 @@ impl<K: Ord + Clone, V: Clone, const S: usize> Tree<K, V, S> {
         Q: Ord + ?Sized,
     {
         let root = self.root.as_mut()?;
-        let old = remove_from(unshare(root), key)?;
+        let (old, _) = remove_from(unshare(root), key)?;
         self.len -= 1;
         // Let the root shrink: an empty leaf goes, a branch of one child is replaced by it.
         loop {
@@ -498,13 +497,14 @@ fn insert_into<K: Ord + Clone, V: Clone, const S: usize>(
             }
         },
         Node::Branch(children) => {
-            let at = children
-                .partition_point(|child| child.min <= key)
-                .saturating_sub(1);
+            let after = children.partition_point(|child| child.min <= key);
+            let at = after.saturating_sub(1);
             let Some(child) = children.get_mut(at) else {
                 return (None, None);
             };
-            if key < child.min {
+            // Only a key below every child's min (none precedes it) lowers the
+            // first child's: the search already told, with no compare more.
+            if after == 0 {
                 child.min = key.clone();
             }
             let (old, split) = insert_into(unshare(&mut child.node), key, value);
@@ -577,7 +577,9 @@ fn child_of_branch<K: Clone, V, const S: usize>(
     })
 }
 
-fn remove_from<K, V, Q, const S: usize>(node: &mut Node<K, V, S>, key: &Q) -> Option<V>
+/// Removes `key`; returns its value, and whether it was the node's first
+/// entry (whose removal changes the node's min).
+fn remove_from<K, V, Q, const S: usize>(node: &mut Node<K, V, S>, key: &Q) -> Option<(V, bool)>
 where
     K: Ord + Clone + Borrow<Q>,
     V: Clone,
@@ -588,22 +590,21 @@ where
             let at = entries
                 .binary_search_by(|(k, _)| k.borrow().cmp(key))
                 .ok()?;
-            entries.remove(at).map(|(_, value)| value)
+            entries.remove(at).map(|(_, value)| (value, at == 0))
         }
         Node::Branch(children) => {
             let at = children
                 .partition_point(|child| child.min.borrow() <= key)
                 .checked_sub(1)?;
             let child = children.get_mut(at)?;
-            let old = remove_from(unshare(&mut child.node), key)?;
+            let (old, was_min) = remove_from(unshare(&mut child.node), key)?;
             child.len -= 1;
             if child.len == 0 {
                 children.remove(at);
-                return Some(old);
+                return Some((old, at == 0));
             }
-            if child.min.borrow().cmp(key) == Ordering::Equal
-                && let Some(min) = child.node.min()
-            {
+            // The child says whether its min went: no key compare per level.
+            if was_min && let Some(min) = child.node.min() {
                 child.min = min.clone();
             }
             let max = match &*child.node {
@@ -611,9 +612,11 @@ where
                 Node::Branch(_) => BRANCH_MAX,
             };
             if child.node.width() < max / 4 {
+                // Moves entries between neighbours in order: the node's first
+                // entry stays first.
                 merge_with_neighbour(children, at, max);
             }
-            Some(old)
+            Some((old, at == 0 && was_min))
         }
     }
 }
@@ -934,6 +937,31 @@ mod tests {
         assert_eq!(tree.remove(&1), None);
         tree.insert(3, ());
         assert_eq!(tree.nth(0), Some((&3, &())));
+    }
+
+    #[test]
+    fn removing_from_the_front_keeps_every_recorded_min() {
+        // Each removal takes the tree's smallest key, whose leaf and every
+        // branch above it must then record the next one; half of the time a
+        // snapshot shares the path, so the copies are checked too.
+        let mut tree: Tree<_, _, INDEX_LEAF_SLOTS> = Tree::default();
+        for k in 0..6_000u32 {
+            tree.insert(k, k);
+        }
+        let mut snapshot = None;
+        for k in 0..6_000u32 {
+            if k % 2 == 0 {
+                snapshot = Some(tree.clone());
+            }
+            assert_eq!(tree.remove(&k), Some(k));
+            if k % 97 == 0 {
+                assert_eq!(tree.check(), Ok(()));
+                assert_eq!(tree.nth(0).map(|(key, _)| *key), Some(k + 1));
+                assert_eq!(tree.get(&(k + 1)), Some(&(k + 1)));
+            }
+        }
+        assert_eq!(tree.len(), 0);
+        assert_eq!(snapshot.map(|s| s.len()), Some(2));
     }
 
     #[test]

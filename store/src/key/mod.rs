@@ -43,7 +43,11 @@ const INLINE: usize = 22;
 /// touches no reference counts; long ones shared.
 pub(crate) type KeyBytes = InlineBytes<INLINE, Arc<[u8]>>;
 
+// `#[inline]` on the comparisons: the trees that call them are generic and
+// instantiated in the user's crate, where a call to a non-inline function of
+// this one cannot be inlined; an index write compares keys some twenty times.
 impl PartialEq for KeyBytes {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
@@ -52,12 +56,14 @@ impl PartialEq for KeyBytes {
 impl Eq for KeyBytes {}
 
 impl PartialOrd for KeyBytes {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
 impl Ord for KeyBytes {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
             // Inline keys are zero-padded, so comparing whole buffers and then
@@ -79,6 +85,7 @@ impl Ord for KeyBytes {
 }
 
 /// An inline key's buffer as two big-endian words: their order is the bytes' order.
+#[inline]
 fn words(bytes: &[u8; INLINE]) -> (u128, u64) {
     let mut high = [0; 16];
     let mut low = [0; 8];

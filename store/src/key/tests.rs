@@ -204,6 +204,14 @@ fn inline_and_shared_keys_order_like_their_bytes() {
         [vec![7; 16], vec![1]].concat(),
         [vec![7; 22], vec![0]].concat(),
     ];
+    // Keys that first differ at every position of an inline buffer, so that
+    // each of the words an inline compare reads decides some pair.
+    let mut samples = samples;
+    for at in 0..22 {
+        for last in [0, 1, 200] {
+            samples.push([vec![7; at], vec![last]].concat());
+        }
+    }
     for a in &samples {
         for b in &samples {
             let (ka, kb) = (KeyBytes::new(a), KeyBytes::new(b));

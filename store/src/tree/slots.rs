@@ -50,6 +50,7 @@ impl<T, const N: usize> Slots<T, N> {
         self.len == 0
     }
 
+    #[inline]
     pub(super) fn get(&self, at: usize) -> Option<&T> {
         self.items.get(at)?.as_ref()
     }
@@ -77,6 +78,7 @@ impl<T, const N: usize> Slots<T, N> {
     }
 
     /// How many items satisfy `pred`, which holds for a leading run and then never.
+    #[inline]
     pub(super) fn partition_point(&self, mut pred: impl FnMut(&T) -> bool) -> usize {
         let (mut low, mut high) = (0, self.len);
         while low < high {
@@ -90,6 +92,7 @@ impl<T, const N: usize> Slots<T, N> {
         low
     }
 
+    #[inline]
     pub(super) fn binary_search_by(
         &self,
         mut compare: impl FnMut(&T) -> Ordering,
