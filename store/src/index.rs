@@ -22,6 +22,14 @@ pub(crate) struct Entry {
     pub(crate) id: Id,
 }
 
+impl crate::tree::Warm for Entry {
+    fn warm(&self) {
+        if let crate::inline_bytes::InlineBytes::Heap(key) = &self.key {
+            std::hint::black_box(std::sync::Arc::strong_count(key));
+        }
+    }
+}
+
 /// What an index is: its name, its options, and where its keys come from.
 pub(crate) struct IndexDef<D> {
     pub(crate) info: IndexInfo,

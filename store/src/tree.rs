@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use slots::{SlotIter, Slots};
 
+use crate::Id;
+
 /// Most entries in a leaf before it splits.
 const LEAF_MAX: usize = 32;
 /// Most children in a branch before it splits.
@@ -62,10 +64,64 @@ impl<K, V, const S: usize> Default for Tree<K, V, S> {
     }
 }
 
-#[derive(Clone)]
 enum Node<K, V, const S: usize> {
     Leaf(LeafEntries<K, V, S>),
     Branch(Children<K, V, S>),
+}
+
+/// What a copy of a node does first with each entry it will clone: read the
+/// memory the entry points to (a reference count), with plain loads.
+///
+/// A write copies each node on its path that a snapshot shares, and cloning
+/// an entry that holds an `Arc` increments that `Arc`'s count: a locked
+/// instruction, which lets no later load start before its own cache miss is
+/// served. A leaf of records scattered over a large store thus waited for its
+/// misses one after another. Read first, the misses overlap, and the
+/// increments then find their lines in cache.
+pub(crate) trait Warm {
+    /// Reads what the entry points to; nothing for entries held inline.
+    fn warm(&self) {}
+}
+
+macro_rules! held_inline {
+    ($($t:ty),*) => { $(impl Warm for $t {})* };
+}
+held_inline!((), u64, Id);
+#[cfg(test)]
+held_inline!(i32, u32);
+
+impl<A: Warm, B: Warm> Warm for (A, B) {
+    fn warm(&self) {
+        self.0.warm();
+        self.1.warm();
+    }
+}
+
+impl<T: Warm> Warm for Option<T> {
+    fn warm(&self) {
+        if let Some(inner) = self {
+            inner.warm();
+        }
+    }
+}
+
+impl<K: Clone + Warm, V: Clone + Warm, const S: usize> Clone for Node<K, V, S> {
+    fn clone(&self) -> Self {
+        match self {
+            Node::Leaf(entries) => {
+                for entry in entries.iter() {
+                    entry.warm();
+                }
+                Node::Leaf(entries.clone())
+            }
+            Node::Branch(children) => {
+                for child in children.iter() {
+                    std::hint::black_box(Arc::strong_count(&child.node));
+                }
+                Node::Branch(children.clone())
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -93,7 +149,7 @@ impl<K, V, const S: usize> Node<K, V, S> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone, const S: usize> Tree<K, V, S> {
+impl<K: Ord + Clone + Warm, V: Clone + Warm, const S: usize> Tree<K, V, S> {
     /// Builds a tree from entries already sorted by key, with no duplicates, in O(n).
     pub(crate) fn from_sorted(entries: Vec<(K, V)>) -> Self {
         let len = entries.len();
@@ -353,7 +409,7 @@ impl<K: Ord, V, const S: usize> Tree<K, V, S> {
 
 /// `Arc::make_mut` on a node: in place when nobody else holds it, a copy when
 /// a snapshot shares it. Tests count the copies (see [`copies`]).
-fn unshare<K: Clone, V: Clone, const S: usize>(
+fn unshare<K: Clone + Warm, V: Clone + Warm, const S: usize>(
     node: &mut Arc<Node<K, V, S>>,
 ) -> &mut Node<K, V, S> {
     copies::note(node);
@@ -472,7 +528,7 @@ fn child_by<'a, K, V, const S: usize>(
 }
 
 /// Returns the value replaced, and a new right sibling if the node split.
-fn insert_into<K: Ord + Clone, V: Clone, const S: usize>(
+fn insert_into<K: Ord + Clone + Warm, V: Clone + Warm, const S: usize>(
     node: &mut Node<K, V, S>,
     key: K,
     value: V,
@@ -581,8 +637,8 @@ fn child_of_branch<K: Clone, V, const S: usize>(
 /// entry (whose removal changes the node's min).
 fn remove_from<K, V, Q, const S: usize>(node: &mut Node<K, V, S>, key: &Q) -> Option<(V, bool)>
 where
-    K: Ord + Clone + Borrow<Q>,
-    V: Clone,
+    K: Ord + Clone + Warm + Borrow<Q>,
+    V: Clone + Warm,
     Q: Ord + ?Sized,
 {
     match node {
@@ -624,7 +680,7 @@ where
 /// Merges an underfull child with a neighbour; if the two together are too
 /// wide for one node, shares their items evenly between the two instead. Items
 /// move in place: nothing is allocated unless a snapshot shares one of the two.
-fn merge_with_neighbour<K: Clone, V: Clone, const S: usize>(
+fn merge_with_neighbour<K: Clone + Warm, V: Clone + Warm, const S: usize>(
     children: &mut Children<K, V, S>,
     at: usize,
     max: usize,

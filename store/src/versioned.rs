@@ -93,6 +93,12 @@ impl<T> Clone for Versioned<T> {
     }
 }
 
+impl<T> crate::tree::Warm for Versioned<T> {
+    fn warm(&self) {
+        std::hint::black_box(Arc::strong_count(&self.record));
+    }
+}
+
 impl<T> Deref for Versioned<T> {
     type Target = T;
 

@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use super::slots::Slots;
-use super::{BRANCH_MAX, Child, Node, Tree, child_of_branch, child_of_leaf};
+use super::{BRANCH_MAX, Child, Node, Tree, Warm, child_of_branch, child_of_leaf};
 
-impl<K: Ord + Clone, V: Clone, const S: usize> Tree<K, V, S> {
+impl<K: Ord + Clone + Warm, V: Clone + Warm, const S: usize> Tree<K, V, S> {
     /// Puts every entry of `sorted`, which must be sorted by key with no key
     /// twice, replacing the values of keys already present. Returns how many
     /// keys were new.
@@ -61,7 +61,7 @@ impl<K: Ord + Clone, V: Clone, const S: usize> Tree<K, V, S> {
 /// were new, and the subtrees to put right after `node` if it overflowed.
 /// `last` says whether `node` is the rightmost of its level: entries past its
 /// end then fill leaves up, as appending one by one does.
-fn put_into<K: Ord + Clone, V: Clone, const S: usize>(
+fn put_into<K: Ord + Clone + Warm, V: Clone + Warm, const S: usize>(
     node: &mut Arc<Node<K, V, S>>,
     pending: &mut Vec<(K, V)>,
     take: usize,
@@ -143,7 +143,7 @@ fn put_into<K: Ord + Clone, V: Clone, const S: usize>(
 /// [`put_into`] for a leaf: merges its entries with its share of `pending`
 /// into one sorted run, copying them out of the leaf if a snapshot shares it,
 /// moving them if not, and cuts the run into leaves.
-fn put_into_leaf<K: Ord + Clone, V: Clone, const S: usize>(
+fn put_into_leaf<K: Ord + Clone + Warm, V: Clone + Warm, const S: usize>(
     node: &mut Arc<Node<K, V, S>>,
     pending: &mut Vec<(K, V)>,
     take: usize,
