@@ -19,30 +19,13 @@ use docstore::{Collection, Id, Store};
 
 #[path = "shared/mod.rs"]
 mod shared;
-use shared::{Doc, Rng, json_document};
+use shared::{Doc, Rng, Written};
 
-trait Layer: Sync {
-    fn new() -> Self;
-    fn insert(&self, i: usize) -> Id;
-    fn update(&self, id: Id, i: usize, age: u64);
+trait Layer: Written + Sync {
     fn scan(&self, mode: &str, kept: &mut Vec<Box<dyn Send>>, marks: &mut Vec<(Instant, u8)>);
 }
 
 impl Layer for Store {
-    fn new() -> Self {
-        let store = Store::new();
-        for (index, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
-            store.create_index(index, [field]).expect("a new index");
-        }
-        store
-    }
-    fn insert(&self, i: usize) -> Id {
-        self.insert(json_document(i, (i % 100) as u64))
-            .expect("insert")
-    }
-    fn update(&self, id: Id, i: usize, age: u64) {
-        self.update(id, json_document(i, age)).expect("update");
-    }
     fn scan(&self, mode: &str, kept: &mut Vec<Box<dyn Send>>, marks: &mut Vec<(Instant, u8)>) {
         marks.push((Instant::now(), 0));
         let snapshot = self.snapshot().expect("snapshot");
@@ -67,16 +50,6 @@ impl Layer for Store {
 }
 
 impl Layer for Collection<Doc> {
-    fn new() -> Self {
-        Collection::new()
-    }
-    fn insert(&self, i: usize) -> Id {
-        self.insert(Doc::build(i, (i % 100) as u64))
-            .expect("insert")
-    }
-    fn update(&self, id: Id, i: usize, age: u64) {
-        self.update(id, Doc::build(i, age)).expect("update");
-    }
     fn scan(&self, mode: &str, kept: &mut Vec<Box<dyn Send>>, marks: &mut Vec<(Instant, u8)>) {
         marks.push((Instant::now(), 0));
         let snapshot = self.snapshot().expect("snapshot");
@@ -110,7 +83,7 @@ fn updates<L: Layer>(layer: &L, ids: &[Id], ages: &mut [u64]) -> Vec<(Instant, D
         ages[j] = (ages[j] + 1) % 100;
         Store::node_copies_for_tests();
         let start = Instant::now();
-        layer.update(ids[j], j, ages[j]);
+        layer.update_doc(ids[j], j, ages[j]);
         let elapsed = start.elapsed();
         out.push((start, elapsed, Store::node_copies_for_tests()));
     }
@@ -124,8 +97,8 @@ fn pct(mut v: Vec<Duration>, p: usize) -> f64 {
 }
 
 fn run<L: Layer>(n: usize, mode: &str) {
-    let layer = L::new();
-    let ids: Vec<Id> = (0..n).map(|i| layer.insert(i)).collect();
+    let layer = L::indexed();
+    let ids: Vec<Id> = (0..n).map(|i| layer.insert_doc(i)).collect();
     let mut ages: Vec<u64> = (0..n).map(|i| (i % 100) as u64).collect();
     let alone = updates(&layer, &ids, &mut ages);
     let alone_d: Vec<Duration> = alone.iter().map(|x| x.1).collect();

@@ -14,39 +14,19 @@ use docstore::{Collection, Id, Store};
 
 #[path = "shared/mod.rs"]
 mod shared;
-use shared::{Doc, Rng, json_document};
+use shared::{Doc, Rng, Written, json_document};
 
 const BATCH: usize = 1_000;
 
 /// The writes one layer offers, as the workload makes them.
-trait Layer {
+trait Layer: Written {
     const NAME: &'static str;
-    fn new() -> Self;
-    fn insert(&self, i: usize) -> Id;
-    fn update(&self, id: Id, i: usize, age: u64);
     fn delete(&self, id: Id);
     fn insert_batch(&self, from: usize) -> Vec<Id>;
 }
 
 impl Layer for Store {
     const NAME: &'static str = "schemaless";
-
-    fn new() -> Self {
-        let store = Store::new();
-        for (index, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
-            store.create_index(index, [field]).expect("a new index");
-        }
-        store
-    }
-
-    fn insert(&self, i: usize) -> Id {
-        self.insert(json_document(i, (i % 100) as u64))
-            .expect("insert")
-    }
-
-    fn update(&self, id: Id, i: usize, age: u64) {
-        self.update(id, json_document(i, age)).expect("update");
-    }
 
     fn delete(&self, id: Id) {
         self.delete(id).expect("delete");
@@ -65,19 +45,6 @@ impl Layer for Store {
 impl Layer for Collection<Doc> {
     const NAME: &'static str = "typed";
 
-    fn new() -> Self {
-        Collection::new()
-    }
-
-    fn insert(&self, i: usize) -> Id {
-        self.insert(Doc::build(i, (i % 100) as u64))
-            .expect("insert")
-    }
-
-    fn update(&self, id: Id, i: usize, age: u64) {
-        self.update(id, Doc::build(i, age)).expect("update");
-    }
-
     fn delete(&self, id: Id) {
         self.delete(id).expect("delete");
     }
@@ -94,7 +61,7 @@ impl Layer for Collection<Doc> {
 
 #[inline(never)]
 fn insert_phase<L: Layer>(layer: &L, n: usize) -> Vec<Id> {
-    (0..n).map(|i| layer.insert(i)).collect()
+    (0..n).map(|i| layer.insert_doc(i)).collect()
 }
 
 #[inline(never)]
@@ -104,7 +71,7 @@ fn update_phase<L: Layer>(layer: &L, ids: &[Id]) {
     for _ in 0..ids.len() {
         let j = rng.below(ids.len());
         ages[j] = (ages[j] + 1) % 100;
-        layer.update(ids[j], j, ages[j]);
+        layer.update_doc(ids[j], j, ages[j]);
     }
 }
 
@@ -128,7 +95,7 @@ fn rate(n: usize, start: Instant) -> f64 {
 }
 
 fn run<L: Layer>(n: usize) {
-    let layer = L::new();
+    let layer = L::indexed();
     let start = Instant::now();
     let ids = insert_phase(&layer, n);
     let insert = rate(n, start);
@@ -138,7 +105,7 @@ fn run<L: Layer>(n: usize) {
     let start = Instant::now();
     delete_phase(&layer, &ids);
     let delete = rate(n, start);
-    let batched = L::new();
+    let batched = L::indexed();
     let start = Instant::now();
     let inserted = batch_phase(&batched, n);
     let batch = rate(inserted, start);

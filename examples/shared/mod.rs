@@ -1,10 +1,11 @@
 //! What the cost examples (`write_cost`, `scan_cost`, `feed_cost`,
-//! `expiry_cost`) and the criterion benches share with the workload: its
-//! xorshift64* generator and its document, as JSON and as a struct. Each
-//! includes this file with `#[path]` and uses a part of it.
+//! `expiry_cost`, `stall_probe`) and the criterion benches share with the
+//! workload: its xorshift64* generator, its document, as JSON and as a
+//! struct, and its writes on either layer. Each includes this file with
+//! `#[path]` and uses a part of it.
 #![allow(dead_code, reason = "each includer uses a part of what is shared")]
 
-use docstore::Indexed;
+use docstore::{Collection, Id, Indexed, Store};
 
 /// The workload's xorshift64* generator.
 pub struct Rng(pub u64);
@@ -77,5 +78,50 @@ impl Doc {
                 street: format!("s{i}"),
             },
         }
+    }
+}
+
+/// The workload's writes on either layer, with its three indexes: what the
+/// cost examples time.
+pub trait Written: Sized {
+    /// An empty store, or collection, with the workload's indexes.
+    fn indexed() -> Self;
+    /// Inserts the workload's document `i`, at its first age.
+    fn insert_doc(&self, i: usize) -> Id;
+    /// Replaces document `id` with the workload's document `i` at `age`.
+    fn update_doc(&self, id: Id, i: usize, age: u64);
+}
+
+impl Written for Store {
+    fn indexed() -> Self {
+        let store = Store::new();
+        for (index, field) in [("by_city", "city"), ("by_age", "age"), ("by_name", "name")] {
+            store.create_index(index, [field]).expect("a new index");
+        }
+        store
+    }
+
+    fn insert_doc(&self, i: usize) -> Id {
+        self.insert(json_document(i, (i % 100) as u64))
+            .expect("insert")
+    }
+
+    fn update_doc(&self, id: Id, i: usize, age: u64) {
+        self.update(id, json_document(i, age)).expect("update");
+    }
+}
+
+impl Written for Collection<Doc> {
+    fn indexed() -> Self {
+        Collection::new()
+    }
+
+    fn insert_doc(&self, i: usize) -> Id {
+        self.insert(Doc::build(i, (i % 100) as u64))
+            .expect("insert")
+    }
+
+    fn update_doc(&self, id: Id, i: usize, age: u64) {
+        self.update(id, Doc::build(i, age)).expect("update");
     }
 }
