@@ -18,33 +18,17 @@ use docstore::Id;
 #[path = "shared/mod.rs"]
 mod shared;
 use parking_lot::RwLock;
-use shared::{Doc, Rng};
+use shared::{Doc, Rng, Written};
 
 /// What a scan needs of a system.
-trait Scanned {
+trait Scanned: Written {
     const NAME: &'static str;
-    fn new() -> Self;
-    fn insert(&self, i: usize) -> Id;
-    fn update(&self, id: Id, i: usize, age: u64);
     /// The sum of every document's age.
     fn scan(&self) -> u64;
 }
 
 impl Scanned for Collection<Doc> {
     const NAME: &'static str = "typed";
-
-    fn new() -> Self {
-        Collection::new()
-    }
-
-    fn insert(&self, i: usize) -> Id {
-        self.insert(Doc::build(i, (i % 100) as u64))
-            .expect("insert")
-    }
-
-    fn update(&self, id: Id, i: usize, age: u64) {
-        self.update(id, Doc::build(i, age)).expect("update");
-    }
 
     fn scan(&self) -> u64 {
         let snapshot = self.snapshot().expect("snapshot");
@@ -58,17 +42,15 @@ struct Map {
     docs: RwLock<HashMap<Id, Arc<Doc>>>,
 }
 
-impl Scanned for Map {
-    const NAME: &'static str = "map";
-
-    fn new() -> Self {
+impl Written for Map {
+    fn indexed() -> Self {
         Map {
             next: 1.into(),
             docs: RwLock::default(),
         }
     }
 
-    fn insert(&self, i: usize) -> Id {
+    fn insert_doc(&self, i: usize) -> Id {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = Id::from_u128(u128::from(n));
         let doc = Arc::new(Doc::build(i, (i % 100) as u64));
@@ -76,10 +58,14 @@ impl Scanned for Map {
         id
     }
 
-    fn update(&self, id: Id, i: usize, age: u64) {
+    fn update_doc(&self, id: Id, i: usize, age: u64) {
         let doc = Arc::new(Doc::build(i, age));
         self.docs.write().insert(id, doc);
     }
+}
+
+impl Scanned for Map {
+    const NAME: &'static str = "map";
 
     fn scan(&self) -> u64 {
         self.docs
@@ -96,14 +82,14 @@ fn scan_phase<S: Scanned>(system: &S, scans: usize) -> u64 {
 }
 
 fn run<S: Scanned>(n: usize, scans: usize) {
-    let system = S::new();
-    let ids: Vec<Id> = (0..n).map(|i| system.insert(i)).collect();
+    let system = S::indexed();
+    let ids: Vec<Id> = (0..n).map(|i| system.insert_doc(i)).collect();
     let mut rng = Rng(42);
     let mut ages: Vec<u64> = (0..n).map(|i| (i % 100) as u64).collect();
     for _ in 0..n {
         let j = rng.below(n);
         ages[j] = (ages[j] + 1) % 100;
-        system.update(ids[j], j, ages[j]);
+        system.update_doc(ids[j], j, ages[j]);
     }
     let start = Instant::now();
     let sum = scan_phase(&system, scans);
