@@ -15,62 +15,66 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use docstore::{Collection, Id, Store};
+use docstore::{Collection, Id, Object, Snapshot, Store};
 
 #[path = "shared/mod.rs"]
 mod shared;
 use shared::{Doc, Rng, Written};
 
 trait Layer: Written + Sync {
-    fn scan(&self, mode: &str, kept: &mut Vec<Box<dyn Send>>, marks: &mut Vec<(Instant, u8)>);
+    /// What a document of this layer is.
+    type Document: Send + Sync + 'static;
+    fn snapshot(&self) -> Snapshot<Self::Document>;
+    fn age(doc: &Self::Document) -> u64;
 }
 
 impl Layer for Store {
-    fn scan(&self, mode: &str, kept: &mut Vec<Box<dyn Send>>, marks: &mut Vec<(Instant, u8)>) {
-        marks.push((Instant::now(), 0));
-        let snapshot = self.snapshot().expect("snapshot");
-        marks.push((Instant::now(), 1));
-        if mode == "hold" {
-            thread::sleep(Duration::from_micros(1500));
-        } else {
-            let mut sum = 0u64;
-            for doc in &snapshot {
-                sum += doc.get("age").and_then(|a| a.as_u64()).unwrap_or(0);
-            }
-            black_box(sum);
-        }
-        marks.push((Instant::now(), 2));
-        if mode == "keep" {
-            kept.push(Box::new(snapshot));
-        } else {
-            drop(snapshot);
-        }
-        marks.push((Instant::now(), 3));
+    type Document = Object;
+    fn snapshot(&self) -> Snapshot<Object> {
+        Store::snapshot(self).expect("snapshot")
+    }
+    fn age(doc: &Object) -> u64 {
+        doc.get("age").and_then(|a| a.as_u64()).unwrap_or(0)
     }
 }
 
 impl Layer for Collection<Doc> {
-    fn scan(&self, mode: &str, kept: &mut Vec<Box<dyn Send>>, marks: &mut Vec<(Instant, u8)>) {
-        marks.push((Instant::now(), 0));
-        let snapshot = self.snapshot().expect("snapshot");
-        marks.push((Instant::now(), 1));
-        if mode == "hold" {
-            thread::sleep(Duration::from_micros(1500));
-        } else {
-            let mut sum = 0u64;
-            for doc in &snapshot {
-                sum += u64::from(doc.age);
-            }
-            black_box(sum);
-        }
-        marks.push((Instant::now(), 2));
-        if mode == "keep" {
-            kept.push(Box::new(snapshot));
-        } else {
-            drop(snapshot);
-        }
-        marks.push((Instant::now(), 3));
+    type Document = Doc;
+    fn snapshot(&self) -> Snapshot<Doc> {
+        Collection::snapshot(self).expect("snapshot")
     }
+    fn age(doc: &Doc) -> u64 {
+        u64::from(doc.age)
+    }
+}
+
+/// One scan as the scanner makes it in `mode`, with the time each of its
+/// phases began and ended in `marks`.
+fn scan<L: Layer>(
+    layer: &L,
+    mode: &str,
+    kept: &mut Vec<Box<dyn Send>>,
+    marks: &mut Vec<(Instant, u8)>,
+) {
+    marks.push((Instant::now(), 0));
+    let snapshot = layer.snapshot();
+    marks.push((Instant::now(), 1));
+    if mode == "hold" {
+        thread::sleep(Duration::from_micros(1500));
+    } else {
+        let mut sum = 0u64;
+        for doc in &snapshot {
+            sum += L::age(doc);
+        }
+        black_box(sum);
+    }
+    marks.push((Instant::now(), 2));
+    if mode == "keep" {
+        kept.push(Box::new(snapshot));
+    } else {
+        drop(snapshot);
+    }
+    marks.push((Instant::now(), 3));
 }
 
 /// Each update's start, duration and how many shared tree nodes it copied.
@@ -124,7 +128,7 @@ fn run<L: Layer>(n: usize, mode: &str) {
                 } else if mode == "stream" {
                     black_box(big.iter().sum::<u64>());
                 } else {
-                    layer.scan(mode, &mut kept, &mut marks);
+                    scan(&layer, mode, &mut kept, &mut marks);
                 }
                 scans += 1;
             }
