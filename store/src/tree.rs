@@ -90,6 +90,12 @@ held_inline!((), u64, Id);
 #[cfg(test)]
 held_inline!(i32, u32);
 
+impl<T: ?Sized> Warm for Arc<T> {
+    fn warm(&self) {
+        std::hint::black_box(Arc::strong_count(self));
+    }
+}
+
 impl<A: Warm, B: Warm> Warm for (A, B) {
     fn warm(&self) {
         self.0.warm();
@@ -116,7 +122,7 @@ impl<K: Clone + Warm, V: Clone + Warm, const S: usize> Clone for Node<K, V, S> {
             }
             Node::Branch(children) => {
                 for child in children.iter() {
-                    std::hint::black_box(Arc::strong_count(&child.node));
+                    child.node.warm();
                 }
                 Node::Branch(children.clone())
             }
