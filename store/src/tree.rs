@@ -274,10 +274,34 @@ impl<K: Ord, V, const S: usize> Tree<K, V, S> {
         let Some(mut node) = self.root.as_deref() else {
             return true;
         };
+        // The nearest right sibling of the path so far (its min is the first
+        // key after the subtree being descended), and the key after that
+        // sibling's subtree.
+        let mut next: Option<&Child<K, V, S>> = None;
+        let mut beyond: Option<&K> = None;
+        // Whether the descent moved on to `next`, because the run starts
+        // exactly at a leaf's first key: then it takes the leftmost path.
+        let mut moved = false;
         loop {
             match node {
                 Node::Leaf(entries) => {
-                    let at = entries.partition_point(|(k, _)| below(k));
+                    let at = if moved {
+                        0
+                    } else {
+                        entries.warm_lines();
+                        entries.partition_point(|(k, _)| below(k))
+                    };
+                    if at == entries.len() && !moved {
+                        match next {
+                            Some(sibling) if within(&sibling.min) => {
+                                node = &sibling.node;
+                                next = None;
+                                moved = true;
+                                continue;
+                            }
+                            _ => return true,
+                        }
+                    }
                     let mut run = 0;
                     for (k, v) in entries.iter().skip(at) {
                         if !within(k) {
@@ -289,15 +313,30 @@ impl<K: Ord, V, const S: usize> Tree<K, V, S> {
                         }
                         each(k, v);
                     }
-                    // The run may go on in the next leaf, or start there,
-                    // unless this leaf is the whole tree.
-                    return self.len == entries.len();
+                    // The run reaches the end of this leaf: it goes on only
+                    // if the next key is in it. Telling so here spares the
+                    // caller a second descent.
+                    let after = next.map(|sibling| &sibling.min);
+                    return !after.or(beyond.filter(|_| moved)).is_some_and(within);
                 }
                 Node::Branch(children) => {
-                    let after = children.partition_point(|child| below(&child.min));
-                    let Some(child) = children.get(after.saturating_sub(1)) else {
+                    let chosen = if moved {
+                        0
+                    } else {
+                        children.warm_lines();
+                        children
+                            .partition_point(|child| below(&child.min))
+                            .saturating_sub(1)
+                    };
+                    let Some(child) = children.get(chosen) else {
                         return true;
                     };
+                    if let Some(sibling) = children.get(chosen + 1) {
+                        if !moved {
+                            beyond = children.get(chosen + 2).or(next).map(|after| &after.min);
+                        }
+                        next = Some(sibling);
+                    }
                     node = &child.node;
                 }
             }
@@ -961,6 +1000,56 @@ mod tests {
     }
 
     #[test]
+    fn a_short_run_is_read_whole_or_declined() {
+        // Runs of every length up to 40 at every offset, so that runs end at,
+        // start after, and cross every leaf boundary of a tree built by
+        // scattered inserts (uneven leaves) and by a sorted load (full ones).
+        let mut scattered: Tree<(u32, u32), u32> = Tree::default();
+        let mut state = 7;
+        let mut keys = Vec::new();
+        for group in 0..400u32 {
+            for member in 0..=(group % 41) {
+                keys.push((group, member));
+            }
+        }
+        while !keys.is_empty() {
+            let at = (xorshift(&mut state) % keys.len() as u64) as usize;
+            let key = keys.swap_remove(at);
+            scattered.insert(key, key.0);
+        }
+        let sorted = Tree::from_sorted(scattered.entries().map(|(k, v)| (*k, *v)).collect());
+        for tree in [&scattered, &sorted] {
+            assert_eq!(tree.check(), Ok(()));
+            let mut firsts = Vec::new();
+            leaf_firsts(tree.root.as_deref(), &mut firsts);
+            for group in 0..=400u32 {
+                let expected = if group < 400 { group % 41 + 1 } else { 0 };
+                for most in [1, 16, 64] {
+                    let mut seen = Vec::new();
+                    let whole = tree.short_run(
+                        |k| k.0 < group,
+                        |k| k.0 == group,
+                        most,
+                        |k, v| seen.push((*k, *v)),
+                    );
+                    if whole {
+                        let want: Vec<_> = (0..expected).map(|m| ((group, m), group)).collect();
+                        assert_eq!(seen, want, "group {group}, at most {most}");
+                    } else {
+                        // Declined only when the run is too long or truly
+                        // goes on in a later leaf.
+                        let crosses = firsts.iter().any(|first| first.0 == group && first.1 > 0);
+                        assert!(
+                            expected as usize > most || crosses,
+                            "group {group} declined, at most {most}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_snapshot_keeps_its_contents_while_the_tree_changes() {
         let mut tree: Tree<u32, u32> = Tree::from_sorted((0..1_000).map(|k| (k, k)).collect());
         assert_eq!(tree.check(), Ok(()));
@@ -1145,6 +1234,19 @@ mod tests {
         // Random inserts into halved leaves fill them to about ln 2.
         assert!(leaves * LEAF_MAX * 10 <= tree.len() * 16, "{leaves} leaves");
         assert_eq!(tree.check(), Ok(()));
+    }
+
+    /// The first key of every leaf, in order.
+    fn leaf_firsts<K: Clone, V, const S: usize>(node: Option<&Node<K, V, S>>, out: &mut Vec<K>) {
+        match node {
+            None => {}
+            Some(Node::Leaf(entries)) => out.extend(entries.first().map(|(k, _)| k.clone())),
+            Some(Node::Branch(children)) => {
+                for child in children.iter() {
+                    leaf_firsts(Some(&child.node), out);
+                }
+            }
+        }
     }
 
     pub(super) fn count_leaves<K, V, const S: usize>(node: Option<&Node<K, V, S>>) -> usize {

@@ -92,6 +92,22 @@ impl<T, const N: usize> Slots<T, N> {
         low
     }
 
+    /// Loads one word of each cache line the occupied slots span, so that the
+    /// cache misses of a search's probes overlap instead of following one
+    /// another: on a large tree, where each probe of a node's binary search
+    /// otherwise waits for the one before it.
+    #[inline]
+    pub(super) fn warm_lines(&self) {
+        let step = (64 / std::mem::size_of::<Option<T>>()).max(1);
+        let seen = self
+            .occupied()
+            .iter()
+            .step_by(step)
+            .filter(|slot| slot.is_some())
+            .count();
+        std::hint::black_box(seen);
+    }
+
     #[inline]
     pub(super) fn binary_search_by(
         &self,
