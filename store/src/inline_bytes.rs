@@ -17,17 +17,19 @@ where
     H: for<'a> From<&'a [u8]> + Deref<Target = [u8]>,
 {
     pub(crate) fn new(bytes: &[u8]) -> Self {
-        match u8::try_from(bytes.len()) {
-            Ok(len) if bytes.len() <= N => {
-                // Zero-padded: key comparison relies on it.
-                let mut inline = [0; N];
-                if let Some(start) = inline.get_mut(..bytes.len()) {
-                    start.copy_from_slice(bytes);
-                }
-                InlineBytes::Inline { len, bytes: inline }
-            }
-            _ => InlineBytes::Heap(H::from(bytes)),
+        Self::inline(bytes).unwrap_or_else(|| InlineBytes::Heap(H::from(bytes)))
+    }
+
+    /// `bytes` held inline (zero-padded: key comparison relies on it), or
+    /// `None` when they are too long for it.
+    pub(crate) fn inline(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() > N {
+            return None;
         }
+        let len = u8::try_from(bytes.len()).ok()?;
+        let mut inline = [0; N];
+        inline.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(InlineBytes::Inline { len, bytes: inline })
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {

@@ -12,7 +12,8 @@
 use std::ops::Bound;
 
 use crate::engine::Engine;
-use crate::key::KeyWriter;
+use crate::index::Entry;
+use crate::key::{KeyBytes, KeyWriter};
 use crate::query::Source;
 use crate::snapshot::{Arity, checked};
 use crate::{Error, Iter, Result, Versioned};
@@ -55,17 +56,26 @@ impl<D: Send + Sync + 'static> Engine<D> {
                 });
             }
             let key = key.as_slice();
+            // An inline key compares as two words where a slice compare calls
+            // memcmp, and the descent compares once per probe.
+            let probe = KeyBytes::inline(key);
+            let below = |entry: &Entry| match &probe {
+                Some(probe) => entry.key < *probe,
+                None => entry.key.as_bytes() < key,
+            };
+            let within = |entry: &Entry| match &probe {
+                Some(probe) => entry.key == *probe,
+                None => entry.key.as_bytes() == key,
+            };
             // The first document apart: a unique key's lookup allocates nothing.
             let mut first: Option<Versioned<D>> = None;
             let mut found: Vec<Versioned<D>> = Vec::new();
             let mut read = |stamp: Option<u64>| {
                 first = None;
                 found.clear();
-                index.entries.short_run(
-                    |entry| entry.key.as_bytes() < key,
-                    |entry| entry.key.as_bytes() == key,
-                    AT_ONCE,
-                    |entry, held| {
+                index
+                    .entries
+                    .short_run(below, within, AT_ONCE, |entry, held| {
                         let document = match held {
                             Some(document) => Some(document.clone()),
                             None => point.get(entry.id, stamp),
@@ -75,8 +85,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                             (Some(_), Some(document)) => found.push(document),
                             (Some(_), None) => {}
                         }
-                    },
-                )
+                    })
             };
             let stamp = point.stable();
             let mut short = read(stamp);
@@ -95,10 +104,7 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     }
                 });
             }
-            let (start, end, mut entries) = index.entries.run_by(
-                |entry| entry.key.as_bytes() < key,
-                |entry| entry.key.as_bytes() == key,
-            );
+            let (start, end, mut entries) = index.entries.run_by(below, within);
             if end - start > AT_ONCE {
                 let source = Source::Index {
                     entries,
