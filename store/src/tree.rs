@@ -1001,7 +1001,7 @@ mod tests {
 
     #[test]
     fn a_short_run_is_read_whole_or_declined() {
-        // Runs of every length up to 40 at every offset, so that runs end at,
+        // Runs of every length from 1 to 41 at every offset, so that runs end at,
         // start after, and cross every leaf boundary of a tree built by
         // scattered inserts (uneven leaves) and by a sorted load (full ones).
         let mut scattered: Tree<(u32, u32), u32> = Tree::default();
