@@ -30,6 +30,43 @@ impl crate::tree::Warm for Entry {
     }
 }
 
+/// An encoded key that a query looks for among an index's entries.
+///
+/// An inline key (22 bytes or fewer) compares as two words where a slice
+/// compare calls memcmp, and a descent compares once per probe; a longer one
+/// compares as bytes.
+pub(crate) struct SoughtKey<'a> {
+    inline: Option<KeyBytes>,
+    bytes: &'a [u8],
+}
+
+impl<'a> SoughtKey<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        SoughtKey {
+            inline: KeyBytes::inline(bytes),
+            bytes,
+        }
+    }
+
+    /// Whether the sought key sorts after `entry`'s.
+    #[inline]
+    pub(crate) fn sorts_after(&self, entry: &Entry) -> bool {
+        match &self.inline {
+            Some(key) => entry.key < *key,
+            None => entry.key.as_bytes() < self.bytes,
+        }
+    }
+
+    /// Whether `entry`'s key is the sought one.
+    #[inline]
+    pub(crate) fn matches(&self, entry: &Entry) -> bool {
+        match &self.inline {
+            Some(key) => entry.key == *key,
+            None => entry.key.as_bytes() == self.bytes,
+        }
+    }
+}
+
 /// What an index is: its name, its options, and where its keys come from.
 pub(crate) struct IndexDef<D> {
     pub(crate) info: IndexInfo,

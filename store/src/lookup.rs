@@ -12,8 +12,8 @@
 use std::ops::Bound;
 
 use crate::engine::Engine;
-use crate::index::Entry;
-use crate::key::{KeyBytes, KeyWriter};
+use crate::index::{Entry, SoughtKey};
+use crate::key::KeyWriter;
 use crate::query::Source;
 use crate::snapshot::{Arity, checked};
 use crate::{Error, Iter, Result, Versioned};
@@ -55,18 +55,9 @@ impl<D: Send + Sync + 'static> Engine<D> {
                     index: name.to_owned(),
                 });
             }
-            let key = key.as_slice();
-            // An inline key compares as two words where a slice compare calls
-            // memcmp, and the descent compares once per probe.
-            let probe = KeyBytes::inline(key);
-            let below = |entry: &Entry| match &probe {
-                Some(probe) => entry.key < *probe,
-                None => entry.key.as_bytes() < key,
-            };
-            let within = |entry: &Entry| match &probe {
-                Some(probe) => entry.key == *probe,
-                None => entry.key.as_bytes() == key,
-            };
+            let sought = SoughtKey::new(key.as_slice());
+            let below = |entry: &Entry| sought.sorts_after(entry);
+            let within = |entry: &Entry| sought.matches(entry);
             // The first document apart: a unique key's lookup allocates nothing.
             let mut first: Option<Versioned<D>> = None;
             let mut found: Vec<Versioned<D>> = Vec::new();

@@ -9,7 +9,7 @@ use crate::by_id::AsOf;
 use crate::clock::Micros;
 use crate::engine::{AsOfState, State};
 use crate::expiry::{Aging, Deadlines};
-use crate::index::{Entry, IndexInfo, IndexState};
+use crate::index::{Entry, IndexInfo, IndexState, SoughtKey};
 use crate::key::{CompositeKey, KeyFor, KeyLeading, KeyPrefix, KeyRange, KeyWriter};
 use crate::query::{IndexRef, Source, UniqueIndexRef};
 use crate::tree::Walk;
@@ -176,10 +176,10 @@ impl<D> Snapshot<D> {
         let state = self.state.now();
         let index = state.index(index.index_name())?;
         let key = encode(index, Arity::Exact, |out| key.write_key_for(out))?;
-        let key = key.as_slice();
+        let sought = SoughtKey::new(key.as_slice());
         let (start, end, entries) = index.entries.run_by(
-            |entry| entry.key.as_bytes() < key,
-            |entry| entry.key.as_bytes() == key,
+            |entry| sought.sorts_after(entry),
+            |entry| sought.matches(entry),
         );
         let source = Source::Index {
             entries,

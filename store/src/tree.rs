@@ -316,8 +316,10 @@ impl<K: Ord, V, const S: usize> Tree<K, V, S> {
                     // The run reaches the end of this leaf: it goes on only
                     // if the next key is in it. Telling so here spares the
                     // caller a second descent.
-                    let after = next.map(|sibling| &sibling.min);
-                    return !after.or(beyond.filter(|_| moved)).is_some_and(within);
+                    // Before a move `beyond` is set only beside `next`; after
+                    // one it is the key after the subtree moved into.
+                    let after = next.map(|sibling| &sibling.min).or(beyond);
+                    return !after.is_some_and(within);
                 }
                 Node::Branch(children) => {
                     let chosen = if moved {
