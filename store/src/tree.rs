@@ -541,9 +541,7 @@ fn check_node<K: Ord, V, const S: usize>(
 
 /// Splits `items` into runs of about `target`, as even as possible.
 fn chunks<T>(items: Vec<T>, target: usize) -> Vec<Vec<T>> {
-    let count = items.len().div_ceil(target.max(1)).max(1);
-    let base = items.len() / count;
-    let extra = items.len() % count;
+    let (count, base, extra) = even_sizes(items.len(), target);
     let mut out = Vec::with_capacity(count);
     let mut items = items.into_iter();
     for i in 0..count {
@@ -551,6 +549,13 @@ fn chunks<T>(items: Vec<T>, target: usize) -> Vec<Vec<T>> {
         out.push(items.by_ref().take(size).collect());
     }
     out
+}
+
+/// How `len` items split into runs of about `target`, as even as possible:
+/// the number of runs, and their size, the first `extra` one more.
+fn even_sizes(len: usize, target: usize) -> (usize, usize, usize) {
+    let count = len.div_ceil(target.max(1)).max(1);
+    (count, len / count, len % count)
 }
 
 /// The child a search by the partition predicate `below` goes down into, adding

@@ -183,7 +183,7 @@ fn put_into_leaf<K: Ord + Clone + Warm, V: Clone + Warm, const S: usize>(
             Node::Branch(_) => return (0, Vec::new()),
         },
     };
-    let mut sizes = leaf_sizes(run.len(), S - 1, last);
+    let mut sizes = run_sizes(run.len(), S - 1, last);
     let mut run = run.into_iter();
     let first = Slots::from_iter_capped(run.by_ref().take(sizes.next().unwrap_or(0))).0;
     let rest = sizes
@@ -196,18 +196,17 @@ fn put_into_leaf<K: Ord + Clone + Warm, V: Clone + Warm, const S: usize>(
     (added, rest)
 }
 
-/// The sizes of the leaves a merged run of `len` entries is cut into, as
-/// [`group`] cuts runs, each leaf holding at most `max`; computed rather than
-/// cut out, so that the entries go from the run straight into their leaves.
-fn leaf_sizes(len: usize, max: usize, fill: bool) -> impl Iterator<Item = usize> {
+/// The sizes of the runs [`group`] cuts `len` items into, each at most
+/// `max`: computed, so that a merged leaf's entries can go from the run
+/// straight into their leaves.
+fn run_sizes(len: usize, max: usize, fill: bool) -> impl Iterator<Item = usize> {
     let max = max.max(1);
     let (count, base, extra) = if len <= max {
         (1, len, 0)
     } else if fill {
         (len.div_ceil(max), max, 0)
     } else {
-        let count = len.div_ceil((max * 3 / 4).max(1)).max(1);
-        (count, len / count, len % count)
+        super::even_sizes(len, max * 3 / 4)
     };
     let mut left = len;
     (0..count).map(move |at| {
@@ -254,22 +253,13 @@ fn group<T, R>(
     items: Vec<T>,
     max: usize,
     fill: bool,
-    make: impl FnMut(Vec<T>) -> Option<R>,
+    mut make: impl FnMut(Vec<T>) -> Option<R>,
 ) -> Vec<R> {
-    if items.len() <= max {
-        return [items].into_iter().filter_map(make).collect();
-    }
-    let runs = if fill {
-        let mut runs = Vec::with_capacity(items.len().div_ceil(max));
-        let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
-            runs.push(items.by_ref().take(max).collect());
-        }
-        runs
-    } else {
-        super::chunks(items, max * 3 / 4)
-    };
-    runs.into_iter().filter_map(make).collect()
+    let sizes = run_sizes(items.len(), max, fill);
+    let mut items = items.into_iter();
+    sizes
+        .filter_map(|size| make(items.by_ref().take(size).collect()))
+        .collect()
 }
 
 #[cfg(test)]
